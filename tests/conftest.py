@@ -1,0 +1,76 @@
+"""Shared fixtures: one real sandbox cluster per test session, a fresh namespace per test.
+
+The cluster is kube-apiserver + etcd built from Go modules (see sandbox/), with RBAC on and
+the emqx-operator's CRDs installed. Nothing is faked: tests that talk to Kubernetes talk to it.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox import Sandbox
+from sandbox.build import binaries
+
+KubectlRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    """The session's cluster with the operator's current CRD bundle."""
+    sb = Sandbox.create()
+    try:
+        yield sb.start()
+    finally:
+        sb.destroy()
+
+
+@pytest.fixture(scope="session")
+def sandbox_2021() -> Iterator[Sandbox]:
+    """A second cluster as a 2021 user had it: EmqxBroker/EmqxEnterprise v1beta1 only."""
+    sb = Sandbox.create(crds="2021", prefix="emqx-sandbox-2021-")
+    try:
+        yield sb.start()
+    finally:
+        sb.destroy()
+
+
+def _namespace_name(node_name: str) -> str:
+    stem = re.sub(r"[^a-z0-9-]+", "-", node_name.lower()).strip("-")[:40].strip("-")
+    return f"t-{stem}-{secrets.token_hex(3)}"
+
+
+@pytest.fixture
+def namespace(sandbox: Sandbox, request: pytest.FixtureRequest) -> str:
+    """A namespace of the test's own, named after it. Left in place afterwards: without a
+    kube-controller-manager a deleted namespace never finishes terminating, and the whole
+    cluster goes away at the end of the session anyway."""
+    name = _namespace_name(request.node.name)
+    sandbox.create_namespace(name)
+    return name
+
+
+def run_kubectl(kubeconfig: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(binaries()["kubectl"]), f"--kubeconfig={kubeconfig}", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="session")
+def kubectl(sandbox: Sandbox) -> KubectlRunner:
+    """kubectl (built from the same Kubernetes release) as the sandbox's admin, or as
+    another identity with kubeconfig=...; returns the CompletedProcess, never raises."""
+
+    def run(*args: str, input: str | None = None, kubeconfig: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return run_kubectl(kubeconfig or sandbox.kubeconfig, *args, input=input)
+
+    return run
