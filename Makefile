@@ -1,0 +1,48 @@
+# The two commands of the README, and the steps they are made of. Each target installs
+# what it needs: a fresh machine with Python 3.11 and Go needs nothing else by hand.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.requirements-installed
+
+.PHONY: run test lint models verify-models sandbox-build sandbox-up sandbox-down bench clean
+
+## make run: the console on a throwaway sandbox cluster with demo data, at http://127.0.0.1:8000
+run: $(STAMP) sandbox-build
+	$(PY) manage.py demo
+
+## make test: every test (lint, generated-code check, unit, integration against the sandbox)
+test: $(STAMP) sandbox-build
+	$(PY) -m ruff check .
+	$(PY) -m emqx.codegen --verify
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+## make models: regenerate emqx/models/ from the vendored CRDs
+models: $(STAMP)
+	$(PY) -m emqx.codegen
+
+verify-models: $(STAMP)
+	$(PY) -m emqx.codegen --verify
+
+sandbox-build: $(STAMP)
+	$(PY) -m sandbox build >/dev/null
+
+sandbox-up: $(STAMP) sandbox-build
+	$(PY) -m sandbox up
+
+sandbox-down: $(STAMP)
+	$(PY) -m sandbox down
+
+# The virtualenv is rebuilt when the pinned requirements change.
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+clean:
+	-$(PY) -m sandbox down
+	rm -rf $(VENV) .sandbox .pytest_cache .ruff_cache

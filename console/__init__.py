@@ -1,0 +1,1 @@
+"""The EMQX console: a Django admin-style web UI over the typed client in emqx/."""
