@@ -1,0 +1,692 @@
+"""``ResourceClient[T]``: every verb on one custom resource in one namespace (or all).
+
+The Python counterpart of a client-go typed client (``typed/apps/v1/daemonset.go``): the same
+verbs, keyword-only options as in lightkube, pydantic models in and out. Obtain one from a
+group-version client (``cs.apps_v2beta1.emqxes("ns")``), not directly.
+
+Writes serialize with ``to_dict()`` (only the fields that were set, unknown fields kept), so
+the console never writes schema defaults the user did not choose, which would also make it
+the owner of those fields in ``managedFields``.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from enum import StrEnum
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from emqx.client.names import validate_name, validate_namespace
+from emqx.client.scale import Scale
+from emqx.client.watch import Watch
+from emqx.errors import InvalidArgument, ResponseDecodeError, UnsupportedPatchType, WrongKind
+from emqx.models._base import ObjectMeta, Resource, ResourceList
+from emqx.rest import JSON_CONTENT_TYPE, StreamResponse, Transport, api_path, decode_json
+
+__all__ = ["ALL", "DEFAULT_FIELD_MANAGER", "PatchType", "PropagationPolicy", "ResourceClient", "Selector"]
+
+T = TypeVar("T", bound=Resource)
+
+ALL: None = None
+"""Pass as the namespace to list or watch across all namespaces (same as None)."""
+
+DEFAULT_FIELD_MANAGER = "emqx-console"
+
+Selector = str | Mapping[str, str]
+PropagationPolicy = Literal["Foreground", "Background", "Orphan"]
+
+
+class PatchType(StrEnum):
+    """Patch content types. Custom resources accept MERGE and JSON (and APPLY through
+    :meth:`ResourceClient.apply`); the API server refuses STRATEGIC for them, so we do too."""
+
+    MERGE = "application/merge-patch+json"
+    JSON = "application/json-patch+json"
+    STRATEGIC = "application/strategic-merge-patch+json"
+    APPLY = "application/apply-patch+yaml"
+
+
+_PATCH_ALIASES: dict[str, PatchType] = {
+    "merge": PatchType.MERGE,
+    "json": PatchType.JSON,
+    "strategic": PatchType.STRATEGIC,
+    "apply": PatchType.APPLY,
+}
+
+
+def _selector(value: Selector | None, what: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if not isinstance(k, str) or not isinstance(v, str):
+                raise InvalidArgument(f"{what} mapping must be str -> str, got {k!r}: {v!r}")
+        return ",".join(f"{k}={v}" for k, v in value.items())
+    raise InvalidArgument(
+        f"{what} must be a string like 'app=emqx,tier!=edge' or a mapping, got {type(value).__name__}"
+    )
+
+
+def _model_dict(model: BaseModel) -> dict[str, Any]:
+    to_dict = getattr(model, "to_dict", None)
+    if callable(to_dict):
+        result: dict[str, Any] = to_dict()
+        return result
+    return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+class ResourceClient(Generic[T]):
+    """Every verb on one resource type (``T``) in one namespace, or in all (``namespace=None``:
+    list, watch only)."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        resource: type[T],
+        namespace: str | None,
+        *,
+        field_manager: str = DEFAULT_FIELD_MANAGER,
+    ) -> None:
+        if not (isinstance(resource, type) and issubclass(resource, Resource)):
+            raise WrongKind(f"a ResourceClient needs a Resource model class, got {resource!r}")
+        self._transport = transport
+        self.resource: type[T] = resource
+        self.namespace = None if namespace is None else validate_namespace(namespace)
+        if self.namespace is not None and not resource.namespaced:
+            raise InvalidArgument(f"{resource.kind} is cluster-scoped; use namespace=None")
+        if not field_manager or not isinstance(field_manager, str):
+            raise InvalidArgument("field_manager must be a non-empty string")
+        self.field_manager = field_manager
+        self._list_type: type[ResourceList[T]] = ResourceList[resource]  # type: ignore[valid-type]
+
+    def __repr__(self) -> str:
+        where = "all namespaces" if self.namespace is None else f"namespace {self.namespace!r}"
+        return f"<ResourceClient {self.api_version} {self.resource.kind} in {where}>"
+
+    # ----- naming ----------------------------------------------------------------------
+
+    @property
+    def api_version(self) -> str:
+        """``group/version`` of the resource, e.g. ``apps.emqx.io/v2beta1``."""
+        return f"{self.resource.group}/{self.resource.version}"
+
+    def _describe(self) -> str:
+        return f"{self.resource.kind} ({self.api_version})"
+
+    def _path(self, *, namespace: str | None, name: str | None = None, subresource: str | None = None) -> str:
+        return api_path(
+            self.resource.group,
+            self.resource.version,
+            self.resource.plural,
+            namespace=namespace if self.resource.namespaced else None,
+            name=name,
+            subresource=subresource,
+        )
+
+    def _require_namespace(self, verb: str) -> str | None:
+        if self.resource.namespaced and self.namespace is None:
+            raise InvalidArgument(
+                f"{verb} needs a namespace: this {self.resource.kind} client covers all namespaces "
+                f"(get a namespaced one, e.g. .{self.resource.plural}('default'))"
+            )
+        return self.namespace
+
+    def _name(self, name: object) -> str:
+        return validate_name(name, kind=self.resource.kind)
+
+    # ----- coercing input --------------------------------------------------------------
+
+    def _coerce(self, obj: object, verb: str) -> T:
+        """The given object as ``T``: a ``T`` as is, a mapping validated into ``T``;
+        anything else (another kind or version, a string ...) is a WrongKind error."""
+        if isinstance(obj, self.resource):
+            return obj
+        if isinstance(obj, Resource):
+            raise WrongKind(
+                f"{verb}: this client handles {self._describe()}, "
+                f"got a {type(obj).kind} ({type(obj).group}/{type(obj).version})"
+            )
+        if isinstance(obj, Mapping):
+            api_version, kind = obj.get("apiVersion"), obj.get("kind")
+            if api_version not in (None, self.api_version) or kind not in (None, self.resource.kind):
+                raise WrongKind(f"{verb}: this client handles {self._describe()}, got a {kind} ({api_version})")
+            try:
+                return self.resource.model_validate(dict(obj))
+            except ValidationError as error:
+                raise InvalidArgument(f"{verb}: not a valid {self._describe()}: {error}") from None
+        raise WrongKind(f"{verb}: expected a {self._describe()} model or a mapping, got {type(obj).__name__}")
+
+    def _namespace_of(self, obj: T, verb: str) -> str | None:
+        """The namespace a write of ``obj`` goes to: the client's, or the object's when the
+        client covers all namespaces; they must agree when both are set."""
+        if not self.resource.namespaced:
+            return None
+        own = obj.metadata.namespace
+        if own is not None and own != "":
+            validate_namespace(own)
+        if self.namespace is None:
+            if not own:
+                raise InvalidArgument(
+                    f"{verb}: the object has no metadata.namespace and this client covers all namespaces"
+                )
+            return own
+        if own and own != self.namespace:
+            raise InvalidArgument(
+                f"{verb}: the object's metadata.namespace {own!r} does not match the client's namespace "
+                f"{self.namespace!r}"
+            )
+        return self.namespace
+
+    def _body(self, obj: T) -> dict[str, Any]:
+        body = _model_dict(obj)
+        # apiVersion and kind are defaults of the model, so exclude_unset may drop them;
+        # the API server needs both.
+        body["apiVersion"] = self.api_version
+        body["kind"] = self.resource.kind
+        return body
+
+    def _write_query(
+        self,
+        *,
+        dry_run: bool,
+        field_manager: str | None,
+        field_validation: str | None = None,
+        force: bool | None = None,
+    ) -> list[tuple[str, str]]:
+        query: list[tuple[str, str]] = []
+        if dry_run:
+            query.append(("dryRun", "All"))
+        query.append(("fieldManager", field_manager or self.field_manager))
+        if field_validation is not None:
+            if field_validation not in ("Strict", "Warn", "Ignore"):
+                raise InvalidArgument(
+                    f"field_validation must be 'Strict', 'Warn' or 'Ignore', got {field_validation!r}"
+                )
+            query.append(("fieldValidation", field_validation))
+        if force is not None:
+            query.append(("force", "true" if force else "false"))
+        return query
+
+    # ----- decoding --------------------------------------------------------------------
+
+    def _decode(self, data: bytes) -> T:
+        # JSON straight into the model: one parse, one validation, no intermediate dicts.
+        try:
+            return self.resource.model_validate_json(data)
+        except ValidationError as error:
+            raise ResponseDecodeError(f"the server's {self._describe()} does not fit the model: {error}") from None
+
+    def _decode_object(self, obj: Mapping[str, Any]) -> T:
+        try:
+            return self.resource.model_validate(obj)
+        except ValidationError as error:
+            raise ResponseDecodeError(f"the server's {self._describe()} does not fit the model: {error}") from None
+
+    def _decode_bookmark(self, obj: Mapping[str, Any]) -> T:
+        # A bookmark is {apiVersion, kind, metadata: {resourceVersion}}: it may miss fields
+        # the model requires, so build it without validating the (absent) rest.
+        try:
+            return self.resource.model_validate(obj)
+        except ValidationError:
+            meta = ObjectMeta.model_validate(obj.get("metadata") or {})
+            return self.resource.model_construct(metadata=meta)
+
+    def _decode_list(self, data: bytes) -> ResourceList[T]:
+        try:
+            return self._list_type.model_validate_json(data)
+        except ValidationError as error:
+            raise ResponseDecodeError(
+                f"the server's {self.resource.list_kind} does not fit the model: {error}"
+            ) from None
+
+    # ----- verbs -----------------------------------------------------------------------
+
+    def create(
+        self,
+        obj: T | Mapping[str, Any],
+        *,
+        dry_run: bool = False,
+        field_manager: str | None = None,
+        field_validation: str | None = None,
+    ) -> T:
+        """Create ``obj`` (POST) and return it as stored. It needs ``metadata.name`` or
+        ``metadata.generateName``. Raises AlreadyExists if the name is taken, Invalid if the
+        schema rejects it. ``dry_run`` validates and defaults without persisting."""
+        item = self._coerce(obj, "create")
+        namespace = self._namespace_of(item, "create")
+        if item.metadata.name is not None:
+            self._name(item.metadata.name)
+        elif not item.metadata.generate_name:
+            raise InvalidArgument(f"create: a {self.resource.kind} needs metadata.name or metadata.generateName")
+        data = self._transport.request(
+            "POST",
+            self._path(namespace=namespace),
+            query=self._write_query(dry_run=dry_run, field_manager=field_manager, field_validation=field_validation),
+            body=self._body(item),
+        )
+        return self._decode(data)
+
+    def get(self, name: str, *, resource_version: str | None = None) -> T:
+        """Read one object by name (GET). Raises NotFound when there is none.
+        ``resource_version="0"`` allows a possibly stale answer from the API server's cache."""
+        namespace = self._require_namespace("get")
+        query = [("resourceVersion", resource_version)] if resource_version is not None else None
+        data = self._transport.request("GET", self._path(namespace=namespace, name=self._name(name)), query=query)
+        return self._decode(data)
+
+    def list(
+        self,
+        *,
+        label_selector: Selector | None = None,
+        field_selector: Selector | None = None,
+        limit: int | None = None,
+        continue_: str | None = None,
+        resource_version: str | None = None,
+        resource_version_match: Literal["Exact", "NotOlderThan"] | None = None,
+        timeout_seconds: int | None = None,
+    ) -> ResourceList[T]:
+        """List objects (GET on the collection) in the client's namespace, or in all when it
+        has none. Selectors take the API's syntax (``"app=emqx,tier!=edge"``) or a mapping
+        of equalities. With ``limit`` the answer is one page: pass its ``metadata.continue_``
+        back as ``continue_`` for the next (see :meth:`iterate` to walk every page)."""
+        query: list[tuple[str, str]] = []
+        label = _selector(label_selector, "label_selector")
+        field = _selector(field_selector, "field_selector")
+        if label:
+            query.append(("labelSelector", label))
+        if field:
+            query.append(("fieldSelector", field))
+        if limit is not None:
+            if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+                raise InvalidArgument(f"limit must be a positive integer, got {limit!r}")
+            query.append(("limit", str(limit)))
+        if continue_:
+            query.append(("continue", continue_))
+        if resource_version is not None:
+            query.append(("resourceVersion", resource_version))
+        if resource_version_match is not None:
+            query.append(("resourceVersionMatch", resource_version_match))
+        if timeout_seconds is not None:
+            query.append(("timeoutSeconds", str(int(timeout_seconds))))
+        data = self._transport.request("GET", self._path(namespace=self.namespace), query=query)
+        return self._decode_list(data)
+
+    def iterate(
+        self,
+        *,
+        label_selector: Selector | None = None,
+        field_selector: Selector | None = None,
+        page_size: int = 500,
+    ) -> Iterator[T]:
+        """Yield every matching object, LISTing ``page_size`` at a time (limit/continue), so a
+        large collection is never held in memory at once."""
+        token: str | None = None
+        while True:
+            page = self.list(
+                label_selector=label_selector, field_selector=field_selector, limit=page_size, continue_=token
+            )
+            yield from page.items
+            token = page.metadata.continue_
+            if not token:
+                return
+
+    def update(
+        self,
+        obj: T | Mapping[str, Any],
+        *,
+        dry_run: bool = False,
+        field_manager: str | None = None,
+        field_validation: str | None = None,
+    ) -> T:
+        """Replace the object (PUT). ``metadata.resourceVersion`` must be the one read: if the
+        object changed since, the server raises Conflict (use
+        :func:`emqx.retry.retry_on_conflict`). Status changes are ignored; see :meth:`update_status`."""
+        return self._put(obj, None, dry_run=dry_run, field_manager=field_manager, field_validation=field_validation)
+
+    def update_status(
+        self,
+        obj: T | Mapping[str, Any],
+        *,
+        dry_run: bool = False,
+        field_manager: str | None = None,
+        field_validation: str | None = None,
+    ) -> T:
+        """Replace the object's status (PUT on ``/status``); spec changes are ignored."""
+        return self._put(obj, "status", dry_run=dry_run, field_manager=field_manager, field_validation=field_validation)
+
+    def _put(
+        self,
+        obj: T | Mapping[str, Any],
+        subresource: str | None,
+        *,
+        dry_run: bool,
+        field_manager: str | None,
+        field_validation: str | None,
+    ) -> T:
+        verb = "update_status" if subresource else "update"
+        item = self._coerce(obj, verb)
+        namespace = self._namespace_of(item, verb)
+        name = self._name(item.metadata.name)
+        data = self._transport.request(
+            "PUT",
+            self._path(namespace=namespace, name=name, subresource=subresource),
+            query=self._write_query(dry_run=dry_run, field_manager=field_manager, field_validation=field_validation),
+            body=self._body(item),
+        )
+        return self._decode(data)
+
+    def patch(
+        self,
+        name: str,
+        patch: Mapping[str, Any] | Sequence[Mapping[str, Any]] | BaseModel,
+        *,
+        patch_type: PatchType | Literal["merge", "json"] = PatchType.MERGE,
+        subresource: Literal["status"] | None = None,
+        dry_run: bool = False,
+        field_manager: str | None = None,
+        field_validation: str | None = None,
+    ) -> T:
+        """Patch the object (PATCH). ``patch_type="merge"`` (RFC 7386) takes a mapping, or a
+        model whose set fields form the patch; ``"json"`` (RFC 6902) takes a list of
+        operations (``{"op": "replace", "path": "/spec/image", "value": ...}``). Strategic
+        merge patches do not exist for custom resources: UnsupportedPatchType. For
+        server-side apply use :meth:`apply`."""
+        kind = _PATCH_ALIASES.get(patch_type) if isinstance(patch_type, str) else None
+        if kind is None:
+            try:
+                kind = PatchType(patch_type)
+            except ValueError:
+                raise InvalidArgument(f"unknown patch_type {patch_type!r}: use 'merge' or 'json'") from None
+        if kind is PatchType.STRATEGIC:
+            raise UnsupportedPatchType(
+                f"strategic merge patch is not supported for custom resources such as {self._describe()}: "
+                "the API server has no patch strategy for their fields; use patch_type='merge' or 'json'"
+            )
+        if kind is PatchType.APPLY:
+            raise UnsupportedPatchType("server-side apply goes through apply(obj, field_manager=..., force=...)")
+        body: Any
+        if kind is PatchType.MERGE:
+            if isinstance(patch, BaseModel):
+                body = _model_dict(patch)
+            elif isinstance(patch, Mapping):
+                body = dict(patch)
+            else:
+                raise InvalidArgument(f"a merge patch is a mapping (or a model), got {type(patch).__name__}")
+        else:
+            if isinstance(patch, Mapping | str | bytes | BaseModel) or not isinstance(patch, Sequence):
+                raise InvalidArgument(f"a JSON patch is a list of operations, got {type(patch).__name__}")
+            for op in patch:
+                if not isinstance(op, Mapping) or "op" not in op or "path" not in op:
+                    raise InvalidArgument(f"each JSON patch operation needs 'op' and 'path', got {op!r}")
+            body = [dict(op) for op in patch]
+        if subresource not in (None, "status"):
+            raise InvalidArgument(f"patch: subresource must be None or 'status', got {subresource!r}")
+        namespace = self._require_namespace("patch")
+        data = self._transport.request(
+            "PATCH",
+            self._path(namespace=namespace, name=self._name(name), subresource=subresource),
+            query=self._write_query(dry_run=dry_run, field_manager=field_manager, field_validation=field_validation),
+            body=body,
+            content_type=kind.value,
+        )
+        return self._decode(data)
+
+    def apply(
+        self,
+        obj: T | Mapping[str, Any],
+        *,
+        field_manager: str | None = None,
+        force: bool = False,
+        dry_run: bool = False,
+        subresource: Literal["status"] | None = None,
+        field_validation: str | None = None,
+    ) -> T:
+        """Server-side apply (PATCH ``application/apply-patch+yaml``): declare the fields
+        ``field_manager`` (default: the clientset's, ``emqx-console``) owns; the server merges
+        them and records ownership in ``metadata.managedFields``. Build ``obj`` with only the
+        fields you mean to own. A field owned by another manager with a different value is a
+        Conflict unless ``force=True`` takes it over."""
+        verb = "apply"
+        item = self._coerce(obj, verb)
+        namespace = self._namespace_of(item, verb)
+        name = self._name(item.metadata.name)
+        body = self._body(item)
+        # An apply configuration must not carry managedFields (the server refuses it); a
+        # resourceVersion, if present, stays: it makes the apply conditional.
+        metadata = body.get("metadata")
+        if isinstance(metadata, dict):
+            metadata.pop("managedFields", None)
+        data = self._transport.request(
+            "PATCH",
+            self._path(namespace=namespace, name=name, subresource=subresource),
+            query=self._write_query(
+                dry_run=dry_run, field_manager=field_manager, field_validation=field_validation, force=force
+            ),
+            body=body,
+            content_type=PatchType.APPLY.value,
+        )
+        return self._decode(data)
+
+    def delete(
+        self,
+        name: str,
+        *,
+        propagation_policy: PropagationPolicy | None = None,
+        grace_period_seconds: int | None = None,
+        precondition_uid: str | None = None,
+        precondition_resource_version: str | None = None,
+        dry_run: bool = False,
+    ) -> T | None:
+        """Delete the object (DELETE). Preconditions make the delete conditional: if the
+        object's uid or resourceVersion differs, the server raises Conflict and deletes
+        nothing. Returns None when the object is gone at once (the server answers with a
+        Status), or the object when finalizers keep it for now (``metadata.deletionTimestamp``
+        set, as with ``propagation_policy="Foreground"``)."""
+        namespace = self._require_namespace("delete")
+        options = self._delete_options(propagation_policy, grace_period_seconds, dry_run)
+        preconditions: dict[str, str] = {}
+        if precondition_uid is not None:
+            preconditions["uid"] = precondition_uid
+        if precondition_resource_version is not None:
+            preconditions["resourceVersion"] = precondition_resource_version
+        if preconditions:
+            options["preconditions"] = preconditions
+        data = self._transport.request(
+            "DELETE",
+            self._path(namespace=namespace, name=self._name(name)),
+            query=[("dryRun", "All")] if dry_run else None,
+            body=options,
+        )
+        decoded = decode_json(data)
+        if isinstance(decoded, Mapping) and decoded.get("kind") == self.resource.kind:
+            return self._decode_object(decoded)
+        return None
+
+    def delete_collection(
+        self,
+        *,
+        label_selector: Selector | None = None,
+        field_selector: Selector | None = None,
+        propagation_policy: PropagationPolicy | None = None,
+        grace_period_seconds: int | None = None,
+        dry_run: bool = False,
+    ) -> builtins.list[T]:
+        """Delete every matching object in the client's namespace (DELETE on the
+        collection); returns the objects deleted (or, with ``dry_run``, that would be)."""
+        namespace = self._require_namespace("delete_collection")
+        query: list[tuple[str, str]] = []
+        label = _selector(label_selector, "label_selector")
+        field = _selector(field_selector, "field_selector")
+        if label:
+            query.append(("labelSelector", label))
+        if field:
+            query.append(("fieldSelector", field))
+        if dry_run:
+            query.append(("dryRun", "All"))
+        data = self._transport.request(
+            "DELETE",
+            self._path(namespace=namespace),
+            query=query,
+            body=self._delete_options(propagation_policy, grace_period_seconds, dry_run),
+        )
+        decoded = decode_json(data)
+        if isinstance(decoded, Mapping) and decoded.get("kind") == self.resource.list_kind:
+            return [self._decode_object(item) for item in decoded.get("items") or ()]
+        return []
+
+    @staticmethod
+    def _delete_options(
+        propagation_policy: str | None, grace_period_seconds: int | None, dry_run: bool
+    ) -> dict[str, Any]:
+        options: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions"}
+        if propagation_policy is not None:
+            if propagation_policy not in ("Foreground", "Background", "Orphan"):
+                raise InvalidArgument(
+                    f"propagation_policy must be 'Foreground', 'Background' or 'Orphan', got {propagation_policy!r}"
+                )
+            options["propagationPolicy"] = propagation_policy
+        if grace_period_seconds is not None:
+            if not isinstance(grace_period_seconds, int) or grace_period_seconds < 0:
+                raise InvalidArgument(
+                    f"grace_period_seconds must be a non-negative integer, got {grace_period_seconds!r}"
+                )
+            options["gracePeriodSeconds"] = grace_period_seconds
+        if dry_run:
+            options["dryRun"] = ["All"]
+        return options
+
+    def watch(
+        self,
+        *,
+        resource_version: str | None = None,
+        label_selector: Selector | None = None,
+        field_selector: Selector | None = None,
+        allow_watch_bookmarks: bool = True,
+        timeout_seconds: float | None = None,
+        known: Iterable[T] | None = None,
+        relist_page_size: int = 500,
+        request_timeout_seconds: int | None = None,
+    ) -> Watch[T]:
+        """Watch changes as typed ADDED/MODIFIED/DELETED/BOOKMARK events.
+
+        From ``resource_version`` (e.g. a LIST's ``metadata.resource_version``) when given,
+        otherwise the current objects come first as ADDED. Runs until ``timeout_seconds``
+        (or forever), reconnecting when the server ends a request; on ``410 Gone`` it LISTs
+        again and emits the difference to ``known`` plus what it saw (see
+        :mod:`emqx.client.watch`). Iterate the returned :class:`Watch`; ``stop()`` ends it.
+        ``request_timeout_seconds`` is the server-side timeout of each watch request (default:
+        5 to 10 minutes at random, as client-go's reflector)."""
+        if timeout_seconds is not None and timeout_seconds <= 0:
+            raise InvalidArgument(f"timeout_seconds must be positive, got {timeout_seconds!r}")
+        if request_timeout_seconds is not None and (
+            not isinstance(request_timeout_seconds, int) or request_timeout_seconds < 1
+        ):
+            raise InvalidArgument(f"request_timeout_seconds must be a positive int, got {request_timeout_seconds!r}")
+        items = None
+        if known is not None:
+            items = [self._coerce(o, "watch(known=...)") for o in known]
+        return Watch(
+            self,
+            resource_version=resource_version,
+            label_selector=_selector(label_selector, "label_selector"),
+            field_selector=_selector(field_selector, "field_selector"),
+            allow_watch_bookmarks=allow_watch_bookmarks,
+            timeout_seconds=timeout_seconds,
+            known=items,
+            relist_page_size=relist_page_size,
+            request_timeout_seconds=request_timeout_seconds,
+        )
+
+    def get_scale(self, name: str) -> Scale:
+        """Read the ``/scale`` subresource (autoscaling/v1 Scale): desired and current replicas."""
+        namespace = self._require_namespace("get_scale")
+        data = self._transport.request(
+            "GET", self._path(namespace=namespace, name=self._name(name), subresource="scale")
+        )
+        return _decode_scale(data)
+
+    def update_scale(
+        self,
+        name: str,
+        scale: Scale | int,
+        *,
+        dry_run: bool = False,
+        field_manager: str | None = None,
+    ) -> Scale:
+        """Set the replica count through ``/scale``. A :class:`Scale` (as read by
+        :meth:`get_scale`, its resourceVersion guarding against lost updates) is PUT; a bare
+        int is sent as a merge patch of ``spec.replicas``."""
+        namespace = self._require_namespace("update_scale")
+        path = self._path(namespace=namespace, name=self._name(name), subresource="scale")
+        query = self._write_query(dry_run=dry_run, field_manager=field_manager)
+        if isinstance(scale, bool) or not isinstance(scale, int | Scale):
+            raise InvalidArgument(f"update_scale takes a Scale or an int, got {type(scale).__name__}")
+        if isinstance(scale, int):
+            if scale < 0:
+                raise InvalidArgument(f"replicas must not be negative, got {scale}")
+            data = self._transport.request(
+                "PATCH", path, query=query, body={"spec": {"replicas": scale}}, content_type=PatchType.MERGE.value
+            )
+        else:
+            body = scale.to_dict()
+            body.setdefault("metadata", {}).setdefault("name", name)
+            if namespace is not None:
+                body["metadata"].setdefault("namespace", namespace)
+            data = self._transport.request("PUT", path, query=query, body=body, content_type=JSON_CONTENT_TYPE)
+        return _decode_scale(data)
+
+    # ----- used by Watch ---------------------------------------------------------------
+
+    def _open_watch(
+        self,
+        *,
+        resource_version: str | None,
+        label_selector: str | None,
+        field_selector: str | None,
+        allow_watch_bookmarks: bool,
+        timeout_seconds: int,
+    ) -> StreamResponse:
+        query: list[tuple[str, str]] = [("watch", "true"), ("timeoutSeconds", str(timeout_seconds))]
+        if resource_version is not None:
+            query.append(("resourceVersion", resource_version))
+        if allow_watch_bookmarks:
+            query.append(("allowWatchBookmarks", "true"))
+        if label_selector:
+            query.append(("labelSelector", label_selector))
+        if field_selector:
+            query.append(("fieldSelector", field_selector))
+        return self._transport.stream(
+            self._path(namespace=self.namespace),
+            query=query,
+            read_timeout=timeout_seconds + self._transport.timeouts.watch_margin,
+        )
+
+    def _list_everything(
+        self, *, label_selector: str | None, field_selector: str | None, page_size: int
+    ) -> tuple[builtins.list[T], str | None]:
+        """Every matching object (all pages) and the resourceVersion of the first page,
+        which is the snapshot every page belongs to."""
+        items: builtins.list[T] = []
+        token: str | None = None
+        resource_version: str | None = None
+        while True:
+            page = self.list(
+                label_selector=label_selector, field_selector=field_selector, limit=page_size, continue_=token
+            )
+            if resource_version is None:
+                resource_version = page.metadata.resource_version
+            items.extend(page.items)
+            token = page.metadata.continue_
+            if not token:
+                return items, resource_version
+
+
+def _decode_scale(data: bytes) -> Scale:
+    try:
+        return Scale.model_validate_json(data)
+    except ValidationError as error:
+        raise ResponseDecodeError(f"the server's Scale does not fit the model: {error}") from None

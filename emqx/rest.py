@@ -1,0 +1,295 @@
+"""HTTP transport to the Kubernetes API: one urllib3 pool per clientset, JSON in and out.
+
+The ``kubernetes`` package does the hard parts (kubeconfig, in-cluster config, exec/OIDC
+auth plugins, client certificates, CA bundles, proxies): :class:`Transport` takes its
+``kubernetes.client.Configuration``, lets ``kubernetes.client.rest.RESTClientObject`` build
+the TLS-configured urllib3 pool from it, and then speaks HTTP on that pool itself, so that
+bodies are decoded exactly once by us and every failure becomes a typed error from
+:mod:`emqx.errors` (no ``ApiException``, no urllib3 exception escapes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import socket
+import ssl
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import urllib3
+from kubernetes.client import Configuration
+from kubernetes.client.rest import RESTClientObject
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ProxyError,
+    ReadTimeoutError,
+    SSLError,
+)
+
+from emqx.errors import ClusterUnreachable, ResponseDecodeError, api_error_from_response
+
+__all__ = ["JSON_CONTENT_TYPE", "QueryParams", "Timeouts", "Transport", "api_path"]
+
+log = logging.getLogger("emqx.rest")
+
+JSON_CONTENT_TYPE = "application/json"
+USER_AGENT = "emqx-console/0.1 (python; emqx client layer)"
+
+QueryParams = Sequence[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Client-side timeouts in seconds. ``read`` bounds the wait for each response of a
+    plain request; a watch waits up to its server-side timeout plus ``watch_margin``."""
+
+    connect: float = 5.0
+    read: float = 30.0
+    watch_margin: float = 30.0
+
+
+def api_path(
+    group: str,
+    version: str,
+    plural: str,
+    *,
+    namespace: str | None = None,
+    name: str | None = None,
+    subresource: str | None = None,
+) -> str:
+    """``/apis/{group}/{version}[/namespaces/{ns}]/{plural}[/{name}[/{subresource}]]``."""
+    parts = ["", "apis", group, version]
+    if namespace is not None:
+        parts += ["namespaces", quote(namespace, safe="")]
+    parts.append(plural)
+    if name is not None:
+        parts.append(quote(name, safe=""))
+        if subresource is not None:
+            parts.append(subresource)
+    return "/".join(parts)
+
+
+def _unreachable(server: str, error: BaseException) -> ClusterUnreachable:
+    """Name the failure a person can act on; keep the low-level text as detail."""
+    root: BaseException = error
+    if isinstance(root, MaxRetryError) and root.reason is not None:
+        root = root.reason
+    if isinstance(root, ProxyError) and isinstance(root.original_error, BaseException):
+        root = root.original_error
+    text = str(root)
+    # Order matters: urllib3's NewConnectionError and NameResolutionError subclass
+    # ConnectTimeoutError for backwards compatibility.
+    if isinstance(root, (NameResolutionError, socket.gaierror)):
+        cause = "DNS lookup failed"
+    elif isinstance(root, ConnectionRefusedError) or "Connection refused" in text:
+        cause = "connection refused"
+    elif isinstance(root, NewConnectionError) and "timed out" not in text:
+        cause = "cannot connect"
+    elif isinstance(root, ConnectTimeoutError):
+        cause = "connection timed out"
+    elif isinstance(root, ReadTimeoutError | TimeoutError | socket.timeout):
+        cause = "no answer in time (read timeout)"
+    elif isinstance(root, SSLError | ssl.SSLError):
+        cause = "TLS handshake failed"
+    elif isinstance(root, ProtocolError | ConnectionError):
+        cause = "connection lost"
+    else:
+        cause = "connection error"
+    return ClusterUnreachable(server, cause, text)
+
+
+class Transport:
+    """JSON over one pooled, TLS-configured HTTP connection set to one API server.
+
+    Thread-safe (urllib3's PoolManager is); share one per clientset. ``close()`` drops the
+    pooled connections.
+    """
+
+    def __init__(self, configuration: Configuration, *, timeouts: Timeouts | None = None) -> None:
+        self.configuration = configuration
+        self.timeouts = timeouts or Timeouts()
+        self.server = str(configuration.host).rstrip("/")
+        # RESTClientObject turns the Configuration (CA, client cert, verify, proxy,
+        # tls-server-name) into a urllib3 PoolManager; we only borrow that pool.
+        self._pool: urllib3.PoolManager = RESTClientObject(configuration).pool_manager
+        # Retry only failures that happen before the request reached the server
+        # (connect errors): safe for every verb, and quick on a refused port.
+        self._retries = urllib3.Retry(
+            total=2, connect=2, read=0, status=0, other=0, redirect=0, backoff_factor=0.1, raise_on_status=False
+        )
+
+    # ----- headers ---------------------------------------------------------------------
+
+    def _headers(self, content_type: str | None) -> dict[str, str]:
+        headers = {"Accept": JSON_CONTENT_TYPE, "User-Agent": USER_AGENT}
+        if content_type:
+            headers["Content-Type"] = content_type
+        # auth_settings() runs the kubeconfig's refresh hook (exec plugins, expiring
+        # tokens, rotated service-account tokens) before giving the bearer token.
+        for setting in self.configuration.auth_settings().values():
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[str(setting["key"]).title()] = str(setting["value"])
+        return headers
+
+    def _url(self, path: str, query: QueryParams | None) -> str:
+        url = self.server + path
+        if query:
+            url += "?" + urlencode(list(query))
+        return url
+
+    # ----- requests --------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: QueryParams | None = None,
+        body: Any = None,
+        content_type: str = JSON_CONTENT_TYPE,
+    ) -> bytes:
+        """Send one request; return the raw 2xx body (decode it once, where the type is
+        known). Non-2xx answers raise the typed :class:`~emqx.errors.ApiError`; no answer
+        raises :class:`~emqx.errors.ClusterUnreachable`."""
+        payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        try:
+            response = self._pool.request(
+                method,
+                self._url(path, query),
+                body=payload,
+                headers=self._headers(content_type if payload is not None else None),
+                timeout=urllib3.Timeout(connect=self.timeouts.connect, read=self.timeouts.read),
+                retries=self._retries,
+                preload_content=True,
+                redirect=False,
+            )
+        except (HTTPError, OSError) as error:
+            raise _unreachable(self.server, error) from None
+        self._log_warnings(response)
+        data: bytes = response.data
+        if not 200 <= response.status < 300:
+            raise api_error_from_response(response.status, data, retry_after=response.headers.get("Retry-After"))
+        return data
+
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: QueryParams | None = None,
+        body: Any = None,
+        content_type: str = JSON_CONTENT_TYPE,
+    ) -> Any:
+        """:meth:`request`, with the body decoded from JSON."""
+        data = self.request(method, path, query=query, body=body, content_type=content_type)
+        return decode_json(data)
+
+    def stream(self, path: str, *, query: QueryParams | None = None, read_timeout: float | None) -> StreamResponse:
+        """Open a GET whose body is read line by line (a watch). The caller must close it."""
+        try:
+            response = self._pool.request(
+                "GET",
+                self._url(path, query),
+                headers=self._headers(None),
+                timeout=urllib3.Timeout(connect=self.timeouts.connect, read=read_timeout),
+                retries=self._retries,
+                preload_content=False,
+                redirect=False,
+            )
+        except (HTTPError, OSError) as error:
+            raise _unreachable(self.server, error) from None
+        self._log_warnings(response)
+        if not 200 <= response.status < 300:
+            try:
+                data = response.data
+            except (HTTPError, OSError):
+                data = b""
+            finally:
+                response.release_conn()
+            raise api_error_from_response(response.status, data, retry_after=response.headers.get("Retry-After"))
+        return StreamResponse(self.server, response)
+
+    def close(self) -> None:
+        """Drop every pooled connection."""
+        self._pool.clear()
+
+    @property
+    def connections_opened(self) -> int:
+        """How many connections the pool has opened so far (one while it reuses it)."""
+        pools = self._pool.pools
+        # RecentlyUsedContainer refuses plain iteration (not thread-safe); keys() copies.
+        return sum(pools[key].num_connections for key in pools.keys())  # noqa: SIM118
+
+    @staticmethod
+    def _log_warnings(response: urllib3.BaseHTTPResponse) -> None:
+        # The API server reports deprecated versions and dropped unknown fields in
+        # Warning headers ("299 - message"); surface them in the log, as kubectl prints them.
+        for value in response.headers.getlist("Warning") if hasattr(response.headers, "getlist") else ():
+            log.warning("API server warning: %s", _warning_text(value))
+
+
+def _warning_text(value: str) -> str:
+    # RFC 7234 warn-value: 299 - "text"
+    parts = value.split(" ", 2)
+    if len(parts) == 3 and parts[0] == "299":
+        return parts[2].strip().strip('"')
+    return value
+
+
+def decode_json(data: bytes) -> Any:
+    """Decode a 2xx body; a body that is not JSON is a :class:`ResponseDecodeError`."""
+    try:
+        return json.loads(data)
+    except ValueError as error:
+        snippet = data[:200].decode("utf-8", "replace")
+        raise ResponseDecodeError(f"the API server sent a body that is not JSON: {snippet!r}") from error
+
+
+class StreamResponse:
+    """A streaming response read as newline-delimited JSON; iterate for decoded lines.
+    Connection failures while reading become :class:`ClusterUnreachable`."""
+
+    def __init__(self, server: str, response: urllib3.BaseHTTPResponse) -> None:
+        self._server = server
+        self._response = response
+        self._closed = False
+
+    def lines(self) -> Iterable[Mapping[str, Any]]:
+        """Yield each JSON line of the body as it arrives; ends when the server closes."""
+        buffer = b""
+        try:
+            for chunk in self._response.stream(decode_content=True):
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    if line.strip():
+                        yield decode_json(line)
+            if buffer.strip():
+                yield decode_json(buffer)
+        except (HTTPError, OSError) as error:
+            if self._closed:
+                return  # closed on purpose from another thread: a clean end
+            raise _unreachable(self._server, error) from None
+
+    def close(self) -> None:
+        """Stop reading (safe from another thread: it unblocks a pending read)."""
+        self._closed = True
+        response = self._response
+        # shutdown() unblocks a read in progress in another thread; it refuses (RuntimeError)
+        # once the connection went back to the pool, i.e. when the body was read to the end.
+        with contextlib.suppress(HTTPError, OSError, RuntimeError):
+            shutdown = getattr(response, "shutdown", None)
+            if shutdown is not None:
+                shutdown()
+        with contextlib.suppress(HTTPError, OSError):
+            response.close()
+        response.release_conn()
