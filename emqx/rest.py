@@ -15,6 +15,7 @@ import json
 import logging
 import socket
 import ssl
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -262,6 +263,7 @@ class StreamResponse:
         self._server = server
         self._response = response
         self._closed = False
+        self._close_lock = threading.Lock()
 
     def lines(self) -> Iterable[Mapping[str, Any]]:
         """Yield each JSON line of the body as it arrives; ends when the server closes."""
@@ -282,11 +284,14 @@ class StreamResponse:
 
     def close(self) -> None:
         """Stop reading (safe from another thread: it unblocks a pending read)."""
-        self._closed = True
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
         response = self._response
-        # shutdown() unblocks a read in progress in another thread; it refuses (RuntimeError)
-        # once the connection went back to the pool, i.e. when the body was read to the end.
-        with contextlib.suppress(HTTPError, OSError, RuntimeError):
+        # shutdown() unblocks a read in progress in another thread; it refuses (RuntimeError,
+        # ValueError) once the connection went back to the pool or has no socket any more.
+        with contextlib.suppress(HTTPError, OSError, RuntimeError, ValueError):
             shutdown = getattr(response, "shutdown", None)
             if shutdown is not None:
                 shutdown()

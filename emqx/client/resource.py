@@ -187,6 +187,11 @@ class ResourceClient(Generic[T]):
         # the API server needs both.
         body["apiVersion"] = self.api_version
         body["kind"] = self.resource.kind
+        metadata = body.get("metadata")
+        if isinstance(metadata, dict):
+            # `obj.metadata.resource_version = None` means "not set" in Python; sent as null
+            # the server would read it as an empty resourceVersion and refuse the write.
+            body["metadata"] = {key: value for key, value in metadata.items() if value is not None}
         return body
 
     def _write_query(

@@ -1,0 +1,121 @@
+"""LIST: typed lists, limit/continue pagination, label and field selectors, all namespaces."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from emqx.client import ALL, Clientset
+from emqx.errors import BadRequest
+from emqx.models import ResourceList, apps_v2beta1
+from tests.factories import emqx, unique_name
+
+
+@pytest.fixture
+def cs(sandbox) -> Iterator[Clientset]:
+    with Clientset.from_kubeconfig(sandbox.kubeconfig) as clientset:
+        yield clientset
+
+
+def test_list_returns_a_typed_list_with_its_resource_version(cs: Clientset, namespace: str) -> None:
+    client = cs.apps_v2beta1.emqxes(namespace)
+    client.create(emqx(name="a"))
+    client.create(emqx(name="b"))
+    listed = client.list()
+    assert isinstance(listed, ResourceList)
+    assert listed.kind == "EMQXList"
+    assert all(isinstance(item, apps_v2beta1.EMQX) for item in listed.items)
+    assert [item.metadata.name for item in listed.items] == ["a", "b"]
+    assert listed.metadata.resource_version
+    assert not listed.metadata.continue_
+
+
+def test_an_empty_namespace_lists_no_items(cs: Clientset, namespace: str) -> None:
+    assert cs.apps_v2beta1.emqxes(namespace).list().items == []
+
+
+def test_limit_and_continue_walk_every_page_once(cs: Clientset, namespace: str) -> None:
+    client = cs.apps_v2beta1.emqxes(namespace)
+    names = sorted(f"page-{i}" for i in range(7))
+    for name in names:
+        client.create(emqx(name=name))
+
+    first = client.list(limit=3)
+    assert len(first.items) == 3
+    assert first.metadata.continue_
+    assert first.metadata.remaining_item_count == 4
+
+    seen = [item.metadata.name for item in first.items]
+    token = first.metadata.continue_
+    pages = 1
+    while token:
+        page = client.list(limit=3, continue_=token)
+        seen += [item.metadata.name for item in page.items]
+        token = page.metadata.continue_
+        pages += 1
+    assert pages == 3
+    assert seen == names
+
+
+def test_iterate_follows_continue_tokens(cs: Clientset, namespace: str) -> None:
+    client = cs.apps_v2beta1.emqxes(namespace)
+    for i in range(5):
+        client.create(emqx(name=f"it-{i}"))
+    assert [o.metadata.name for o in client.iterate(page_size=2)] == [f"it-{i}" for i in range(5)]
+
+
+def test_pages_keep_the_snapshot_of_the_first_page(cs: Clientset, namespace: str) -> None:
+    # A continue token pins the list to the first page's resourceVersion: objects created
+    # between pages do not show up, so a paginated list is one consistent snapshot.
+    client = cs.apps_v2beta1.emqxes(namespace)
+    for name in ("snap-a", "snap-b"):
+        client.create(emqx(name=name))
+    first = client.list(limit=1)
+    client.create(emqx(name="snap-c"))
+    rest = client.list(limit=10, continue_=first.metadata.continue_)
+    assert [o.metadata.name for o in first.items + rest.items] == ["snap-a", "snap-b"]
+
+
+def test_label_selector_as_a_string_or_a_mapping(cs: Clientset, namespace: str) -> None:
+    client = cs.apps_v2beta1.emqxes(namespace)
+    client.create(emqx(name="prod-edge", labels={"env": "prod", "tier": "edge"}))
+    client.create(emqx(name="prod-core", labels={"env": "prod", "tier": "core"}))
+    client.create(emqx(name="dev-edge", labels={"env": "dev", "tier": "edge"}))
+
+    def names(**kwargs: object) -> list[str]:
+        return [o.metadata.name for o in client.list(**kwargs).items]  # type: ignore[arg-type]
+
+    assert names(label_selector={"env": "prod", "tier": "edge"}) == ["prod-edge"]
+    assert names(label_selector="env=prod") == ["prod-core", "prod-edge"]
+    assert names(label_selector="tier!=edge") == ["prod-core"]
+    assert names(label_selector="env in (dev),tier=edge") == ["dev-edge"]
+    assert names(label_selector="!missing") == ["dev-edge", "prod-core", "prod-edge"]
+
+
+def test_a_malformed_label_selector_is_a_bad_request(cs: Clientset, namespace: str) -> None:
+    with pytest.raises(BadRequest):
+        cs.apps_v2beta1.emqxes(namespace).list(label_selector="env in (")
+
+
+def test_field_selector_on_name_and_namespace(cs: Clientset, namespace: str, sandbox) -> None:
+    client = cs.apps_v2beta1.emqxes(namespace)
+    client.create(emqx(name="wanted"))
+    client.create(emqx(name="other"))
+    assert [o.metadata.name for o in client.list(field_selector="metadata.name=wanted").items] == ["wanted"]
+    assert [o.metadata.name for o in client.list(field_selector={"metadata.name": "other"}).items] == ["other"]
+    everywhere = cs.apps_v2beta1.emqxes(ALL).list(field_selector=f"metadata.namespace={namespace}")
+    assert sorted(o.metadata.name for o in everywhere.items) == ["other", "wanted"]
+
+
+def test_an_all_namespaces_client_lists_across_namespaces(cs: Clientset, namespace: str, sandbox) -> None:
+    second = f"{namespace[:50]}-two"
+    sandbox.create_namespace(second)
+    marker = unique_name("marker")
+    cs.apps_v2beta1.emqxes(namespace).create(emqx(name="one", labels={"marker": marker}))
+    cs.apps_v2beta1.emqxes(second).create(emqx(name="two", labels={"marker": marker}))
+    listed = cs.apps_v2beta1.emqxes(None).list(label_selector={"marker": marker})
+    assert sorted((o.metadata.namespace, o.metadata.name) for o in listed.items) == [
+        (namespace, "one"),
+        (second, "two"),
+    ]
