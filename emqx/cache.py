@@ -1,0 +1,277 @@
+"""A shared, in-process watch cache (client-go's informer + lister, in small).
+
+One :class:`Informer` per kind per cluster LISTs once, then WATCHes, and keeps every object
+of the kind in memory, parsed into models once per change. Readers (the console's pages and
+status polls) take from the store and cause **no** API request, however many of them poll.
+
+* The watch resumes from its last resourceVersion when the server ends it; on ``410 Gone``
+  the client's :class:`~emqx.client.watch.Watch` relists and reports the difference.
+* When the cluster cannot be reached the store keeps the last known state, ``healthy``
+  turns False with the reason, and the informer retries with capped exponential backoff.
+* ``generation`` grows by one on every change, so a reader can tell cheaply whether
+  anything moved since it last looked; ``wait_for_change`` blocks until it does.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from emqx.client.resource import ResourceClient
+from emqx.client.watch import EventType
+from emqx.errors import ApiError, ClusterUnreachable, EmqxClientError
+from emqx.models._base import Resource
+
+__all__ = ["CacheState", "Informer"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=Resource)
+Key = tuple[str, str]  # (namespace, name)
+
+_BACKOFF_START_S = 0.2
+_BACKOFF_MAX_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class CacheState:
+    """What a page needs to know about the cache behind it."""
+
+    synced: bool
+    """The first LIST has completed: the store holds the whole kind (maybe stale)."""
+    healthy: bool
+    """The watch is connected; False while the cluster is unreachable or refusing."""
+    error: str
+    """Why it is not healthy ('' when it is)."""
+    error_kind: str
+    """'unreachable', 'forbidden', 'unauthorized', 'error' or ''."""
+    last_sync: float | None
+    """time.time() of the last event or successful (re)connection."""
+    generation: int
+
+
+def _error_kind(error: BaseException) -> str:
+    from emqx.errors import Forbidden, NotFound, Unauthorized
+
+    if isinstance(error, ClusterUnreachable):
+        return "unreachable"
+    if isinstance(error, Forbidden):
+        return "forbidden"
+    if isinstance(error, Unauthorized):
+        return "unauthorized"
+    if isinstance(error, NotFound):
+        return "not-served"
+    return "error"
+
+
+class Informer(Generic[T]):
+    """Keeps every object of one kind (all namespaces, or one) in memory, current.
+
+    ``client`` is a resource client for all namespaces (``cs.apps_v2beta1.emqxes(None)``).
+    Call :meth:`start` once; readers use :meth:`list`, :meth:`get`, :meth:`state`.
+    """
+
+    def __init__(self, client: ResourceClient[T], *, name: str = "") -> None:
+        self._client = client
+        self.name = name or f"{client.resource.kind}"
+        self._store: dict[Key, T] = {}
+        self._lock = threading.Condition()
+        self._generation = 0
+        self._synced = False
+        self._healthy = False
+        self._error = ""
+        self._error_kind = ""
+        self._last_sync: float | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._watch: object | None = None
+        self._resource_version: str | None = None
+        self._listeners: list[Callable[[EventType, T], None]] = []
+
+    # ----- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> Informer[T]:
+        """Start the background LIST+WATCH thread (idempotent)."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=f"informer-{self.name}", daemon=True)
+                self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        watch = self._watch
+        if watch is not None:
+            watch.stop()  # type: ignore[attr-defined]
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wait_for_sync(self, timeout: float) -> bool:
+        """Block until the first LIST is in (or ``timeout``); True when synced."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not self._synced:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._lock.wait(left):
+                    return self._synced
+            return True
+
+    def wait_for_change(self, generation: int, timeout: float) -> int:
+        """Block until the store's generation differs from ``generation`` (or ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._generation == generation:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._lock.wait(left)
+            return self._generation
+
+    def add_listener(self, listener: Callable[[EventType, T], None]) -> None:
+        """Call ``listener(event_type, obj)`` on the informer's thread after each change."""
+        self._listeners.append(listener)
+
+    # ----- reading ---------------------------------------------------------------------
+
+    def state(self) -> CacheState:
+        with self._lock:
+            return CacheState(
+                synced=self._synced,
+                healthy=self._healthy,
+                error=self._error,
+                error_kind=self._error_kind,
+                last_sync=self._last_sync,
+                generation=self._generation,
+            )
+
+    def list(self, namespace: str | None = None) -> list[T]:
+        """The cached objects (of one namespace, or all), sorted by namespace and name."""
+        with self._lock:
+            items = [o for (ns, _), o in self._store.items() if namespace is None or ns == namespace]
+        items.sort(key=lambda o: (o.metadata.namespace or "", o.metadata.name or ""))
+        return items
+
+    def get(self, namespace: str, name: str) -> T | None:
+        with self._lock:
+            return self._store.get((namespace, name))
+
+    def namespaces(self) -> list[str]:
+        with self._lock:
+            return sorted({ns for ns, _ in self._store})
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._store)
+
+    # ----- writing (the informer's thread, or a writer that knows better) --------------
+
+    def observe(self, obj: T) -> None:
+        """Record an object the caller just wrote and got back from the server, so the
+        writer's next read sees its own write even before the watch event arrives.
+        Ignored when the cache already holds a newer resourceVersion."""
+        key = (obj.metadata.namespace or "", obj.metadata.name or "")
+        with self._lock:
+            current = self._store.get(key)
+            if current is not None and _newer_or_same(current, obj):
+                return
+            self._store[key] = obj
+            self._bump()
+
+    def forget(self, namespace: str, name: str) -> None:
+        """Drop an object the caller just deleted."""
+        with self._lock:
+            if self._store.pop((namespace, name), None) is not None:
+                self._bump()
+
+    def _bump(self) -> None:
+        self._generation += 1
+        self._lock.notify_all()
+
+    def _apply(self, kind: EventType, obj: T) -> None:
+        key = (obj.metadata.namespace or "", obj.metadata.name or "")
+        with self._lock:
+            if kind is EventType.DELETED:
+                self._store.pop(key, None)
+            else:
+                self._store[key] = obj
+            self._last_sync = time.time()
+            self._bump()
+        for listener in self._listeners:
+            try:
+                listener(kind, obj)
+            except Exception:  # a listener's bug must not stop the cache
+                log.exception("informer %s: listener failed", self.name)
+
+    def _set_health(self, healthy: bool, error: BaseException | None = None) -> None:
+        with self._lock:
+            changed = self._healthy != healthy
+            self._healthy = healthy
+            self._error = "" if error is None else str(error)
+            self._error_kind = "" if error is None else _error_kind(error)
+            if healthy:
+                self._last_sync = time.time()
+            if changed:
+                self._bump()
+
+    def _replace(self, items: list[T], resource_version: str | None) -> None:
+        with self._lock:
+            self._store = {(o.metadata.namespace or "", o.metadata.name or ""): o for o in items}
+            self._resource_version = resource_version
+            self._synced = True
+            self._last_sync = time.time()
+            self._bump()
+
+    def _run(self) -> None:
+        backoff = _BACKOFF_START_S
+        while not self._stop.is_set():
+            try:
+                if self._resource_version is None:
+                    items, rv = self._client._list_everything(label_selector=None, field_selector=None, page_size=500)
+                    self._replace(items, rv)
+                self._set_health(True)
+                backoff = _BACKOFF_START_S
+                with self._lock:
+                    known = list(self._store.values())
+                watch = self._client.watch(resource_version=self._resource_version, known=known)
+                self._watch = watch
+                if self._stop.is_set():
+                    watch.stop()
+                for event in watch:
+                    if event.type is EventType.BOOKMARK:
+                        self._resource_version = watch.resource_version
+                        continue
+                    self._apply(event.type, event.object)
+                    self._resource_version = watch.resource_version
+                    if not self._healthy:
+                        self._set_health(True)
+            except (ApiError, ClusterUnreachable, EmqxClientError) as error:
+                if self._stop.is_set():
+                    break
+                log.info("informer %s: %s; retrying in %.1f s", self.name, error, backoff)
+                self._set_health(False, error)
+                if not isinstance(error, ClusterUnreachable):
+                    # Anything but a transport failure may mean our resourceVersion is no
+                    # good any more: start again from a fresh LIST.
+                    self._resource_version = None
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, _BACKOFF_MAX_S)
+            except Exception as error:  # never let the cache thread die silently
+                log.exception("informer %s: unexpected failure", self.name)
+                self._set_health(False, error)
+                self._resource_version = None
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, _BACKOFF_MAX_S)
+            finally:
+                self._watch = None
+
+
+def _newer_or_same(current: Resource, incoming: Resource) -> bool:
+    """resourceVersions are opaque strings, but etcd's are integers; compare as such when both are."""
+    a, b = current.metadata.resource_version, incoming.metadata.resource_version
+    if a and b and a.isdigit() and b.isdigit():
+        return int(a) >= int(b)
+    return False

@@ -1,0 +1,108 @@
+"""The shared watch cache: one LIST+WATCH per kind, reads that cost the API server nothing."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from emqx.cache import Informer
+from emqx.client.clientset import Clientset
+from emqx.models.apps_v2beta1 import EMQX
+from sandbox import Sandbox
+from tests import factories
+
+
+def _eventually(check: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)
+
+
+def _emqx_requests(sandbox: Sandbox) -> int:
+    """How many requests for emqxes the API server has served so far, by its own count."""
+    total = 0
+    for line in sandbox.metrics().splitlines():
+        if line.startswith("apiserver_request_total{") and 'resource="emqxes"' in line:
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
+@pytest.fixture
+def clientset(sandbox: Sandbox) -> Iterator[Clientset]:
+    cs = Clientset.from_kubeconfig(sandbox.kubeconfig)
+    yield cs
+    cs.close()
+
+
+@pytest.fixture
+def informer(clientset: Clientset) -> Iterator[Informer[EMQX]]:
+    inf = Informer(clientset.apps_v2beta1.emqxes(None)).start()
+    assert inf.wait_for_sync(15)
+    yield inf
+    inf.stop()
+
+
+def test_it_holds_objects_that_existed_before_it_started(clientset: Clientset, namespace: str) -> None:
+    clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("before", namespace=namespace))
+    inf = Informer(clientset.apps_v2beta1.emqxes(None)).start()
+    try:
+        assert inf.wait_for_sync(15)
+        cached = inf.get(namespace, "before")
+        assert cached is not None and cached.spec.image == factories.EMQX5_IMAGE
+    finally:
+        inf.stop()
+
+
+def test_it_sees_creation_change_and_deletion(clientset: Clientset, informer: Informer[EMQX], namespace: str) -> None:
+    emqxes = clientset.apps_v2beta1.emqxes(namespace)
+    emqxes.create(factories.emqx("live", namespace=namespace))
+    _eventually(lambda: informer.get(namespace, "live") is not None)
+
+    emqxes.patch("live", {"spec": {"image": "emqx/emqx:5.7.0"}})
+    _eventually(lambda: informer.get(namespace, "live").spec.image == "emqx/emqx:5.7.0")  # type: ignore[union-attr]
+
+    emqxes.delete("live")
+    _eventually(lambda: informer.get(namespace, "live") is None)
+    assert [o.metadata.name for o in informer.list(namespace)] == []
+
+
+def test_reading_the_cache_costs_the_api_server_no_request(
+    sandbox: Sandbox, clientset: Clientset, informer: Informer[EMQX], namespace: str
+) -> None:
+    clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("quiet", namespace=namespace))
+    _eventually(lambda: informer.get(namespace, "quiet") is not None)
+    before = _emqx_requests(sandbox)
+    for _ in range(500):
+        assert informer.get(namespace, "quiet") is not None
+        informer.list(namespace)
+    assert _emqx_requests(sandbox) == before
+
+
+def test_generation_moves_only_when_something_changed(
+    clientset: Clientset, informer: Informer[EMQX], namespace: str
+) -> None:
+    start = informer.state().generation
+    assert informer.wait_for_change(start, timeout=0.3) == start
+    clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("mover", namespace=namespace))
+    assert informer.wait_for_change(start, timeout=15) > start
+
+
+def test_an_outage_keeps_the_last_known_state_and_recovers(
+    sandbox: Sandbox, clientset: Clientset, informer: Informer[EMQX], namespace: str
+) -> None:
+    emqxes = clientset.apps_v2beta1.emqxes(namespace)
+    emqxes.create(factories.emqx("steady", namespace=namespace))
+    _eventually(lambda: informer.get(namespace, "steady") is not None)
+    with sandbox.outage():
+        _eventually(lambda: not informer.state().healthy)
+        state = informer.state()
+        assert state.error_kind == "unreachable"
+        assert re.search(r"refused|unreachable|connect", state.error, re.I)
+        assert informer.get(namespace, "steady") is not None  # last known state kept
+    _eventually(lambda: informer.state().healthy, timeout=30)
+    emqxes.create(factories.emqx("after", namespace=namespace))
+    _eventually(lambda: informer.get(namespace, "after") is not None)
