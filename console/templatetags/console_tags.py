@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from django import template
+from django.http import HttpRequest
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def sort_query(context: template.Context, key: str) -> str:
+    """The query string that sorts the list by ``key`` (descending if it already sorts by it),
+    keeping the other filters and going back to the first page."""
+    request: HttpRequest = context["request"]
+    params = request.GET.copy()
+    params.pop("page", None)
+    params["sort"] = f"-{key}" if params.get("sort", "namespace") == key else key
+    return params.urlencode()
+
+
+@register.simple_tag(takes_context=True)
+def page_query(context: template.Context, page: int) -> str:
+    request: HttpRequest = context["request"]
+    params = request.GET.copy()
+    params["page"] = str(page)
+    return params.urlencode()
+
+
+@register.filter
+def sort_mark(request: HttpRequest, key: str) -> str:
+    current = request.GET.get("sort", "namespace")
+    return " ▲" if current == key else " ▼" if current == f"-{key}" else ""

@@ -1,0 +1,55 @@
+"""What every console view shares: the cluster from the URL, and how cluster trouble is shown."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+
+from console.clusters import Cluster, get_cluster
+from emqx.cache import CacheState
+
+P = ParamSpec("P")
+ClusterView = Callable[Concatenate[HttpRequest, Cluster, P], HttpResponse]
+
+
+def cluster_view(view: ClusterView[P]) -> Callable[Concatenate[HttpRequest, str, P], HttpResponse]:
+    """Log-in required; turns the URL's cluster name into a Cluster (404 if not configured)."""
+
+    @login_required
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, cluster: str, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        found = get_cluster(cluster)
+        if found is None:
+            raise Http404(f"No cluster called {cluster!r} is configured.")
+        return view(request, found, *args, **kwargs)
+
+    return wrapper
+
+
+def banner(cluster: Cluster, state: CacheState | None, error: str = "") -> dict[str, Any] | None:
+    """The page banner for a cluster in trouble, or None when all is well."""
+    if error:
+        return {"level": "error", "title": f"Cannot use cluster {cluster.name}", "detail": error, "stale": False}
+    if state is None or state.healthy:
+        return None
+    titles = {
+        "unreachable": f"Cluster {cluster.name} is unreachable",
+        "forbidden": f"The console may not read EMQX instances in cluster {cluster.name}",
+        "unauthorized": f"Cluster {cluster.name} did not accept the console's credentials",
+        "not-served": f"Cluster {cluster.name} does not serve EMQX v2beta1 (is the emqx-operator installed?)",
+    }
+    since = ""
+    if state.synced and state.last_sync:
+        since = time.strftime("%H:%M:%S UTC", time.gmtime(state.last_sync))
+    return {
+        "level": "error",
+        "title": titles.get(state.error_kind, f"Cluster {cluster.name} is not answering as expected"),
+        "detail": state.error,
+        "stale": state.synced,
+        "since": since,
+    }

@@ -1,0 +1,93 @@
+"""EMQX (apps.emqx.io/v2beta1) pages: list, detail, and their live partials.
+
+Reads come from the cluster's shared watch cache, so pages and polls cost the API server
+nothing; a cluster that is down still shows its last known state under a banner.
+"""
+
+from __future__ import annotations
+
+import yaml
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from console.clusters import Cluster
+from console.emqx_summary import summarize
+from console.forms.emqx_filter import EMQXFilterForm, filter_emqx
+from console.views._common import banner, cluster_view
+from emqx.errors import EmqxClientError
+from emqx.models.apps_v2beta1 import EMQX
+
+
+def _yaml(obj: EMQX) -> str:
+    data = obj.to_dict()
+    data.get("metadata", {}).pop("managedFields", None)
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+
+
+# htmx stops polling when a poll answers 286.
+HTMX_STOP_POLLING = 286
+
+
+def _list_context(request: HttpRequest, cluster: Cluster) -> dict[str, object]:
+    form = EMQXFilterForm(request.GET or None)
+    try:
+        cache = cluster.emqx_cache()
+    except EmqxClientError as error:
+        return {"cluster": cluster, "form": form, "banner": banner(cluster, None, str(error)), "listing": None}
+    state = cache.state()
+    return {
+        "cluster": cluster,
+        "form": form,
+        "banner": banner(cluster, state),
+        "listing": filter_emqx(cache.list(), form) if state.synced else None,
+        "namespaces": cache.namespaces(),
+        "query": request.GET.urlencode(),
+    }
+
+
+@cluster_view
+def emqx_list(request: HttpRequest, cluster: Cluster) -> HttpResponse:
+    return render(request, "console/emqx/list.html", _list_context(request, cluster))
+
+
+@cluster_view
+def emqx_rows(request: HttpRequest, cluster: Cluster) -> HttpResponse:
+    """The list's table body alone, for the list page's poll."""
+    return render(request, "console/emqx/_table.html", _list_context(request, cluster))
+
+
+def _detail_context(cluster: Cluster, namespace: str, name: str) -> dict[str, object]:
+    try:
+        cache = cluster.emqx_cache()
+    except EmqxClientError as error:
+        return {"cluster": cluster, "banner": banner(cluster, None, str(error)), "emqx": None}
+    state = cache.state()
+    obj = cache.get(namespace, name)
+    if obj is None and state.synced:
+        raise Http404(f"No EMQX {namespace}/{name} in cluster {cluster.name}.")
+    return {
+        "cluster": cluster,
+        "banner": banner(cluster, state),
+        "namespace": namespace,
+        "name": name,
+        "obj": obj,
+        "emqx": summarize(obj) if obj else None,
+        "yaml": _yaml(obj) if obj else "",
+    }
+
+
+@cluster_view
+def emqx_detail(request: HttpRequest, cluster: Cluster, namespace: str, name: str) -> HttpResponse:
+    return render(request, "console/emqx/detail.html", _detail_context(cluster, namespace, name))
+
+
+@cluster_view
+def emqx_status(request: HttpRequest, cluster: Cluster, namespace: str, name: str) -> HttpResponse:
+    """The live status panel alone. Answers 286 (htmx: stop polling) once the instance is
+    Ready for its current spec; the page polls again after an edit."""
+    context = _detail_context(cluster, namespace, name)
+    response = render(request, "console/emqx/_status.html", context)
+    summary = context.get("emqx")
+    if summary is not None and summary.settled and context["banner"] is None:  # type: ignore[attr-defined]
+        response.status_code = HTMX_STOP_POLLING
+    return response

@@ -1,0 +1,44 @@
+"""Console tests: Django's test client against the real sandbox cluster."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.test import Client
+
+from console import clusters
+from emqx.client.clientset import Clientset
+from sandbox import Sandbox
+
+
+@pytest.fixture
+def console_cluster(settings: object, sandbox: Sandbox) -> Iterator[clusters.Cluster]:
+    """The console configured for the sandbox, with fresh caches for each test."""
+    settings.CONSOLE_CLUSTERS = [{"name": "default", "kubeconfig": str(sandbox.kubeconfig)}]  # type: ignore[attr-defined]
+    cluster = clusters.get_cluster("default")
+    assert cluster is not None
+    yield cluster
+    clusters.reset()
+
+
+@pytest.fixture
+def clientset(sandbox: Sandbox) -> Iterator[Clientset]:
+    """The test's own client (not the console's), for arranging and checking state."""
+    cs = Clientset.from_kubeconfig(sandbox.kubeconfig)
+    yield cs
+    cs.close()
+
+
+@pytest.fixture
+def admin(admin_client: Client, console_cluster: clusters.Cluster) -> Client:
+    return admin_client
+
+
+def eventually(check: Callable[[], object], timeout: float = 15.0) -> None:
+    """Wait for what a user would eventually see; fails with the deadline, never sleeps blindly."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the expected state did not appear in time"
+        time.sleep(0.05)
