@@ -174,16 +174,18 @@ class Resource(KubeModel):
         except KeyError:
             raise LookupError(f"no model for apiVersion {api_version!r} kind {kind!r}") from None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _check_type_meta(cls, data: Any) -> Any:
-        if not isinstance(data, Mapping) or ("apiVersion" not in data and "kind" not in data):
-            return data
-        api_version = data.get("apiVersion", cls.api_version)
-        kind = data.get("kind", cls.kind)
-        if (api_version, kind) != (cls.api_version, cls.kind):
-            raise ValueError(f"a {kind} {api_version} document cannot be read as {cls.kind} {cls.api_version}")
-        return {key: value for key, value in data.items() if key not in ("apiVersion", "kind")}
+    @model_validator(mode="after")
+    def _check_type_meta(self) -> Self:
+        # apiVersion and kind arrive as extra keys (they are not fields); take them out and check them.
+        # An after-validator, not a before-validator: that one would make pydantic-core build a dict of
+        # the whole document first, and model_validate_json would lose most of its speed.
+        extra = self.__pydantic_extra__
+        if extra and ("apiVersion" in extra or "kind" in extra):
+            api_version = extra.pop("apiVersion", self.api_version)
+            kind = extra.pop("kind", self.kind)
+            if (api_version, kind) != (self.api_version, self.kind):
+                raise ValueError(f"a {kind} {api_version} document cannot be read as {self.kind} {self.api_version}")
+        return self
 
     @model_serializer(mode="wrap")
     def _write_type_meta(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:

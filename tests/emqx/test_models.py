@@ -522,12 +522,16 @@ def test_fields_take_python_names_or_json_keys() -> None:
 
 def test_a_document_of_another_kind_or_version_is_refused() -> None:
     v2alpha1 = {**example("emqx.v2beta1.slim"), "apiVersion": "apps.emqx.io/v2alpha1"}
-    rebalance = example("rebalance.v2beta1")
+    broker = {**example("emqx.v2beta1.slim"), "kind": "EmqxBroker"}
 
     with pytest.raises(ValidationError, match=re.escape("cannot be read as EMQX apps.emqx.io/v2beta1")):
         EMQX.from_dict(v2alpha1)
-    with pytest.raises(ValidationError, match="cannot be read as EMQX"):
-        EMQX.from_dict(rebalance)
+    with pytest.raises(
+        ValidationError, match=re.escape("a EmqxBroker apps.emqx.io/v2beta1 document cannot be read as EMQX")
+    ):
+        EMQX.from_dict(broker)
+    with pytest.raises(ValidationError):
+        EMQX.from_dict(example("rebalance.v2beta1"))
 
 
 def test_resource_from_dict_picks_the_class_of_the_documents_version() -> None:
