@@ -22,7 +22,7 @@ from emqx.client.names import validate_name, validate_namespace
 from emqx.client.scale import Scale
 from emqx.client.watch import Watch
 from emqx.errors import InvalidArgument, ResponseDecodeError, UnsupportedPatchType, WrongKind
-from emqx.models._base import ObjectMeta, Resource, ResourceList
+from emqx.models._base import ListMeta, ObjectMeta, Resource, ResourceList
 from emqx.rest import JSON_CONTENT_TYPE, StreamResponse, Transport, api_path, decode_json
 
 __all__ = ["ALL", "DEFAULT_FIELD_MANAGER", "PatchType", "PropagationPolicy", "ResourceClient", "Selector"]
@@ -219,11 +219,7 @@ class ResourceClient(Generic[T]):
     # ----- decoding --------------------------------------------------------------------
 
     def _decode(self, data: bytes) -> T:
-        # JSON straight into the model: one parse, one validation, no intermediate dicts.
-        try:
-            return self.resource.model_validate_json(data)
-        except ValidationError as error:
-            raise ResponseDecodeError(f"the server's {self._describe()} does not fit the model: {error}") from None
+        return self._decode_object(decode_json(data))
 
     def _decode_object(self, obj: Mapping[str, Any]) -> T:
         try:
@@ -241,12 +237,14 @@ class ResourceClient(Generic[T]):
             return self.resource.model_construct(metadata=meta)
 
     def _decode_list(self, data: bytes) -> ResourceList[T]:
+        # One json.loads of the whole body, one validation of the whole list: no per-item
+        # re-encoding or copies. (model_validate_json measured no faster here: the models'
+        # type-meta check runs on Python dicts either way.)
         try:
-            return self._list_type.model_validate_json(data)
+            return self._list_type.model_validate(decode_json(data))
         except ValidationError as error:
-            raise ResponseDecodeError(
-                f"the server's {self.resource.list_kind} does not fit the model: {error}"
-            ) from None
+            kind = self.resource.list_kind
+            raise ResponseDecodeError(f"the server's {kind} does not fit the model: {error}") from None
 
     # ----- verbs -----------------------------------------------------------------------
 
@@ -338,6 +336,23 @@ class ResourceClient(Generic[T]):
             token = page.metadata.continue_
             if not token:
                 return
+
+    def list_all(
+        self,
+        *,
+        label_selector: Selector | None = None,
+        field_selector: Selector | None = None,
+        page_size: int = 500,
+    ) -> ResourceList[T]:
+        """Every matching object, LISTed ``page_size`` at a time, as one list whose
+        ``metadata.resource_version`` is the snapshot all pages belong to: the place to
+        start a watch from (``watch(resource_version=..., known=result.items)``)."""
+        items, resource_version = self._list_everything(
+            label_selector=_selector(label_selector, "label_selector"),
+            field_selector=_selector(field_selector, "field_selector"),
+            page_size=page_size,
+        )
+        return self._list_type(items=items, metadata=ListMeta(resource_version=resource_version))
 
     def update(
         self,
@@ -692,6 +707,6 @@ class ResourceClient(Generic[T]):
 
 def _decode_scale(data: bytes) -> Scale:
     try:
-        return Scale.model_validate_json(data)
+        return Scale.model_validate(decode_json(data))
     except ValidationError as error:
         raise ResponseDecodeError(f"the server's Scale does not fit the model: {error}") from None

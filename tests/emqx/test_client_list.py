@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -119,3 +121,37 @@ def test_an_all_namespaces_client_lists_across_namespaces(cs: Clientset, namespa
         (namespace, "one"),
         (second, "two"),
     ]
+
+
+def test_list_all_gathers_every_page_under_the_first_pages_resource_version(cs: Clientset, namespace: str) -> None:
+    client = cs.apps_v2beta1.emqxes(namespace)
+    for i in range(5):
+        client.create(emqx(name=f"all-{i}"))
+    everything = client.list_all(page_size=2)
+    assert [o.metadata.name for o in everything.items] == [f"all-{i}" for i in range(5)]
+    assert everything.kind == "EMQXList"
+    assert everything.metadata.resource_version
+    assert everything.to_dict()["metadata"] == {"resourceVersion": everything.metadata.resource_version}
+    # a watch from there replays nothing that the list already holds
+    with client.watch(resource_version=everything.metadata.resource_version, timeout_seconds=1) as watch:
+        assert [e for e in watch if e.type != "BOOKMARK"] == []
+
+
+def test_a_list_of_1000_emqx_arrives_in_one_request_decoded_once(cs: Clientset, namespace: str) -> None:
+    client = cs.apps_v2beta1.emqxes(namespace)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: client.create(emqx(name=f"many-{i:04d}", core_replicas=3)), range(1000)))
+    opened = cs.transport.connections_opened
+
+    began = time.perf_counter()
+    listed = client.list()
+    elapsed = time.perf_counter() - began
+
+    assert len(listed.items) == 1000
+    assert not listed.metadata.continue_
+    assert all(isinstance(o, apps_v2beta1.EMQX) for o in listed.items)
+    assert listed.items[999].spec.core_template.spec.replicas == 3
+    assert cs.transport.connections_opened == opened  # the pooled connection was reused
+    # ~0.3 s on an idle 2-core machine (6 MB with managedFields); the bound only catches
+    # a decode that went quadratic or per item.
+    assert elapsed < 15, elapsed
