@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sandbox import Sandbox  # noqa: E402
-from sandbox.build import binaries, ensure_binaries  # noqa: E402
+from sandbox import Sandbox
+from sandbox.build import binaries, ensure_binaries
 
 
 def cold_build() -> None:

@@ -29,3 +29,12 @@ def page_query(context: template.Context, page: int) -> str:
 def sort_mark(request: HttpRequest, key: str) -> str:
     current = request.GET.get("sort", "namespace")
     return " ▲" if current == key else " ▼" if current == f"-{key}" else ""
+
+
+@register.simple_tag(takes_context=True)
+def can(context: template.Context, verb: str, kind: str, namespace: str) -> bool:
+    """``{% can "delete" "EMQX" namespace as allowed %}``: the same check the views make."""
+    from console.permissions import can as _can
+
+    cluster = context.get("cluster")
+    return _can(context["request"].user, verb, kind, namespace, getattr(cluster, "name", ""))

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from console.clusters import Cluster
 from console.emqx_summary import summarize
 from console.forms.emqx_filter import EMQXFilterForm, filter_emqx
+from console.permissions import readable_namespaces, require
 from console.views._common import banner, cluster_view
 from emqx.errors import EmqxClientError
 from emqx.models.apps_v2beta1 import EMQX
@@ -35,12 +36,15 @@ def _list_context(request: HttpRequest, cluster: Cluster) -> dict[str, object]:
     except EmqxClientError as error:
         return {"cluster": cluster, "form": form, "banner": banner(cluster, None, str(error)), "listing": None}
     state = cache.state()
+    allowed = readable_namespaces(request.user, cluster.name)
+    items = [o for o in cache.list() if allowed is None or o.metadata.namespace in allowed]
+    namespaces = [ns for ns in cache.namespaces() if allowed is None or ns in allowed]
     return {
         "cluster": cluster,
         "form": form,
         "banner": banner(cluster, state),
-        "listing": filter_emqx(cache.list(), form) if state.synced else None,
-        "namespaces": cache.namespaces(),
+        "listing": filter_emqx(items, form) if state.synced else None,
+        "namespaces": namespaces,
         "query": request.GET.urlencode(),
     }
 
@@ -56,7 +60,8 @@ def emqx_rows(request: HttpRequest, cluster: Cluster) -> HttpResponse:
     return render(request, "console/emqx/_table.html", _list_context(request, cluster))
 
 
-def _detail_context(cluster: Cluster, namespace: str, name: str) -> dict[str, object]:
+def _detail_context(request: HttpRequest, cluster: Cluster, namespace: str, name: str) -> dict[str, object]:
+    require(request.user, "get", "EMQX", namespace, cluster.name)
     try:
         cache = cluster.emqx_cache()
     except EmqxClientError as error:
@@ -78,14 +83,14 @@ def _detail_context(cluster: Cluster, namespace: str, name: str) -> dict[str, ob
 
 @cluster_view
 def emqx_detail(request: HttpRequest, cluster: Cluster, namespace: str, name: str) -> HttpResponse:
-    return render(request, "console/emqx/detail.html", _detail_context(cluster, namespace, name))
+    return render(request, "console/emqx/detail.html", _detail_context(request, cluster, namespace, name))
 
 
 @cluster_view
 def emqx_status(request: HttpRequest, cluster: Cluster, namespace: str, name: str) -> HttpResponse:
     """The live status panel alone. Answers 286 (htmx: stop polling) once the instance is
     Ready for its current spec; the page polls again after an edit."""
-    context = _detail_context(cluster, namespace, name)
+    context = _detail_context(request, cluster, namespace, name)
     response = render(request, "console/emqx/_status.html", context)
     summary = context.get("emqx")
     if summary is not None and summary.settled and context["banner"] is None:  # type: ignore[attr-defined]

@@ -1,0 +1,71 @@
+"""Django's database holds users, their roles and the audit log; never the EMQX resources."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.db.models import Q
+
+ALL = "*"
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "Viewer (read)"
+    OPERATOR = "operator", "Operator (read, create, edit, scale)"
+    ADMIN = "admin", "Admin (everything, including delete)"
+
+
+class RoleGrant(models.Model):
+    """A role for a user or a group, in one namespace of one cluster (``*`` for all)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="emqx_grants"
+    )
+    group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.CASCADE, related_name="emqx_grants")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    cluster = models.CharField(max_length=63, default=ALL, help_text="A configured cluster's name, or * for all.")
+    namespace = models.CharField(max_length=63, default=ALL, help_text="A namespace, or * for all.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False) & Q(group__isnull=True))
+                | (Q(user__isnull=True) & Q(group__isnull=False)),
+                name="grant_is_for_a_user_or_a_group",
+            )
+        ]
+
+    def __str__(self) -> str:
+        who = f"user {self.user}" if self.user_id else f"group {self.group}"
+        return f"{who}: {self.role} in {self.cluster}/{self.namespace}"
+
+
+class AuditEntry(models.Model):
+    """One mutation attempt through the console: who, what, on which object, and how it went."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success"
+        FAILURE = "failure"
+
+    time = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    username = models.CharField(max_length=150, help_text="Kept when the user is deleted.")
+    cluster = models.CharField(max_length=63)
+    namespace = models.CharField(max_length=63, db_index=True)
+    kind = models.CharField(max_length=63)
+    name = models.CharField(max_length=253, db_index=True)
+    action = models.CharField(max_length=32, db_index=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    error = models.TextField(blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    diff = models.TextField(blank=True, help_text="Unified diff of the object, before to after.")
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-time", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.time:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.kind} {self.namespace}/{self.name}"

@@ -1,0 +1,73 @@
+"""One permission vocabulary: Kubernetes verbs x kind x namespace x cluster.
+
+Roles come from :class:`~console.models.RoleGrant` (per user or group, per namespace and
+cluster, ``*`` for all). Superusers may do everything. Views call :func:`require`;
+templates ask the same :func:`can` (``{% can "delete" "EMQX" ns as allowed %}``).
+A user who may not even read a namespace gets 404 there, so existence does not leak.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from console.models import ALL, Role, RoleGrant
+
+READ_VERBS = frozenset({"get", "list", "watch"})
+VERBS_BY_ROLE: dict[str, frozenset[str]] = {
+    Role.VIEWER: READ_VERBS,
+    Role.OPERATOR: READ_VERBS | {"create", "update", "patch", "scale"},
+    Role.ADMIN: READ_VERBS | {"create", "update", "patch", "scale", "delete", "deletecollection"},
+}
+ALL_VERBS = VERBS_BY_ROLE[Role.ADMIN]
+
+
+def _grants(user: Any) -> list[RoleGrant]:
+    """The user's grants (own and through groups), read once per request object."""
+    cached = getattr(user, "_emqx_grants_cache", None)
+    if cached is None:
+        cached = list(
+            RoleGrant.objects.filter(user=user) | RoleGrant.objects.filter(group__in=user.groups.all())
+        )
+        user._emqx_grants_cache = cached
+    return cached
+
+
+def can(user: Any, verb: str, kind: str, namespace: str, cluster: str) -> bool:
+    """May ``user`` do ``verb`` on ``kind`` objects in ``namespace`` of ``cluster``?"""
+    if verb not in ALL_VERBS:
+        raise ValueError(f"unknown verb {verb!r}")
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return any(
+        g.cluster in (ALL, cluster) and g.namespace in (ALL, namespace) and verb in VERBS_BY_ROLE[g.role]
+        for g in _grants(user)
+    )
+
+
+def readable_namespaces(user: Any, cluster: str) -> frozenset[str] | None:
+    """The namespaces ``user`` may read in ``cluster``; None means every namespace."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    if user.is_superuser:
+        return None
+    names: set[str] = set()
+    for g in _grants(user):
+        if g.cluster in (ALL, cluster):
+            if g.namespace == ALL:
+                return None
+            names.add(g.namespace)
+    return frozenset(names)
+
+
+def require(user: Any, verb: str, kind: str, namespace: str, cluster: str) -> None:
+    """Raise 404 if the user may not even read there, 403 if they may read but not ``verb``."""
+    if can(user, verb, kind, namespace, cluster):
+        return
+    if verb in READ_VERBS or not can(user, "get", kind, namespace, cluster):
+        raise Http404(f"No {kind} here.")
+    raise PermissionDenied(f"You may not {verb} {kind} objects in namespace {namespace}.")
