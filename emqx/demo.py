@@ -36,7 +36,8 @@ _SPECS: dict[tuple[str, str], dict[str, Any]] = {
 def _context_namespace(kubeconfig: str | None, context: str | None) -> str:
     """The namespace of the kubeconfig context in use, as kubectl picks it ("default")."""
     try:
-        contexts, current = list_kube_config_contexts(kubeconfig or default_kubeconfig_path())
+        path = kubeconfig or default_kubeconfig_path()
+        contexts, current = list_kube_config_contexts(path)  # type: ignore[no-untyped-call]
     except Exception:  # an unreadable kubeconfig is reported by Clientset, with its reason
         return "default"
     wanted = context or (current or {}).get("name")

@@ -18,7 +18,7 @@ import ssl
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlencode
 
 import urllib3
@@ -36,7 +36,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from emqx.errors import ClusterUnreachable, ResponseDecodeError, api_error_from_response
+from emqx.errors import ClusterUnreachable, ConfigurationError, ResponseDecodeError, api_error_from_response
 
 __all__ = ["JSON_CONTENT_TYPE", "QueryParams", "Timeouts", "Transport", "api_path"]
 
@@ -136,7 +136,11 @@ class Transport:
             headers["Content-Type"] = content_type
         # auth_settings() runs the kubeconfig's refresh hook (exec plugins, expiring
         # tokens, rotated service-account tokens) before giving the bearer token.
-        for setting in self.configuration.auth_settings().values():
+        try:
+            settings = cast(Mapping[str, Mapping[str, Any]], self.configuration.auth_settings())
+        except Exception as error:  # an exec plugin or token file failing on refresh
+            raise ConfigurationError(f"cannot refresh the credentials for {self.server}: {error}") from error
+        for setting in settings.values():
             if setting.get("in") == "header" and setting.get("value"):
                 headers[str(setting["key"]).title()] = str(setting["value"])
         return headers

@@ -15,6 +15,7 @@ account) is the ``kubernetes`` package's; the clientset keeps one
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,6 +48,25 @@ SUPPORTED_VERSIONS: dict[str, tuple[str, ...]] = {
 
 _SERVICE_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 _SERVICE_CA = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+
+
+class _LoaderErrors(logging.Handler):
+    """Collects the errors kubernetes.config logs (on the root logger) while loading."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.module in ("kube_config", "exec_provider"):
+            self.messages.append(record.getMessage().strip())
+
+    def __enter__(self) -> _LoaderErrors:
+        logging.getLogger().addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger().removeHandler(self)
 
 
 def default_kubeconfig_path() -> str:
@@ -101,13 +121,21 @@ class Clientset:
                 f"no kubeconfig found at {location} (pass a path, set KUBECONFIG, or create ~/.kube/config)"
             )
         configuration = Configuration()
-        try:
-            load_kube_config(
-                config_file=location, context=context, client_configuration=configuration, persist_config=False
+        where = f"{location} (context {context!r})" if context else location
+        with _LoaderErrors() as logged:
+            try:
+                load_kube_config(  # type: ignore[no-untyped-call]
+                    config_file=location, context=context, client_configuration=configuration, persist_config=False
+                )
+            except Exception as error:  # ConfigException, YAML errors, unreadable files ...
+                raise ConfigurationError(f"cannot use kubeconfig {where}: {error}") from error
+        has_credentials = configuration.api_key or configuration.cert_file or configuration.username
+        if logged.messages and not has_credentials:
+            # The kubernetes package only logs a failing exec credential plugin and goes on
+            # anonymously; kubectl stops there, and so do we.
+            raise ConfigurationError(
+                f"cannot use kubeconfig {where}: its credential plugin failed: {'; '.join(logged.messages)}"
             )
-        except Exception as error:  # ConfigException, YAML errors, exec plugin failures ...
-            where = f"{location} (context {context!r})" if context else location
-            raise ConfigurationError(f"cannot use kubeconfig {where}: {error}") from error
         return cls(configuration, field_manager=field_manager, timeouts=timeouts)
 
     @classmethod
@@ -115,7 +143,10 @@ class Clientset:
         """From the pod's service account (token refreshed as it is rotated)."""
         configuration = Configuration()
         try:
-            InClusterConfigLoader(token_filename=_SERVICE_TOKEN, cert_filename=_SERVICE_CA).load_and_set(configuration)
+            loader = InClusterConfigLoader(  # type: ignore[no-untyped-call]
+                token_filename=_SERVICE_TOKEN, cert_filename=_SERVICE_CA
+            )
+            loader.load_and_set(configuration)  # type: ignore[no-untyped-call]
         except Exception as error:
             raise ConfigurationError(f"not running in a cluster (or no service account mounted): {error}") from error
         return cls(configuration, field_manager=field_manager, timeouts=timeouts)

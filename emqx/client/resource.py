@@ -352,7 +352,7 @@ class ResourceClient(Generic[T]):
             field_selector=_selector(field_selector, "field_selector"),
             page_size=page_size,
         )
-        return self._list_type(items=items, metadata=ListMeta(resource_version=resource_version))
+        return self._list_type(items=items, metadata=ListMeta.model_validate({"resourceVersion": resource_version}))
 
     def update(
         self,

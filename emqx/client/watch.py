@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from emqx.errors import Gone, Status, api_error_from_status
+from emqx.errors import Gone, ResponseDecodeError, Status, api_error_from_status
 from emqx.models._base import Resource
 
 if TYPE_CHECKING:
@@ -179,7 +179,10 @@ class Watch(Generic[T]):
             bookmark = self._client._decode_bookmark(obj)
             self._resource_version = bookmark.metadata.resource_version or self._resource_version
             return WatchEvent(EventType.BOOKMARK, bookmark)
-        event_type = EventType(str(kind))  # ADDED / MODIFIED / DELETED
+        try:
+            event_type = EventType(str(kind))  # ADDED / MODIFIED / DELETED
+        except ValueError:
+            raise ResponseDecodeError(f"unknown watch event type {kind!r}") from None
         item = self._client._decode_object(obj)
         self._resource_version = item.metadata.resource_version or self._resource_version
         if event_type is EventType.DELETED:

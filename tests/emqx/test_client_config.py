@@ -131,3 +131,43 @@ def test_one_clientset_reuses_one_connection_for_every_request(sandbox, namespac
             cs.apps_v1beta4.emqx_brokers(namespace).list()
         cs.discovery.refresh()
         assert cs.transport.connections_opened == 1
+
+
+def _exec_kubeconfig(sandbox, tmp_path: Path, script: str) -> Path:
+    plugin = tmp_path / "credential-plugin"
+    plugin.write_text(script)
+    plugin.chmod(0o755)
+    config = yaml.safe_load(Path(sandbox.kubeconfig).read_text())
+    config["users"] = [
+        {
+            "name": "exec-user",
+            "user": {
+                "exec": {
+                    "apiVersion": "client.authentication.k8s.io/v1",
+                    "command": str(plugin),
+                    "interactiveMode": "Never",
+                }
+            },
+        }
+    ]
+    for context in config["contexts"]:
+        context["context"]["user"] = "exec-user"
+    path = tmp_path / "exec-kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_an_exec_credential_plugin_is_run_for_the_token(sandbox, tmp_path: Path) -> None:
+    credential = (
+        '{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", '
+        f'"status": {{"token": "{sandbox.admin_token}"}}}}'
+    )
+    path = _exec_kubeconfig(sandbox, tmp_path, f"#!/bin/sh\necho '{credential}'\n")
+    with Clientset.from_kubeconfig(path) as cs:
+        assert cs.apps_v2beta1.emqxes("default").list().kind == "EMQXList"
+
+
+def test_a_failing_exec_credential_plugin_is_a_configuration_error(sandbox, tmp_path: Path) -> None:
+    path = _exec_kubeconfig(sandbox, tmp_path, "#!/bin/sh\necho 'no credentials for you' >&2\nexit 1\n")
+    with pytest.raises(ConfigurationError, match="its credential plugin failed: .*no credentials for you"):
+        Clientset.from_kubeconfig(path)
