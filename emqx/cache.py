@@ -230,8 +230,8 @@ class Informer(Generic[T]):
         while not self._stop.is_set():
             try:
                 if self._resource_version is None:
-                    items, rv = self._client._list_everything(label_selector=None, field_selector=None, page_size=500)
-                    self._replace(items, rv)
+                    everything = self._client.list_all()
+                    self._replace(everything.items, everything.metadata.resource_version)
                 self._set_health(True)
                 backoff = _BACKOFF_START_S
                 with self._lock:
