@@ -122,10 +122,19 @@ class Transport:
         # RESTClientObject turns the Configuration (CA, client cert, verify, proxy,
         # tls-server-name) into a urllib3 PoolManager; we only borrow that pool.
         self._pool: urllib3.PoolManager = RESTClientObject(configuration).pool_manager
-        # Retry only failures that happen before the request reached the server
-        # (connect errors): safe for every verb, and quick on a refused port.
+        # Retry failures that happen before the request reached the server (connect
+        # errors: safe for every verb, and quick on a refused port), and once a GET whose
+        # pooled keep-alive connection the server had just closed. Writes are never resent.
         self._retries = urllib3.Retry(
-            total=2, connect=2, read=0, status=0, other=0, redirect=0, backoff_factor=0.1, raise_on_status=False
+            total=3,
+            connect=2,
+            read=1,
+            status=0,
+            other=0,
+            redirect=0,
+            allowed_methods=frozenset({"GET"}),
+            backoff_factor=0.1,
+            raise_on_status=False,
         )
 
     # ----- headers ---------------------------------------------------------------------

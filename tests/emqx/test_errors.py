@@ -251,3 +251,25 @@ def test_an_outage_raises_cluster_unreachable_and_the_same_clientset_recovers(
             client.get("survivor")
         assert raised.value.server == sandbox.server
     assert client.get("survivor").metadata.name == "survivor"
+
+
+def test_a_viewer_may_list_but_creating_is_forbidden(sandbox, kubectl, namespace: str) -> None:
+    # The operator's emqx_viewer_role: get/list/watch on emqxes.
+    assert (
+        kubectl(
+            "create", "role", "emqx-viewer", "-n", namespace, "--verb=get,list,watch", "--resource=emqxes.apps.emqx.io"
+        ).returncode
+        == 0
+    )
+    assert (
+        kubectl("create", "rolebinding", "viewer", "-n", namespace, "--role=emqx-viewer", "--user=victor").returncode
+        == 0
+    )
+    with Clientset.from_kubeconfig(sandbox.user_kubeconfig("victor")) as cs:
+        client = cs.apps_v2beta1.emqxes(namespace)
+        assert client.list().items == []
+        with pytest.raises(Forbidden) as raised:
+            client.create(emqx())
+        assert 'cannot create resource "emqxes"' in raised.value.message
+        with pytest.raises(Forbidden):
+            cs.apps_v2beta1.emqxes("default").list()  # the role is for one namespace only
