@@ -69,3 +69,11 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.time:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.kind} {self.namespace}/{self.name}"
+
+
+class LoginFailure(models.Model):
+    """A failed log-in, kept briefly to slow down password guessing (see console.auth)."""
+
+    time = models.DateTimeField(auto_now_add=True, db_index=True)
+    username = models.CharField(max_length=150, db_index=True)
+    ip = models.GenericIPAddressField(null=True)

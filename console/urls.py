@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from console.views import emqx, home
+from console.auth import LoginView
+from console.views import audit, emqx, home
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -10,7 +11,8 @@ urlpatterns = [
     path("clusters/<slug:cluster>/emqx/_rows", emqx.emqx_rows, name="emqx_rows"),
     path("clusters/<slug:cluster>/emqx/<slug:namespace>/<str:name>/", emqx.emqx_detail, name="emqx_detail"),
     path("clusters/<slug:cluster>/emqx/<slug:namespace>/<str:name>/_status", emqx.emqx_status, name="emqx_status"),
-    path("login/", auth_views.LoginView.as_view(template_name="console/login.html"), name="login"),
+    path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("audit/", audit.audit_list, name="audit_list"),
     path("admin/", admin.site.urls),
 ]

@@ -38,3 +38,12 @@ def can(context: template.Context, verb: str, kind: str, namespace: str) -> bool
 
     cluster = context.get("cluster")
     return _can(context["request"].user, verb, kind, namespace, getattr(cluster, "name", ""))
+
+
+@register.simple_tag(takes_context=True)
+def page_query_format(context: template.Context, fmt: str) -> str:
+    """The current filters with ``format=fmt`` (for export links)."""
+    params = context["request"].GET.copy()
+    params.pop("page", None)
+    params["format"] = fmt
+    return params.urlencode()

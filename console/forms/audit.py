@@ -1,0 +1,63 @@
+"""The audit page's filters: user, namespace, object name, action, outcome, time range."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import Q, QuerySet
+
+from console.models import ALL, AuditEntry, Role, RoleGrant
+
+
+class AuditFilterForm(forms.Form):
+    user = forms.CharField(required=False, max_length=150)
+    namespace = forms.CharField(required=False, max_length=63)
+    name = forms.CharField(required=False, max_length=253, label="Object")
+    action = forms.ChoiceField(
+        required=False, choices=[("", "any")] + [(a, a) for a in ("create", "update", "scale", "delete")]
+    )
+    outcome = forms.ChoiceField(required=False, choices=[("", "any"), *AuditEntry.Outcome.choices])
+    since = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    until = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", "The end of the range is before its start.")
+        return data
+
+    def filter(self, entries: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
+        data = self.cleaned_data if self.is_valid() else {}
+        if data.get("user"):
+            entries = entries.filter(username__icontains=data["user"])
+        if data.get("namespace"):
+            entries = entries.filter(namespace=data["namespace"])
+        if data.get("name"):
+            entries = entries.filter(name__icontains=data["name"])
+        if data.get("action"):
+            entries = entries.filter(action=data["action"])
+        if data.get("outcome"):
+            entries = entries.filter(outcome=data["outcome"])
+        if data.get("since"):
+            entries = entries.filter(time__gte=data["since"])
+        if data.get("until"):
+            entries = entries.filter(time__lte=data["until"])
+        return entries
+
+
+def visible_entries(user: Any) -> QuerySet[AuditEntry]:
+    """Superusers see every entry; an Admin sees the entries of the namespaces (and clusters)
+    they administer; everyone else sees none."""
+    if user.is_superuser:
+        return AuditEntry.objects.all()
+    grants = RoleGrant.objects.filter(role=Role.ADMIN).filter(Q(user=user) | Q(group__in=user.groups.all()))
+    scope = Q(pk__in=[])
+    for g in grants:
+        q = Q()
+        if g.cluster != ALL:
+            q &= Q(cluster=g.cluster)
+        if g.namespace != ALL:
+            q &= Q(namespace=g.namespace)
+        scope |= q
+    return AuditEntry.objects.filter(scope)

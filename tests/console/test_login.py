@@ -1,0 +1,79 @@
+"""Logging in: sessions, CSRF, and throttling against password guessing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _login(client: Client, username: str, password: str) -> str:
+    return client.post("/login/", {"username": username, "password": password}).content.decode()
+
+
+def test_a_good_password_logs_in(client: Client) -> None:
+    User.objects.create_user("erin", password="correct-horse-battery")
+    response = client.post("/login/", {"username": "erin", "password": "correct-horse-battery"})
+    assert response.status_code == 302
+
+
+def test_repeated_failures_lock_the_account_for_a_while_even_with_the_right_password(client: Client) -> None:
+    User.objects.create_user("fred", password="correct-horse-battery")
+    for _ in range(5):
+        assert "Please enter a correct username and password" in _login(client, "fred", "guess")
+    html = _login(client, "fred", "correct-horse-battery")
+    assert "Too many failed log-in attempts" in html
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_successful_login_clears_earlier_failures(client: Client) -> None:
+    User.objects.create_user("gina", password="correct-horse-battery")
+    for _ in range(4):
+        _login(client, "gina", "guess")
+    assert client.post("/login/", {"username": "gina", "password": "correct-horse-battery"}).status_code == 302
+    client.logout()
+    for _ in range(4):
+        _login(client, "gina", "guess")
+    assert client.post("/login/", {"username": "gina", "password": "correct-horse-battery"}).status_code == 302
+
+
+def test_posts_without_a_csrf_token_are_refused() -> None:
+    client = Client(enforce_csrf_checks=True)
+    User.objects.create_user("hal", password="correct-horse-battery")
+    assert client.post("/login/", {"username": "hal", "password": "correct-horse-battery"}).status_code == 403
+
+
+def test_production_settings_pass_the_deployment_checklist(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "CONSOLE_ENV": "production",
+        "DJANGO_SECRET_KEY": "a-long-random-production-key-" + "k3y" * 20,
+        "DJANGO_ALLOWED_HOSTS": "console.example.com",
+        "CONSOLE_SQLITE_PATH": str(tmp_path / "db.sqlite3"),
+    }
+    out = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "System check identified no issues" in out.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
+    env.update({"CONSOLE_ENV": "production", "DJANGO_ALLOWED_HOSTS": "x.example.com"})
+    out = subprocess.run([sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "Set the environment variable DJANGO_SECRET_KEY" in out.stderr
