@@ -6,14 +6,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements-installed
 
-.PHONY: run test lint models verify-models sandbox-build sandbox-up sandbox-down bench clean
+.PHONY: run test lint models verify-models sandbox-build sandbox-up sandbox-down browser bench clean
 
 ## make run: the console on a throwaway sandbox cluster with demo data, at http://127.0.0.1:8000
 run: $(STAMP) sandbox-build
 	$(PY) manage.py demo
 
 ## make test: every test (lint, generated-code check, unit, integration against the sandbox)
-test: $(STAMP) sandbox-build
+test: $(STAMP) sandbox-build browser
 	$(PY) -m ruff check .
 	$(PY) -m emqx.codegen --verify
 	$(PY) -m pytest
@@ -27,6 +27,12 @@ models: $(STAMP)
 
 verify-models: $(STAMP)
 	$(PY) -m emqx.codegen --verify
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download cannot be used).
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "Installing Debian's chromium for the browser tests (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 sandbox-build: $(STAMP)
 	$(PY) -m sandbox build >/dev/null

@@ -1,0 +1,134 @@
+"""Every console URL x every role x a namespace in and out of the role's scope.
+
+The URLconf is enumerated, so a new view without an entry in REQUIRED_VERB fails here until
+someone decides who may use it. Refusals are 403 where the user may read the namespace and
+404 where they may not (existence must not leak). A direct POST by a Viewer is refused even
+though no button is shown, and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from console.models import RoleGrant
+from emqx.client.clientset import Clientset
+from tests import factories
+from tests.console.conftest import eventually
+
+pytestmark = pytest.mark.django_db
+
+# URL name -> the Kubernetes verb it needs on EMQX in the URL's namespace (None: no namespace
+# in the URL; the view narrows what it shows to what the user may read).
+REQUIRED_VERB: dict[str, str | None] = {
+    "home": None,
+    "emqx_list": None,
+    "emqx_rows": None,
+    "audit_list": None,
+    "emqx_detail": "get",
+    "emqx_status": "get",
+    "emqx_add": "create",
+    "emqx_change": "update",
+    "emqx_delete": "delete",
+}
+PUBLIC = {"login", "logout"}
+ROLES = ("viewer", "operator", "admin")
+ROLE_VERBS = {
+    "viewer": {"get"},
+    "operator": {"get", "create", "update"},
+    "admin": {"get", "create", "update", "delete"},
+}
+
+
+def _console_patterns() -> Iterator[tuple[str, str]]:
+    def walk(patterns: list[URLPattern | URLResolver], prefix: str) -> Iterator[tuple[str, str]]:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                if str(p.pattern) == "admin/":
+                    continue  # Django's own admin has its own permission checks (is_staff)
+                yield from walk(p.url_patterns, prefix + str(p.pattern))
+            elif p.name:
+                yield p.name, prefix + str(p.pattern)
+
+    yield from walk(get_resolver().url_patterns, "")
+
+
+def test_every_console_url_has_a_declared_permission() -> None:
+    names = {name for name, _ in _console_patterns()}
+    assert names - PUBLIC == set(REQUIRED_VERB), "declare who may use each new view in REQUIRED_VERB"
+
+
+def _url(route: str, namespace: str, name: str) -> str:
+    return "/" + route.replace("<slug:cluster>", "default").replace("<slug:namespace>", namespace).replace(
+        "<str:name>", name
+    )
+
+
+@pytest.fixture
+def world(clientset: Clientset, namespace: str, sandbox: object, console_cluster: object) -> dict[str, str]:
+    """An instance in the role's namespace and one in a namespace outside its scope."""
+    other = namespace[:50] + "-out"
+    sandbox.create_namespace(other)  # type: ignore[attr-defined]
+    clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("inside", namespace=namespace))
+    clientset.apps_v2beta1.emqxes(other).create(factories.emqx("outside", namespace=other))
+    cache = console_cluster.emqx_cache()  # type: ignore[attr-defined]
+    eventually(lambda: cache.get(other, "outside") is not None and cache.get(namespace, "inside") is not None)
+    return {"in": namespace, "out": other}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_what_it_may_and_nothing_else(
+    role: str, world: dict[str, str], client: Client, clientset: Clientset
+) -> None:
+    user = User.objects.create_user(f"{role}-user", password=f"pw-{role}-123456")
+    RoleGrant.objects.create(user=user, role=role, namespace=world["in"])
+    client.force_login(user)
+    failures = []
+    for url_name, route in _console_patterns():
+        if url_name in PUBLIC:
+            continue
+        verb = REQUIRED_VERB[url_name]
+        for scope, obj in (("in", "inside"), ("out", "outside")):
+            url = _url(route, world[scope], obj)
+            if verb is None:
+                expected = {200, 302}
+            elif scope == "out":
+                expected = {404}
+            elif verb in ROLE_VERBS[role]:
+                expected = {200, 286, 302}
+            else:
+                expected = {403}
+            # Refused write views are also POSTed to directly: no button needed to try.
+            refused_write = verb not in (None, "get") and expected in ({403}, {404})
+            for method in ("get", "post") if refused_write else ("get",):
+                status = getattr(client, method)(url).status_code
+                if status not in expected:
+                    failures.append(f"{role} {method.upper()} {url} ({url_name}, {scope}): {status}, want {expected}")
+    assert not failures, "\n".join(failures)
+    # The refused POSTs changed nothing: both instances are still there, at their first generation.
+    for scope, obj in (("in", "inside"), ("out", "outside")):
+        assert clientset.apps_v2beta1.emqxes(world[scope]).get(obj).metadata.generation == 1
+
+
+def test_out_of_scope_instances_never_appear_in_the_list(world: dict[str, str], client: Client) -> None:
+    user = User.objects.create_user("scoped", password="pw-scoped-123456")
+    RoleGrant.objects.create(user=user, role="admin", namespace=world["in"])
+    client.force_login(user)
+    html = client.get("/clusters/default/emqx/").content.decode()
+    assert "inside" in html and "outside" not in html and world["out"] not in html
+
+
+def test_a_grant_to_a_group_counts_for_its_members(world: dict[str, str], client: Client) -> None:
+    from django.contrib.auth.models import Group
+
+    ops = Group.objects.create(name="ops")
+    user = User.objects.create_user("member", password="pw-member-123456")
+    user.groups.add(ops)
+    RoleGrant.objects.create(group=ops, role="viewer", namespace=world["in"])
+    client.force_login(user)
+    assert client.get(f"/clusters/default/emqx/{world['in']}/inside/").status_code == 200
+    assert client.get(f"/clusters/default/emqx/{world['out']}/outside/").status_code == 404
