@@ -16,6 +16,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -46,6 +47,9 @@ JSON_CONTENT_TYPE = "application/json"
 USER_AGENT = "emqx-console/0.1 (python; emqx client layer)"
 
 QueryParams = Sequence[tuple[str, str]]
+
+# Never sleep longer than this for one Retry-After, whatever the server asks.
+_MAX_RETRY_AFTER_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +119,14 @@ class Transport:
     pooled connections.
     """
 
-    def __init__(self, configuration: Configuration, *, timeouts: Timeouts | None = None) -> None:
+    def __init__(
+        self, configuration: Configuration, *, timeouts: Timeouts | None = None, max_retries: int = 10
+    ) -> None:
         self.configuration = configuration
         self.timeouts = timeouts or Timeouts()
+        self.max_retries = max_retries
+        """How often a request is resent when the server answers 429/5xx with Retry-After
+        (client-go's default: 10)."""
         self.server = str(configuration.host).rstrip("/")
         # RESTClientObject turns the Configuration (CA, client cert, verify, proxy,
         # tls-server-name) into a urllib3 PoolManager; we only borrow that pool.
@@ -162,6 +171,59 @@ class Transport:
 
     # ----- requests --------------------------------------------------------------------
 
+    def _send(
+        self,
+        method: str,
+        path: str,
+        query: QueryParams | None,
+        payload: bytes | None,
+        content_type: str | None,
+        *,
+        read_timeout: float | None,
+        stream: bool,
+    ) -> urllib3.BaseHTTPResponse:
+        """One request, resent while the server answers 429 (or 5xx) with a Retry-After,
+        as client-go does (it processed nothing and asked us to come back); a failure
+        answer is raised as its typed error, no answer as ClusterUnreachable."""
+        attempt = 0
+        while True:
+            try:
+                response = self._pool.request(
+                    method,
+                    self._url(path, query),
+                    body=payload,
+                    headers=self._headers(content_type if payload is not None else None),
+                    timeout=urllib3.Timeout(connect=self.timeouts.connect, read=read_timeout),
+                    retries=self._retries,
+                    preload_content=not stream,
+                    redirect=False,
+                )
+            except (HTTPError, OSError) as error:
+                raise _unreachable(self.server, error) from None
+            self._log_warnings(response)
+            if 200 <= response.status < 300:
+                return response
+            try:
+                data = response.data
+            except (HTTPError, OSError):
+                data = b""
+            finally:
+                response.release_conn()
+            retry_after = response.headers.get("Retry-After")
+            wait = _retry_after_seconds(retry_after)
+            if wait is not None and (response.status == 429 or response.status >= 500) and attempt < self.max_retries:
+                attempt += 1
+                log.info(
+                    "API server answered %s; retrying in %.1f s (%d/%d)",
+                    response.status,
+                    wait,
+                    attempt,
+                    self.max_retries,
+                )
+                time.sleep(min(wait, _MAX_RETRY_AFTER_S))
+                continue
+            raise api_error_from_response(response.status, data, retry_after=retry_after)
+
     def request(
         self,
         method: str,
@@ -175,23 +237,8 @@ class Transport:
         known). Non-2xx answers raise the typed :class:`~emqx.errors.ApiError`; no answer
         raises :class:`~emqx.errors.ClusterUnreachable`."""
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
-        try:
-            response = self._pool.request(
-                method,
-                self._url(path, query),
-                body=payload,
-                headers=self._headers(content_type if payload is not None else None),
-                timeout=urllib3.Timeout(connect=self.timeouts.connect, read=self.timeouts.read),
-                retries=self._retries,
-                preload_content=True,
-                redirect=False,
-            )
-        except (HTTPError, OSError) as error:
-            raise _unreachable(self.server, error) from None
-        self._log_warnings(response)
+        response = self._send(method, path, query, payload, content_type, read_timeout=self.timeouts.read, stream=False)
         data: bytes = response.data
-        if not 200 <= response.status < 300:
-            raise api_error_from_response(response.status, data, retry_after=response.headers.get("Retry-After"))
         return data
 
     def request_json(
@@ -209,27 +256,7 @@ class Transport:
 
     def stream(self, path: str, *, query: QueryParams | None = None, read_timeout: float | None) -> StreamResponse:
         """Open a GET whose body is read line by line (a watch). The caller must close it."""
-        try:
-            response = self._pool.request(
-                "GET",
-                self._url(path, query),
-                headers=self._headers(None),
-                timeout=urllib3.Timeout(connect=self.timeouts.connect, read=read_timeout),
-                retries=self._retries,
-                preload_content=False,
-                redirect=False,
-            )
-        except (HTTPError, OSError) as error:
-            raise _unreachable(self.server, error) from None
-        self._log_warnings(response)
-        if not 200 <= response.status < 300:
-            try:
-                data = response.data
-            except (HTTPError, OSError):
-                data = b""
-            finally:
-                response.release_conn()
-            raise api_error_from_response(response.status, data, retry_after=response.headers.get("Retry-After"))
+        response = self._send("GET", path, query, None, None, read_timeout=read_timeout, stream=True)
         return StreamResponse(self.server, response)
 
     def close(self) -> None:
@@ -249,6 +276,16 @@ class Transport:
         # Warning headers ("299 - message"); surface them in the log, as kubectl prints them.
         for value in response.headers.getlist("Warning") if hasattr(response.headers, "getlist") else ():
             log.warning("API server warning: %s", _warning_text(value))
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(seconds, 0.0)
 
 
 def _warning_text(value: str) -> str:
