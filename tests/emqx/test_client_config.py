@@ -169,5 +169,5 @@ def test_an_exec_credential_plugin_is_run_for_the_token(sandbox, tmp_path: Path)
 
 def test_a_failing_exec_credential_plugin_is_a_configuration_error(sandbox, tmp_path: Path) -> None:
     path = _exec_kubeconfig(sandbox, tmp_path, "#!/bin/sh\necho 'no credentials for you' >&2\nexit 1\n")
-    with pytest.raises(ConfigurationError, match="its credential plugin failed: .*no credentials for you"):
+    with pytest.raises(ConfigurationError, match=r"its credential plugin failed: .*no credentials for you"):
         Clientset.from_kubeconfig(path)
