@@ -138,6 +138,11 @@ class ResourceClient(Generic[T]):
     def _name(self, name: object) -> str:
         return validate_name(name, kind=self.resource.kind)
 
+    def _object_name(self, item: T, verb: str) -> str:
+        if not item.metadata.name:
+            raise InvalidArgument(f"{verb}: the {self.resource.kind} has no metadata.name")
+        return self._name(item.metadata.name)
+
     # ----- coercing input --------------------------------------------------------------
 
     def _coerce(self, obj: object, verb: str) -> T:
@@ -390,7 +395,13 @@ class ResourceClient(Generic[T]):
         verb = "update_status" if subresource else "update"
         item = self._coerce(obj, verb)
         namespace = self._namespace_of(item, verb)
-        name = self._name(item.metadata.name)
+        name = self._object_name(item, verb)
+        if not item.metadata.resource_version:
+            # Custom resources allow no unconditional update: the server would refuse it.
+            raise InvalidArgument(
+                f"{verb}: the object has no metadata.resourceVersion; update the object as read "
+                "(get it first), or use patch() or apply() to change it without one"
+            )
         data = self._transport.request(
             "PUT",
             self._path(namespace=namespace, name=name, subresource=subresource),
@@ -473,7 +484,7 @@ class ResourceClient(Generic[T]):
         verb = "apply"
         item = self._coerce(obj, verb)
         namespace = self._namespace_of(item, verb)
-        name = self._name(item.metadata.name)
+        name = self._object_name(item, verb)
         body = self._body(item)
         # An apply configuration must not carry managedFields (the server refuses it); a
         # resourceVersion, if present, stays: it makes the apply conditional.

@@ -155,3 +155,17 @@ def test_an_unknown_kind_is_refused(offline: Clientset) -> None:
 def test_a_selector_mapping_must_be_strings(offline: Clientset) -> None:
     with pytest.raises(InvalidArgument, match="label_selector mapping must be str -> str"):
         offline.apps_v2beta1.emqxes("default").list(label_selector={"replicas": 3})  # type: ignore[dict-item]
+
+
+def test_update_needs_the_resource_version_it_read(offline: Clientset) -> None:
+    with pytest.raises(InvalidArgument, match=r"no metadata\.resourceVersion; update the object as read"):
+        offline.apps_v2beta1.emqxes("default").update(emqx(name="broker"))
+
+
+def test_update_and_apply_need_a_name(offline: Clientset) -> None:
+    obj = emqx()
+    obj.metadata.name = None
+    with pytest.raises(InvalidArgument, match=r"update_status: the EMQX has no metadata\.name"):
+        offline.apps_v2beta1.emqxes("default").update_status(obj)
+    with pytest.raises(InvalidArgument, match=r"apply: the EMQX has no metadata\.name"):
+        offline.apps_v2beta1.emqxes("default").apply(obj)
