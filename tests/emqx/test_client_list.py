@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,7 @@ import pytest
 from emqx.client import ALL, Clientset
 from emqx.errors import BadRequest
 from emqx.models import ResourceList, apps_v2beta1
+from emqx.rest import gc_paused
 from tests.factories import emqx, unique_name
 
 
@@ -155,3 +157,30 @@ def test_a_list_of_1000_emqx_arrives_in_one_request_decoded_once(cs: Clientset, 
     # ~0.3 s on an idle 2-core machine (6 MB with managedFields); the bound only catches
     # a decode that went quadratic or per item.
     assert elapsed < 15, elapsed
+
+
+def test_gc_pause_nests_and_restores_the_collector_as_it_was() -> None:
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer pauser is still decoding
+    assert gc.isenabled()
+
+    gc.disable()  # an application that runs without the collector keeps it off
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_large_list_leaves_the_collector_enabled(cs: Clientset, namespace: str) -> None:
+    client = cs.apps_v2beta1.emqxes(namespace)
+    blob = "x" * 200_000  # annotations may hold 256 KiB; two objects pass the pause threshold
+    for name in ("big-1", "big-2"):
+        client.create(emqx(name=name, annotations={"blob": blob}))
+    assert [o.metadata.annotations for o in client.list().items] == [{"blob": blob}] * 2
+    assert gc.isenabled()
