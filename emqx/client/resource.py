@@ -75,6 +75,11 @@ def _selector(value: Selector | None, what: str) -> str | None:
     )
 
 
+def _a(noun: str) -> str:
+    """'an EMQX', 'an EmqxBroker', 'a Rebalance'."""
+    return f"an {noun}" if noun[:1].upper() in "AEIOU" else f"a {noun}"
+
+
 def _model_dict(model: BaseModel) -> dict[str, Any]:
     to_dict = getattr(model, "to_dict", None)
     if callable(to_dict):
@@ -157,17 +162,17 @@ class ResourceClient(Generic[T]):
         if isinstance(obj, Resource):
             raise WrongKind(
                 f"{verb}: this client handles {self._describe()}, "
-                f"got a {type(obj).kind} ({type(obj).group}/{type(obj).version})"
+                f"got {_a(type(obj).kind)} ({type(obj).group}/{type(obj).version})"
             )
         if isinstance(obj, Mapping):
             api_version, kind = obj.get("apiVersion"), obj.get("kind")
             if api_version not in (None, self.api_version) or kind not in (None, self.resource.kind):
-                raise WrongKind(f"{verb}: this client handles {self._describe()}, got a {kind} ({api_version})")
+                raise WrongKind(f"{verb}: this client handles {self._describe()}, got {_a(str(kind))} ({api_version})")
             try:
                 return self.resource.model_validate(dict(obj))
             except ValidationError as error:
                 raise InvalidArgument(f"{verb}: not a valid {self._describe()}: {error}") from None
-        raise WrongKind(f"{verb}: expected a {self._describe()} model or a mapping, got {type(obj).__name__}")
+        raise WrongKind(f"{verb}: expected {_a(self._describe())} model or a mapping, got {type(obj).__name__}")
 
     def _namespace_of(self, obj: T, verb: str) -> str | None:
         """The namespace a write of ``obj`` goes to: the client's, or the object's when the

@@ -53,13 +53,13 @@ def test_a_name_that_is_not_a_string_is_refused(offline: Clientset) -> None:
 def test_an_object_of_another_kind_is_refused(offline: Clientset) -> None:
     with pytest.raises(WrongKind) as raised:
         offline.apps_v2beta1.emqxes("default").create(emqx_broker())  # type: ignore[arg-type]
-    assert "handles EMQX (apps.emqx.io/v2beta1), got a EmqxBroker (apps.emqx.io/v1beta4)" in str(raised.value)
+    assert "handles EMQX (apps.emqx.io/v2beta1), got an EmqxBroker (apps.emqx.io/v1beta4)" in str(raised.value)
     assert isinstance(raised.value, TypeError)
 
 
 def test_an_object_of_another_version_of_the_same_kind_is_refused(offline: Clientset) -> None:
     old = apps_v2alpha1.EMQX.from_dict({"metadata": {"name": "old"}, "spec": {"image": "emqx/emqx:5.1"}})
-    with pytest.raises(WrongKind, match=r"got a EMQX \(apps.emqx.io/v2alpha1\)"):
+    with pytest.raises(WrongKind, match=r"got an EMQX \(apps\.emqx\.io/v2alpha1\)"):
         offline.apps_v2beta1.emqxes("default").update(old)  # type: ignore[arg-type]
 
 
@@ -69,7 +69,7 @@ def test_a_mapping_of_another_kind_is_refused(offline: Clientset) -> None:
 
 
 def test_a_string_is_not_an_object(offline: Clientset) -> None:
-    with pytest.raises(WrongKind, match="expected a EMQX"):
+    with pytest.raises(WrongKind, match="expected an EMQX"):
         offline.apps_v2beta1.emqxes("default").create("emqx")  # type: ignore[arg-type]
 
 
