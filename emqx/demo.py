@@ -85,7 +85,7 @@ def _demo_kind(cs: Clientset, kind: str, namespace: str, say: Callable[[str], No
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m emqx.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m emqx.demo", description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
     parser.add_argument("--context", help="kubeconfig context (default: its current-context)")
     parser.add_argument("--namespace", "-n", help="namespace (default: the context's, else 'default')")
