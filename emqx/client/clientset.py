@@ -15,8 +15,10 @@ account) is the ``kubernetes`` package's; the clientset keeps one
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -94,12 +96,25 @@ class Clientset:
             raise ConfigurationError("the configuration has no API server address (host)")
         self.configuration = configuration
         self.field_manager = field_manager
-        self.transport = Transport(configuration, timeouts=timeouts)
-        self.apps_v2beta1 = AppsV2beta1Client(self.transport, field_manager=field_manager)
-        self.apps_v2alpha1 = AppsV2alpha1Client(self.transport, field_manager=field_manager)
-        self.apps_v1beta4 = AppsV1beta4Client(self.transport, field_manager=field_manager)
-        self.apps_v1beta1 = AppsV1beta1Client(self.transport, field_manager=field_manager)
-        self.discovery = Discovery(self.transport)
+        self._bind(Transport(configuration, timeouts=timeouts), Discovery)
+
+    def _bind(self, transport: Transport, discovery: Any) -> None:
+        self.transport = transport
+        field_manager = self.field_manager
+        self.apps_v2beta1 = AppsV2beta1Client(transport, field_manager=field_manager)
+        self.apps_v2alpha1 = AppsV2alpha1Client(transport, field_manager=field_manager)
+        self.apps_v1beta4 = AppsV1beta4Client(transport, field_manager=field_manager)
+        self.apps_v1beta1 = AppsV1beta1Client(transport, field_manager=field_manager)
+        self.discovery = discovery(transport) if isinstance(discovery, type) else discovery
+
+    def impersonate(self, user: str, groups: Sequence[str] = ()) -> Clientset:
+        """A clientset acting as ``user`` in ``groups`` (Impersonate-User/-Group headers):
+        the cluster's RBAC decides what it may do. It shares this clientset's connection
+        pool and discovery; this clientset's own identity needs the ``impersonate`` verb on
+        users and groups. Cheap enough to make per request."""
+        twin = copy.copy(self)
+        twin._bind(self.transport.impersonating(user, groups), self.discovery)
+        return twin
 
     # ----- construction ----------------------------------------------------------------
 
