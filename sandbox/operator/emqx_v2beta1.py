@@ -1,0 +1,555 @@
+"""EMQX ``apps.emqx.io/v2beta1``: the status the emqx-operator (2.2.x) writes, simulated.
+
+Per reconcile, in the operator's order (``controllers/apps/v2beta1``):
+
+1. ``spec.config.data`` must parse as HOCON; if not, a Warning Event ``InvalidConfig`` and
+   nothing else: the status stays where it is.
+2. ``updateStatus``: node lists and counts from the simulated pods, then **one** step of the
+   status machine (``status_machine.go``), see :func:`_next_status`.
+3. ``addCore``: a new pod template (image, core template) means a new StatefulSet revision:
+   ``CoreNodesProgressing`` (CreateNewStatefulSet / UpdateStatefulSet / RevertStatefulSet)
+   is set and Ready, Available and CoreNodesReady are removed.
+4. ``addRepl``: once CoreNodesReady is True, the same for the replicant ReplicaSet
+   (CreateNewReplicaSet / UpdateReplicaSet / RevertReplicaSet; Ready, Available and
+   ReplicantNodesReady removed).
+5. The status is written (PUT .../status) when it changed; each newly set condition is also
+   a Normal Event with the condition's reason and message.
+6. The simulated world moves one step: per role, one pod is created, becomes ready, stops
+   (fault) or is deleted (scale-down, old revision drained).
+
+Two differences of timing, so that every state can be seen for one pace: the operator
+goes from nothing to Initialized and on to CoreNodesProgressing in one reconcile, the
+simulator writes ``Initialized`` alone first; the operator's addRepl starts the replicants
+in the reconcile that set CoreNodesReady, the simulator's in the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from emqx.models.apps_v2beta1 import EMQX
+from sandbox.operator import hocon
+from sandbox.operator.base import Controller, EventSpec, Outcome, StatusChange, move_to_front
+from sandbox.operator.common import drop_empty, faults_of, image_info, now_rfc3339, stable_int, template_hash
+from sandbox.operator.pods import PodSet, SimPod
+
+if TYPE_CHECKING:
+    from sandbox.operator.simulator import Simulator
+
+__all__ = [
+    "AVAILABLE",
+    "CORE_NODES_PROGRESSING",
+    "CORE_NODES_READY",
+    "INITIALIZED",
+    "READY",
+    "REPLICANT_NODES_PROGRESSING",
+    "REPLICANT_NODES_READY",
+    "EmqxController",
+]
+
+log = logging.getLogger(__name__)
+
+INITIALIZED = "Initialized"
+CORE_NODES_PROGRESSING = "CoreNodesProgressing"
+CORE_NODES_READY = "CoreNodesReady"
+REPLICANT_NODES_PROGRESSING = "ReplicantNodesProgressing"
+REPLICANT_NODES_READY = "ReplicantNodesReady"
+AVAILABLE = "Available"
+READY = "Ready"
+
+# (reason, message) of each kind of rollout, per role.
+_ROLLOUT = {
+    "core": {
+        "create": ("CreateNewStatefulSet", "Create new statefulSet"),
+        "update": ("UpdateStatefulSet", "Update statefulSet"),
+        "revert": ("RevertStatefulSet", "Revert statefulSet"),
+    },
+    "replicant": {
+        "create": ("CreateNewReplicaSet", "Create new replicaSet"),
+        "update": ("UpdateReplicaSet", "Update replicaSet"),
+        "revert": ("RevertReplicaSet", "Revert replicaSet"),
+    },
+}
+# Fields of a template spec that are not part of the pod template (they size the set or
+# shape its PodDisruptionBudget), so changing them rolls no pod.
+_NOT_POD_TEMPLATE = ("replicas", "minAvailable", "maxUnavailable")
+
+
+@dataclass
+class _Role:
+    """The pods of one role (core or replicant) of one EMQX, across its revisions."""
+
+    role: str
+    sets: dict[str, PodSet] = field(default_factory=dict)  # revision -> set, oldest first
+    update_revision: str | None = None
+    current_revision: str | None = None
+    desired: int = 0
+    pending: tuple[str, str] | None = None  # a rollout's (reason, message) not yet written
+    previous_revision: str | None = None  # the update revision before that rollout
+    history_limit: int = 3
+
+    @property
+    def update_set(self) -> PodSet | None:
+        return self.sets.get(self.update_revision or "")
+
+    @property
+    def observed_set(self) -> PodSet | None:
+        """The newest set as the status machine sees it: in the operator, updateStatus runs
+        before addCore/addRepl create the set of a new revision."""
+        if self.pending is not None:
+            return self.sets.get(self.previous_revision or "")
+        return self.update_set
+
+    def old_sets(self) -> list[PodSet]:
+        return [s for rev, s in self.sets.items() if rev != self.update_revision]
+
+    def roll_to(self, revision: str, make: Any) -> None:
+        """Make ``revision`` the update revision (a new set, or an old one brought back)."""
+        if self.update_revision == revision:
+            return
+        if self.update_revision is None:
+            kind = "create"
+        elif revision in self.sets:
+            kind = "revert"
+        else:
+            kind = "update"
+        pod_set = self.sets.pop(revision, None) or make(revision)
+        self.sets[revision] = pod_set  # newest last
+        if self.pending is None:
+            self.previous_revision = self.update_revision
+        self.update_revision = revision
+        self.pending = _ROLLOUT[self.role][kind]
+        # The operator keeps revisionHistoryLimit old sets (scaled to zero) to revert to.
+        empty_old = [rev for rev, s in self.sets.items() if rev != revision and not s.pods]
+        for rev in empty_old[: max(0, len(empty_old) - self.history_limit)]:
+            del self.sets[rev]
+
+    def refresh_current_revision(self) -> None:
+        """``updateStatus``: the current revision is the update one at first; when the
+        current set has no pods left, an older set that still has some, else the update one."""
+        if self.update_revision is None:
+            return
+        if self.current_revision is None:
+            self.current_revision = self.update_revision
+        current = self.sets.get(self.current_revision)
+        if self.current_revision != self.update_revision and (current is None or not current.pods):
+            with_pods = [s for s in self.old_sets() if s.pods]
+            self.current_revision = with_pods[0].revision if with_pods else self.update_revision
+
+
+@dataclass
+class _World:
+    uid: str
+    core: _Role = field(default_factory=lambda: _Role("core"))
+    replicant: _Role = field(default_factory=lambda: _Role("replicant"))
+    warned_generation: int | None = None
+    stuck_warned: bool = False
+
+
+class EmqxController(Controller):
+    kind = "EMQX"
+    model = EMQX
+
+    def __init__(self) -> None:
+        self._worlds: dict[str, _World] = {}
+
+    def forget(self, uid: str) -> None:
+        self._worlds.pop(uid, None)
+
+    # ----- reconcile --------------------------------------------------------------------
+
+    def reconcile(self, sim: Simulator, raw: dict[str, Any], *, advance: bool) -> Outcome:
+        meta = raw.get("metadata") or {}
+        try:
+            emqx = EMQX.from_dict(raw)
+        except ValidationError as error:
+            log.warning(
+                "skipping EMQX %s/%s: it does not fit the v2beta1 model: %s",
+                meta.get("namespace"),
+                meta.get("name"),
+                error,
+            )
+            return Outcome(settled=True)
+        assert emqx.spec is not None
+        world = self._worlds.setdefault(str(meta.get("uid")), _World(str(meta.get("uid"))))
+        generation = int(meta.get("generation") or 0)
+
+        config = emqx.spec.config.data if emqx.spec.config is not None else None
+        if config:
+            error = hocon.check(config)
+            if error is not None:
+                if world.warned_generation != generation:
+                    world.warned_generation = generation
+                    sim.recorder.event(raw, "Warning", "InvalidConfig", f"Invalid HOCON in .spec.config.data: {error}")
+                return Outcome(settled=True)
+
+        if not (raw.get("status") or {}).get("conditions"):
+            # The first reconcile: Initialized, nothing else exists yet.
+            change = sim.write_status(self, raw, lambda current: self._initialized(emqx, current))
+            return Outcome(settled=change is None)
+
+        self._sync_core(emqx, world, raw)
+        change = sim.write_status(self, raw, lambda current: self._status(emqx, world, current))
+        if change is not None:
+            world.core.pending = None
+            world.replicant.pending = None
+        moved = False
+        if advance:
+            events, moved = self._advance(emqx, world, raw)
+            for event in events:
+                sim.recorder.event(raw, *event)
+        return Outcome(settled=change is None and not moved)
+
+    def _initialized(self, emqx: EMQX, current: dict[str, Any]) -> StatusChange | None:
+        if (current.get("status") or {}).get("conditions"):
+            return None  # someone (a previous attempt) wrote it meanwhile
+        condition = self._condition(current, INITIALIZED, "Initialized", "initialized EMQX cluster")
+        status: dict[str, Any] = {
+            "conditions": [condition],
+            "coreNodesStatus": drop_empty({"replicas": _core_replicas(emqx)}),
+        }
+        if _replicant_replicas(emqx):
+            status["replicantNodesStatus"] = drop_empty({"replicas": _replicant_replicas(emqx)})
+        return StatusChange(status, [("Normal", "Initialized", "initialized EMQX cluster")])
+
+    @staticmethod
+    def _condition(current: dict[str, Any], type_: str, reason: str, message: str) -> dict[str, Any]:
+        # metav1.Condition; observedGeneration is the spec generation the condition is about.
+        return {
+            "type": type_,
+            "status": "True",
+            "reason": reason,
+            "message": message,
+            "lastTransitionTime": now_rfc3339(),
+            "observedGeneration": int((current.get("metadata") or {}).get("generation") or 0),
+        }
+
+    # ----- the operator's status ----------------------------------------------------------
+
+    def _status(self, emqx: EMQX, world: _World, current: dict[str, Any]) -> StatusChange:
+        old = current.get("status") or {}
+        conditions: list[dict[str, Any]] = [dict(c) for c in old.get("conditions") or []]
+        newly_set: dict[str, tuple[str, str]] = {}
+
+        def set_condition(type_: str, reason: str, message: str) -> None:
+            nonlocal conditions
+            conditions = move_to_front(
+                conditions,
+                self._condition(current, type_, reason, message),
+                keep_transition_time_if_same_status=False,
+                update_time_key=None,
+            )
+            newly_set[type_] = (reason, message)
+
+        def remove(*types: str) -> None:
+            nonlocal conditions
+            conditions = [c for c in conditions if c.get("type") not in types]
+
+        # updateStatus: counts from the nodes, then one step of the status machine.
+        core_status, core_nodes = _nodes_status(world.core, emqx, current, has_replicants=_has_replicants(emqx))
+        _next_status(conditions, set_condition, remove, emqx, world, core_status, self._replicant_counts(world, emqx))
+
+        # addCore: a new core revision rolls the core nodes again.
+        if world.core.pending is not None:
+            reason, message = world.core.pending
+            set_condition(CORE_NODES_PROGRESSING, reason, message)
+            remove(READY, AVAILABLE, CORE_NODES_READY)
+
+        # addRepl: only once the core nodes are ready. The operator runs it in the same
+        # reconcile that set CoreNodesReady; here it waits for the next one, so that
+        # CoreNodesReady is seen (for one pace) before the replicants start.
+        core_was_ready = _is_true(old.get("conditions") or [], CORE_NODES_READY)
+        if _has_replicants(emqx) and core_was_ready and _is_true(conditions, CORE_NODES_READY):
+            self._sync_replicant(emqx, world, current)
+            if world.replicant.pending is not None:
+                reason, message = world.replicant.pending
+                set_condition(REPLICANT_NODES_PROGRESSING, reason, message)
+                remove(READY, AVAILABLE, REPLICANT_NODES_READY)
+        replicant_status, replicant_nodes = self._replicant_counts(world, emqx), []
+        if world.replicant.sets:
+            replicant_status, replicant_nodes = _nodes_status(world.replicant, emqx, current, has_replicants=True)
+
+        status: dict[str, Any] = {key: value for key, value in old.items() if key not in _OWNED_STATUS_KEYS}
+        status["conditions"] = conditions
+        if core_nodes:
+            status["coreNodes"] = core_nodes
+        status["coreNodesStatus"] = core_status
+        if replicant_nodes:
+            status["replicantNodes"] = replicant_nodes
+        if replicant_status:
+            status["replicantNodesStatus"] = replicant_status
+        # One Event per condition this reconcile set (and kept): the last reason wins, as in
+        # the status written.
+        final = {c.get("type") for c in conditions}
+        events: list[EventSpec] = [("Normal", r, m) for t, (r, m) in newly_set.items() if t in final]
+        return StatusChange(status, events)
+
+    @staticmethod
+    def _replicant_counts(world: _World, emqx: EMQX) -> dict[str, Any]:
+        if world.replicant.sets:
+            return _nodes_status(world.replicant, emqx, {}, has_replicants=True)[0]
+        if _replicant_replicas(emqx):
+            return drop_empty({"replicas": _replicant_replicas(emqx)})
+        return {}
+
+    # ----- the simulated StatefulSets / ReplicaSets ---------------------------------------
+
+    def _sync_core(self, emqx: EMQX, world: _World, raw: dict[str, Any]) -> None:
+        spec = raw.get("spec") or {}
+        revision = template_hash(_pod_template(spec, "coreTemplate"))
+        name = str(raw["metadata"]["name"])
+        image = image_info(emqx.spec.image if emqx.spec else "")
+        world.core.history_limit = int(spec.get("revisionHistoryLimit") or 3)
+        world.core.roll_to(revision, lambda rev: PodSet.new(f"{name}-core-{rev}", rev, world.uid, image))
+        world.core.desired = _core_replicas(emqx)
+        assert world.core.update_set is not None
+        world.core.update_set.scale_up_to(world.core.desired)
+
+    def _sync_replicant(self, emqx: EMQX, world: _World, raw: dict[str, Any]) -> None:
+        spec = raw.get("spec") or {}
+        revision = template_hash(_pod_template(spec, "replicantTemplate"))
+        name = str(raw["metadata"]["name"])
+        image = image_info(emqx.spec.image if emqx.spec else "")
+        world.replicant.history_limit = int(spec.get("revisionHistoryLimit") or 3)
+        world.replicant.roll_to(
+            revision, lambda rev: PodSet.new(f"{name}-replicant-{rev}", rev, world.uid, image, ordinal_names=False)
+        )
+        world.replicant.desired = _replicant_replicas(emqx)
+        assert world.replicant.update_set is not None
+        world.replicant.update_set.scale_up_to(world.replicant.desired)
+
+    def _advance(self, emqx: EMQX, world: _World, raw: dict[str, Any]) -> tuple[list[EventSpec], bool]:
+        """One step of the simulated pods of each role; returns Events and whether anything moved."""
+        faults = faults_of(raw.get("metadata") or {})
+        events: list[EventSpec] = []
+        stuck = "stuck-progressing" in faults
+        moved = False
+        if not _has_replicants(emqx):
+            world.replicant.desired = 0
+        for role, fault in ((world.core, "core-node-down"), (world.replicant, "replicant-node-down")):
+            step = _step_role(role, down=fault in faults, stuck=stuck)
+            if step is None:
+                continue
+            moved = True
+            action, pod = step
+            node = _node_name(pod, role.role, raw)
+            if action == "down":
+                events.append(("Warning", "NodeDown", f"EMQX node {node} is stopped (simulated fault {fault})"))
+            elif action == "recovered":
+                events.append(("Normal", "NodeRecovered", f"EMQX node {node} is running again"))
+        stuck_now = stuck and any(
+            r.update_set is not None and any(not p.ready for p in r.update_set.pods)
+            for r in (world.core, world.replicant)
+        )
+        if stuck_now and not world.stuck_warned:
+            events.append(
+                ("Warning", "PodsNotReady", "new pods do not become ready (simulated fault stuck-progressing)")
+            )
+        world.stuck_warned = stuck_now
+        return events, moved
+
+
+_OWNED_STATUS_KEYS = ("conditions", "coreNodes", "coreNodesStatus", "replicantNodes", "replicantNodesStatus")
+
+
+def _step_role(role: _Role, *, down: bool, stuck: bool) -> tuple[str, SimPod] | None:
+    """One action on one role's pods, in the order a real cluster would show them."""
+    update = role.update_set
+    if update is None:
+        for old in role.old_sets():  # the role is gone (no replicant template any more)
+            pod = old.remove_one()
+            if pod is not None:
+                return "deleted", pod
+        return None
+    if len(update.pods) > role.desired:
+        pod = update.remove_one()
+        return ("deleted", pod) if pod is not None else None
+    if not down:
+        pod = next((p for p in update.pods if p.down), None)
+        if pod is not None:
+            pod.down = False
+            return "recovered", pod
+    elif not any(p.down for p in update.pods):
+        pod = next((p for p in reversed(update.pods) if p.running), None)
+        if pod is not None:
+            pod.down = True
+            return "down", pod
+    if not stuck:
+        pod = update.ready_one()
+        if pod is not None:
+            return "ready", pod
+    if update.all_ready(role.desired):
+        for old in role.old_sets():  # drain the previous revision, one pod at a time
+            pod = old.remove_one()
+            if pod is not None:
+                return "deleted", pod
+    return None
+
+
+def _next_status(
+    conditions: list[dict[str, Any]],
+    set_condition: Any,
+    remove: Any,
+    emqx: EMQX,
+    world: _World,
+    core: dict[str, Any],
+    replicant: dict[str, Any],
+) -> None:
+    """One transition of the operator's status machine (``status_machine.go``)."""
+    current = next((c.get("type") for c in conditions if c.get("status") == "True"), None)
+    has_replicants = _has_replicants(emqx)
+    core_set, replicant_set = world.core.observed_set, world.replicant.observed_set
+    core_replicas = int(core.get("replicas") or 0)
+    replicant_replicas = int(replicant.get("replicas") or 0)
+
+    def start_over() -> None:  # initializedStatus.nextStatus
+        remove(
+            READY,
+            AVAILABLE,
+            REPLICANT_NODES_READY,
+            REPLICANT_NODES_PROGRESSING,
+            CORE_NODES_READY,
+            CORE_NODES_PROGRESSING,
+        )
+        set_condition(CORE_NODES_PROGRESSING, "CoreNodesProgressing", "Core nodes progressing")
+
+    if current is None or current == INITIALIZED:
+        start_over()
+    elif current == CORE_NODES_PROGRESSING:
+        if core_set is not None and core_set.ready_replicas != 0 and core_set.ready_replicas == core_replicas:
+            set_condition(CORE_NODES_READY, "CoreNodesReady", "Core nodes is ready")
+    elif current == CORE_NODES_READY:
+        if has_replicants:
+            set_condition(REPLICANT_NODES_PROGRESSING, "ReplicantNodesProgressing", "Replicant nodes progressing")
+        else:
+            set_condition(AVAILABLE, "Available", "Cluster is available")
+    elif current == REPLICANT_NODES_PROGRESSING:
+        if not has_replicants:
+            start_over()
+        elif (
+            replicant_set is not None
+            and replicant_set.ready_replicas != 0
+            and replicant_set.ready_replicas == replicant_replicas
+        ):
+            set_condition(REPLICANT_NODES_READY, "ReplicantNodesReady", "Replicant nodes ready")
+    elif current == REPLICANT_NODES_READY:
+        if not has_replicants:
+            start_over()
+        else:
+            set_condition(AVAILABLE, "Available", "Cluster is available")
+    elif current == AVAILABLE:
+        if _settled_counts(core) and (not has_replicants or _settled_counts(replicant)):
+            set_condition(READY, "Ready", "Cluster is ready")
+    elif current == READY:
+        if core_set is not None and core_set.ready_replicas != core_replicas:
+            start_over()
+        elif has_replicants and replicant_set is not None and replicant_set.ready_replicas != replicant_replicas:
+            remove(READY, AVAILABLE, REPLICANT_NODES_READY)
+            set_condition(REPLICANT_NODES_PROGRESSING, "ReplicantNodesProgressing", "Replicant nodes progressing")
+
+
+def _settled_counts(counts: dict[str, Any]) -> bool:
+    return int(counts.get("readyReplicas") or 0) == int(counts.get("replicas") or 0) and counts.get(
+        "updateRevision"
+    ) == counts.get("currentRevision")
+
+
+def _is_true(conditions: list[dict[str, Any]], type_: str) -> bool:
+    return any(c.get("type") == type_ and c.get("status") == "True" for c in conditions)
+
+
+def _core_replicas(emqx: EMQX) -> int:
+    template = emqx.spec.core_template if emqx.spec else None
+    spec = template.spec if template is not None else None
+    if spec is None:
+        return 1 if template is None else 2
+    return int(spec.replicas if spec.replicas is not None else 2)
+
+
+def _replicant_replicas(emqx: EMQX) -> int:
+    template = emqx.spec.replicant_template if emqx.spec else None
+    if template is None:
+        return 0
+    if template.spec is None:
+        return 2
+    return int(template.spec.replicas if template.spec.replicas is not None else 2)
+
+
+def _has_replicants(emqx: EMQX) -> bool:
+    """``IsExistReplicant``: a replicant template with more than zero replicas."""
+    return _replicant_replicas(emqx) > 0
+
+
+def _pod_template(spec: dict[str, Any], template_key: str) -> dict[str, Any]:
+    """What goes into the pod template of a role's set: a change of any of it rolls pods."""
+    template = dict(spec.get(template_key) or {})
+    template["spec"] = {k: v for k, v in (template.get("spec") or {}).items() if k not in _NOT_POD_TEMPLATE}
+    return {
+        "image": spec.get("image"),
+        "imagePullPolicy": spec.get("imagePullPolicy"),
+        "imagePullSecrets": spec.get("imagePullSecrets"),
+        "serviceAccountName": spec.get("serviceAccountName"),
+        "clusterDomain": spec.get("clusterDomain"),
+        "template": template,
+    }
+
+
+def _node_name(pod: SimPod, role: str, raw: dict[str, Any]) -> str:
+    meta = raw.get("metadata") or {}
+    if role == "replicant":
+        return f"emqx@{pod.ip}"  # replicants join by pod IP (EMQX_HOST is status.podIP)
+    domain = (raw.get("spec") or {}).get("clusterDomain") or "cluster.local"
+    return f"emqx@{pod.name}.{meta.get('name')}-headless.{meta.get('namespace')}.svc.{domain}"
+
+
+def _nodes_status(
+    role: _Role, emqx: EMQX, raw: dict[str, Any], *, has_replicants: bool
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``coreNodesStatus`` / ``replicantNodesStatus`` and the node list, as updateStatus
+    derives them from EMQX's /api/v5/nodes (nodes that joined: running or stopped)."""
+    role.refresh_current_revision()
+    replicas = _core_replicas(emqx) if role.role == "core" else _replicant_replicas(emqx)
+    nodes: list[dict[str, Any]] = []
+    ready = current = update = 0
+    for pod_set in role.sets.values():
+        for pod in pod_set.pods:
+            if not pod.ready:
+                continue  # not started yet: not a member of the EMQX cluster
+            name = _node_name(pod, role.role, raw) if raw else pod.name
+            serves_clients = role.role == "replicant" or not has_replicants
+            connections = stable_int(name, 150, 4200) if pod.running and serves_clients else 0
+            nodes.append(
+                drop_empty(
+                    {
+                        "node": name,
+                        "node_status": "running" if pod.running else "stopped",
+                        "otp_release": pod_set.image.otp_release,
+                        "version": pod_set.image.version,
+                        "role": role.role,
+                        "edition": pod_set.image.edition,
+                        "connections": connections,
+                        "live_connections": connections - connections // 20,
+                        "controllerUID": pod_set.uid,
+                        "podUID": pod.uid,
+                    }
+                )
+            )
+            ready += pod.running
+            current += pod_set.revision == role.current_revision
+            update += pod_set.revision == role.update_revision
+    nodes.sort(key=lambda n: str(n["node"]))
+    counts = drop_empty(
+        {
+            "replicas": replicas,
+            "readyReplicas": ready,
+            "currentRevision": role.current_revision,
+            "currentReplicas": current,
+            "updateRevision": role.update_revision,
+            "updateReplicas": update,
+        }
+    )
+    return counts, nodes
