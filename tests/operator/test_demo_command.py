@@ -15,7 +15,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.operator import wait_for
+from emqx.client import Clientset
+from tests.factories import emqx
+from tests.operator import head, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,3 +111,28 @@ def test_the_demo_serves_the_login_page_and_leaves_nothing_behind_on_sigint(tmp_
         time.sleep(0.1)
     assert [pid for pid in tree if _alive(pid)] == []
     assert any("Stopped the console, the simulator and the sandbox." in line for line in output), output
+
+
+def test_simulate_operator_writes_status_until_interrupted(sandbox, namespace: str) -> None:
+    argv = ["simulate_operator", "--kubeconfig", str(sandbox.kubeconfig), "--namespace", namespace, "--pace", "0.05"]
+    command = subprocess.Popen(
+        [sys.executable, "manage.py", *argv],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        with Clientset.from_kubeconfig(sandbox.kubeconfig) as cs:
+            client = cs.apps_v2beta1.emqxes(namespace)
+            client.create(emqx("by-command", core_replicas=1))
+            wait_for(lambda: head(client.get("by-command")) == ("Ready", "Ready"), what="Ready via the command")
+        command.send_signal(signal.SIGINT)
+        out, _ = command.communicate(timeout=30)
+    finally:
+        if command.poll() is None:
+            command.kill()
+            command.wait()
+    assert command.returncode == 0, out
+    assert f"(namespace {namespace}, 0.05 s per pod)" in out
+    assert "Simulator stopped." in out
