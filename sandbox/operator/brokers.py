@@ -39,6 +39,7 @@ from sandbox.operator.common import (
     image_info,
     now_rfc3339,
     stable_int,
+    stable_uid,
     template_hash,
 )
 from sandbox.operator.pods import PodSet, SimPod
@@ -96,6 +97,18 @@ class _BrokerBase(Controller):
 
     def _image(self, spec: dict[str, Any]) -> str:
         raise NotImplementedError
+
+    def _world(self, raw: dict[str, Any]) -> _BrokerWorld:
+        uid = str((raw.get("metadata") or {}).get("uid"))
+        world = self._worlds.get(uid)
+        if world is None:
+            world = self._worlds[uid] = _BrokerWorld(uid)
+            self._adopt(raw, world)
+        return world
+
+    def _adopt(self, raw: dict[str, Any], world: _BrokerWorld) -> None:
+        """Rebuild the pods an earlier simulator left running (see the status), so that a
+        restart does not create the cluster again."""
 
     def _replicas(self, spec: dict[str, Any]) -> int:
         replicas = spec.get("replicas")
@@ -203,11 +216,33 @@ class BrokerController(_BrokerBase):
     def _image(self, spec: dict[str, Any]) -> str:
         return _image_v1beta4(spec)
 
+    def _adopt(self, raw: dict[str, Any], world: _BrokerWorld) -> None:
+        status = raw.get("status") or {}
+        version = str(status.get("currentStatefulSetVersion") or "")
+        sts_name, _, revision = version.rpartition("-")
+        if not revision or status.get("blueGreenUpdateStatus") or not status.get("emqxNodes"):
+            return  # nothing to adopt, or a blue-green update in flight: start afresh
+        pod_set = PodSet.new(sts_name, revision, world.uid, image_info(self._image(raw.get("spec") or {}), major=4))
+        for node in status["emqxNodes"]:
+            pod_name = str(node.get("node", "")).partition("@")[2].split(".", 1)[0]
+            ordinal = pod_name.rsplit("-", 1)[-1]
+            pod = SimPod(
+                pod_name, stable_uid(pod_set.uid, pod_name), int(ordinal) if ordinal.isdigit() else 0, revision
+            )
+            pod.ready, pod.down = True, node.get("node_status") != "Running"
+            pod_set.pods.append(pod)
+            world.images[revision] = ImageInfo(
+                "", str(node.get("version") or ""), pod_set.image.edition, str(node.get("otp_release") or "")
+            )
+        pod_set.pods.sort(key=lambda p: p.ordinal)
+        world.sets = [pod_set]
+        world.update_revision = world.current_revision = revision
+        world.desired = int(status.get("replicas") or len(pod_set.pods))
+
     def reconcile(self, sim: Simulator, raw: dict[str, Any], *, advance: bool) -> Outcome:
-        meta = raw.get("metadata") or {}
         if not _fits(self.model, raw):
             return Outcome(settled=True)
-        world = self._worlds.setdefault(str(meta.get("uid")), _BrokerWorld(str(meta.get("uid"))))
+        world = self._world(raw)
         self._sync(raw, world)
         change = sim.write_status(self, raw, lambda current: self._status(world, current))
         moved = False
@@ -307,11 +342,19 @@ class BrokerV1beta1Controller(_BrokerBase):
     def _image(self, spec: dict[str, Any]) -> str:
         return str(spec.get("image") or "emqx/emqx:4.3.10")
 
+    def _adopt(self, raw: dict[str, Any], world: _BrokerWorld) -> None:
+        # v1beta1 status lists no nodes: a cluster that was Healthy is taken as it is.
+        conditions = (raw.get("status") or {}).get("conditions") or []
+        if not conditions or conditions[0].get("type") != "Healthy":
+            return
+        self._sync(raw, world)
+        for pod in world.sets[-1].pods:
+            pod.ready = True
+
     def reconcile(self, sim: Simulator, raw: dict[str, Any], *, advance: bool) -> Outcome:
-        meta = raw.get("metadata") or {}
         if not _fits(self.model, raw):
             return Outcome(settled=True)
-        world = self._worlds.setdefault(str(meta.get("uid")), _BrokerWorld(str(meta.get("uid"))))
+        world = self._world(raw)
         previous = world.desired
         started = self._sync(raw, world)
         spec_change: tuple[str, str, str] | None = None

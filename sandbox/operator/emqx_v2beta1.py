@@ -34,7 +34,15 @@ from pydantic import ValidationError
 from emqx.models.apps_v2beta1 import EMQX
 from sandbox.operator import hocon
 from sandbox.operator.base import Controller, EventSpec, Outcome, StatusChange, move_to_front
-from sandbox.operator.common import drop_empty, faults_of, image_info, now_rfc3339, stable_int, template_hash
+from sandbox.operator.common import (
+    ImageInfo,
+    drop_empty,
+    faults_of,
+    image_info,
+    now_rfc3339,
+    stable_int,
+    template_hash,
+)
 from sandbox.operator.pods import PodSet, SimPod
 
 if TYPE_CHECKING:
@@ -175,7 +183,9 @@ class EmqxController(Controller):
             )
             return Outcome(settled=True)
         assert emqx.spec is not None
-        world = self._worlds.setdefault(str(meta.get("uid")), _World(str(meta.get("uid"))))
+        world = self._worlds.get(str(meta.get("uid")))
+        if world is None:
+            world = self._worlds[str(meta.get("uid"))] = _adopt(_World(str(meta.get("uid"))), raw)
         generation = int(meta.get("generation") or 0)
 
         config = emqx.spec.config.data if emqx.spec.config is not None else None
@@ -351,6 +361,46 @@ class EmqxController(Controller):
             )
         world.stuck_warned = stuck_now
         return events, moved
+
+
+def _adopt(world: _World, raw: dict[str, Any]) -> _World:
+    """A simulator that starts on an object another one (or an earlier run) took care of
+    rebuilds the pods its status lists, instead of rolling the cluster out again."""
+    status = raw.get("status") or {}
+    name = str((raw.get("metadata") or {}).get("name"))
+    for role, nodes_key, counts_key in (
+        (world.core, "coreNodes", "coreNodesStatus"),
+        (world.replicant, "replicantNodes", "replicantNodesStatus"),
+    ):
+        counts = status.get(counts_key) or {}
+        update = counts.get("updateRevision")
+        if not update:
+            continue
+        current = counts.get("currentRevision") or update
+        for revision in dict.fromkeys((current, update)):  # oldest first, once each
+            pod_set = PodSet.new(
+                f"{name}-{role.role}-{revision}", revision, world.uid, image_info(""), ordinal_names=role.role == "core"
+            )
+            for node in status.get(nodes_key) or []:
+                if node.get("controllerUID") != pod_set.uid:
+                    continue
+                host = str(node.get("node", "")).partition("@")[2]
+                pod_name = host.split(".", 1)[0] if role.role == "core" else f"{pod_set.name}-{len(pod_set.pods)}"
+                ordinal = int(pod_name.rsplit("-", 1)[1]) if pod_name.rsplit("-", 1)[-1].isdigit() else 0
+                pod_set.image = ImageInfo(
+                    image="",
+                    version=str(node.get("version") or ""),
+                    edition=str(node.get("edition") or ""),
+                    otp_release=str(node.get("otp_release") or ""),
+                )
+                pod = SimPod(pod_name, str(node.get("podUID") or pod_name), ordinal, revision, ready=True)
+                pod.down = node.get("node_status") != "running"
+                pod_set.pods.append(pod)
+            pod_set.pods.sort(key=lambda p: p.ordinal)
+            role.sets[revision] = pod_set
+        role.update_revision, role.current_revision = update, current
+        role.desired = int(counts.get("replicas") or 0)
+    return world
 
 
 _OWNED_STATUS_KEYS = ("conditions", "coreNodes", "coreNodesStatus", "replicantNodes", "replicantNodesStatus")

@@ -121,6 +121,7 @@ class Simulator:
         self._queue = _Queue()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._threads_lock = threading.Lock()
         self._streams: set[StreamResponse] = set()
         self._streams_lock = threading.Lock()
         self._seen: dict[Key, tuple[Any, ...]] = {}
@@ -188,14 +189,15 @@ class Simulator:
 
     def start(self) -> Simulator:
         """Start the watches and the worker (daemon threads). Returns self."""
-        if self._threads:
-            raise RuntimeError("the simulator is already running")
-        self._stop.clear()
-        worker = threading.Thread(target=self._work, name="sim-worker", daemon=True)
-        boot = threading.Thread(target=self._boot, name="sim-watches", daemon=True)
-        self._threads = [worker, boot]
-        worker.start()
-        boot.start()
+        with self._threads_lock:
+            if self._threads:
+                raise RuntimeError("the simulator is already running")
+            self._stop.clear()
+            worker = threading.Thread(target=self._work, name="sim-worker", daemon=True)
+            boot = threading.Thread(target=self._boot, name="sim-watches", daemon=True)
+            self._threads = [worker, boot]
+            worker.start()
+            boot.start()
         log.info("%r started", self)
         return self
 
@@ -207,17 +209,20 @@ class Simulator:
             streams = list(self._streams)
         for stream in streams:
             stream.close()
+        with self._threads_lock:  # no watch starts after this
+            threads, self._threads = self._threads, []
         deadline = time.monotonic() + timeout
-        for thread in self._threads:
+        for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
-        alive = [t.name for t in self._threads if t.is_alive()]
-        self._threads = []
+        alive = [t.name for t in threads if t.is_alive()]
         if alive:
             log.warning("simulator threads still running after %.0f s: %s", timeout, ", ".join(alive))
 
     @property
     def running(self) -> bool:
-        return any(t.is_alive() for t in self._threads)
+        """Whether its threads run (after start(), until stop())."""
+        with self._threads_lock:
+            return any(t.is_alive() for t in self._threads)
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -238,13 +243,15 @@ class Simulator:
                 backoff = min(backoff * 2, _BACKOFF_MAX_S)
         else:
             return
-        watches = [
-            threading.Thread(target=self._watch, args=(kind, c), name=f"sim-watch-{kind}", daemon=True)
-            for kind, c in controllers.items()
-        ]
-        self._threads.extend(watches)
-        for thread in watches:
-            thread.start()
+        with self._threads_lock:
+            if self._stop.is_set():
+                return
+            for kind, controller in controllers.items():
+                thread = threading.Thread(
+                    target=self._watch, args=(kind, controller), name=f"sim-watch-{kind}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
 
     def _watch(self, kind: str, controller: Controller) -> None:
         """LIST + WATCH one kind forever, on raw JSON, so that an object that fits no model

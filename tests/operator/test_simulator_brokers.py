@@ -159,3 +159,14 @@ def test_on_a_2021_cluster_brokers_get_the_v1beta1_conditions(sandbox_2021) -> N
         assert states[0].status.conditions[0].message == "Scaling up from 3 to 5 nodes"
         assert types_of(states[-1]) == ["Healthy", "Scaling", "Creating"]
         assert [e.reason for e in events_of(cs, created)] == ["Creating", "Healthy", "Scaling"]
+
+
+def test_a_restarted_simulator_adopts_running_brokers(cs, sim, namespace) -> None:
+    client = cs.apps_v1beta4.emqx_enterprises(namespace)
+    created = client.create(emqx_enterprise("kept", replicas=2))
+    running = _to_running(sim, client, created)[-1]
+
+    restarted = Simulator(cs, pace=FAST, namespace=namespace)
+    for _ in range(3):
+        assert not restarted.reconcile_object("EmqxEnterprise", namespace, "kept")
+    assert client.get("kept").status == running.status

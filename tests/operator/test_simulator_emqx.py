@@ -421,3 +421,19 @@ def test_an_object_the_models_cannot_read_is_skipped_and_others_go_on(sim, clien
 
     assert written == [Key("EMQX", namespace, "fine")]
     assert head(client.get("fine")) == ("Initialized", "Initialized")
+
+
+def test_a_restarted_simulator_adopts_the_clusters_it_finds_instead_of_rolling_them_again(cs, sim, client) -> None:
+    created = client.create(emqx("adopted", core_replicas=2, replicant_replicas=2))
+    ready = _to_ready(sim, client, created)[-1]
+
+    restarted = Simulator(cs, pace=FAST, namespace=client.namespace)
+    for _ in range(3):
+        assert not restarted.reconcile_object("EMQX", client.namespace or "", "adopted")
+    assert client.get("adopted").status == ready.status
+
+    client.patch("adopted", {"spec": {"image": "emqx/emqx:5.8.7"}})
+    assert restarted.reconcile_object("EMQX", client.namespace or "", "adopted")
+    assert head(client.get("adopted")) == ("CoreNodesProgressing", "UpdateStatefulSet")
+    final = _to_ready(restarted, client, created)[-1]
+    assert {n.version for n in final.status.core_nodes + final.status.replicant_nodes} == {"5.8.7"}
