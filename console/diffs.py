@@ -1,0 +1,168 @@
+"""What an edit changes, and how two edits of the same object combine. Pure functions, no I/O.
+
+- :func:`clean` keeps what a person edits (metadata name/namespace/labels/annotations and the
+  spec), dropping what the server rewrites on every write (resourceVersion, managedFields,
+  status ...), so diffs show intent, not bookkeeping.
+- :func:`unified` and :func:`changes` show one object against another, as YAML lines and as
+  field paths.
+- :func:`merge3` is the 3-way merge behind the conflict view: the user's changes (base -> ours)
+  laid onto the version someone else saved meanwhile (base -> theirs), field by field; a
+  mapping field (labels) merges key by key. Fields both sides changed differently are
+  reported, never silently decided.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import yaml
+
+__all__ = ["Change", "DiffLine", "Merge", "changes", "clean", "merge3", "to_yaml", "unified"]
+
+# Metadata a person decides; the rest (uid, resourceVersion, generation, managedFields,
+# creationTimestamp, ownerReferences, finalizers ...) belongs to the server or controllers.
+_EDITABLE_METADATA = ("name", "namespace", "labels", "annotations")
+
+
+def clean(doc: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The editable part of an object document (``to_dict()``): apiVersion, kind, editable
+    metadata and spec; no status and no server bookkeeping."""
+    if not doc:
+        return {}
+    result: dict[str, Any] = {k: doc[k] for k in ("apiVersion", "kind") if k in doc}
+    meta = doc.get("metadata") or {}
+    result["metadata"] = {k: meta[k] for k in _EDITABLE_METADATA if meta.get(k) not in (None, {}, [])}
+    if doc.get("spec") is not None:
+        result["spec"] = doc["spec"]
+    return result
+
+
+def to_yaml(doc: Mapping[str, Any]) -> str:
+    """Block-style YAML with keys in a stable order, so two dumps diff line by line."""
+    return yaml.safe_dump(dict(doc), sort_keys=True, default_flow_style=False, allow_unicode=True, width=100)
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    """One line of a unified diff: ``kind`` is ``add``, ``del``, ``ctx`` or ``hunk`` (the
+    ``@@`` header), ``text`` the line without its +/-/space marker."""
+
+    kind: Literal["add", "del", "ctx", "hunk"]
+    text: str
+
+
+def unified(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, *, context: int = 3) -> list[DiffLine]:
+    """A unified diff of two documents' YAML (both :func:`clean`-ed first); [] when equal."""
+    a = to_yaml(clean(before)).splitlines() if before else []
+    b = to_yaml(clean(after)).splitlines() if after else []
+    lines: list[DiffLine] = []
+    for raw in difflib.unified_diff(a, b, lineterm="", n=context):
+        if raw.startswith(("---", "+++")):
+            continue
+        if raw.startswith("@@"):
+            lines.append(DiffLine("hunk", raw))
+        elif raw.startswith("+"):
+            lines.append(DiffLine("add", raw[1:]))
+        elif raw.startswith("-"):
+            lines.append(DiffLine("del", raw[1:]))
+        else:
+            lines.append(DiffLine("ctx", raw[1:]))
+    return lines
+
+
+_MISSING: Any = object()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field that differs: its dotted path and both values (None when absent)."""
+
+    path: str
+    before: Any
+    after: Any
+
+    @property
+    def kind(self) -> str:
+        if self.before is None:
+            return "added"
+        if self.after is None:
+            return "removed"
+        return "changed"
+
+
+def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
+    # Mappings become paths; lists are compared whole (their items have no stable identity).
+    if isinstance(value, Mapping) and value:
+        for key, item in value.items():
+            _flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
+    else:
+        out[prefix] = value
+
+
+def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[Change]:
+    """Every leaf field whose value differs between two documents (cleaned), by path."""
+    flat_a: dict[str, Any] = {}
+    flat_b: dict[str, Any] = {}
+    _flatten(clean(before), "", flat_a)
+    _flatten(clean(after), "", flat_b)
+    result = []
+    for path in sorted(set(flat_a) | set(flat_b)):
+        a, b = flat_a.get(path, _MISSING), flat_b.get(path, _MISSING)
+        if a != b:
+            result.append(Change(path, None if a is _MISSING else a, None if b is _MISSING else b))
+    return result
+
+
+@dataclass
+class Merge:
+    """The result of :func:`merge3`.
+
+    ``values``: theirs, with every change of ours laid on top (ours wins where both changed).
+    ``ours``/``theirs``: the fields each side changed from the base. ``conflicts``: fields both
+    changed to different values (for a mapping field, the keys are listed as ``field[key]``)."""
+
+    values: dict[str, Any]
+    ours: list[str] = field(default_factory=list)
+    theirs: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+
+
+def _merge_mapping(
+    name: str, base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str, Any], merge: Merge
+) -> dict[str, Any]:
+    merged = dict(theirs)
+    for key in sorted(set(base) | set(ours)):
+        b, o, t = base.get(key, _MISSING), ours.get(key, _MISSING), theirs.get(key, _MISSING)
+        if o == b:
+            continue  # ours did not touch this key: theirs stands
+        if t != b and t != o:
+            merge.conflicts.append(f"{name}[{key}]")
+        if o is _MISSING:
+            merged.pop(key, None)
+        else:
+            merged[key] = o
+    return merged
+
+
+def merge3(base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str, Any], fields: Iterable[str]) -> Merge:
+    """Merge two edits of the same form values. ``base`` is what both started from, ``ours``
+    the user's values, ``theirs`` the values of the version saved meanwhile."""
+    merge = Merge(values={})
+    for name in fields:
+        b, o, t = base.get(name), ours.get(name), theirs.get(name)
+        if o != b:
+            merge.ours.append(name)
+        if t != b:
+            merge.theirs.append(name)
+        if isinstance(b, Mapping) and isinstance(o, Mapping) and isinstance(t, Mapping):
+            merge.values[name] = _merge_mapping(name, b, o, t, merge)
+        elif o != b:
+            merge.values[name] = o
+            if t != b and t != o:
+                merge.conflicts.append(name)
+        else:
+            merge.values[name] = t
+    return merge
