@@ -3,14 +3,17 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from console.auth import LoginView
-from console.views import audit, emqx, home
+from console.views import audit, emqx, emqx_edit, home
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("clusters/<slug:cluster>/emqx/", emqx.emqx_list, name="emqx_list"),
     path("clusters/<slug:cluster>/emqx/_rows", emqx.emqx_rows, name="emqx_rows"),
+    path("clusters/<slug:cluster>/emqx/add/", emqx_edit.emqx_add, name="emqx_add"),
     path("clusters/<slug:cluster>/emqx/<slug:namespace>/<str:name>/", emqx.emqx_detail, name="emqx_detail"),
     path("clusters/<slug:cluster>/emqx/<slug:namespace>/<str:name>/_status", emqx.emqx_status, name="emqx_status"),
+    path("clusters/<slug:cluster>/emqx/<slug:namespace>/<str:name>/change/", emqx_edit.emqx_change, name="emqx_change"),
+    path("clusters/<slug:cluster>/emqx/<slug:namespace>/<str:name>/delete/", emqx_edit.emqx_delete, name="emqx_delete"),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("audit/", audit.audit_list, name="audit_list"),
