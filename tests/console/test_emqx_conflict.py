@@ -1,0 +1,179 @@
+"""Two people edit the same EMQX: the second sees both changes, nothing is lost or overwritten
+silently, and re-applying merges field by field (labels key by key)."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from django.test import Client
+
+from console.diffs import changes, merge3, unified
+from console.forms.emqx import EditBase, values_as_data
+from console.models import AuditEntry
+from emqx.client.clientset import Clientset
+from emqx.models.apps_v2beta1 import EMQX
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _url(namespace: str) -> str:
+    return f"/clusters/default/emqx/{namespace}/broker/change/"
+
+
+def _opened(client: Client, namespace: str) -> dict[str, str]:
+    html = client.get(_url(namespace)).content.decode()
+    token = re.search(r'name="base" value="([^"]+)"', html)
+    assert token is not None
+    base = EditBase.load(token.group(1))
+    assert base is not None
+    return {"base": token.group(1), "resource_version": base.resource_version, **values_as_data(base.values())}
+
+
+class _FormInputs(HTMLParser):
+    """The named inputs of one <form id=...> in a page: what a browser would submit."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__()
+        self.form_id, self.inside, self.fields = form_id, False, {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("id") == self.form_id
+        elif self.inside and tag == "input" and a.get("name"):
+            self.fields[a["name"] or ""] = a.get("value") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+
+
+def _inputs(html: str, form_id: str) -> dict[str, str]:
+    parser = _FormInputs(form_id)
+    parser.feed(html)
+    return parser.fields
+
+
+@pytest.fixture
+def broker(clientset: Clientset, namespace: str) -> EMQX:
+    return clientset.apps_v2beta1.emqxes(namespace).create(
+        factories.emqx("broker", namespace=namespace, core_replicas=1, labels={"team": "iot"})
+    )
+
+
+def test_two_users_edit_the_same_instance_and_re_applying_keeps_both_changes(
+    admin: Client, client: Client, admin_user: object, clientset: Clientset, namespace: str, broker: EMQX
+) -> None:
+    client.force_login(admin_user)  # a second browser: bob
+    alice, bob = _opened(admin, namespace), _opened(client, namespace)
+    assert admin.post(_url(namespace), {**alice, "core_replicas": "3", "step": "save"}).status_code == 302
+    bob_edit = {**bob, "labels": "team=iot\nowner=bob", "config_data": "log.console.level = debug\n"}
+    conflict = client.post(_url(namespace), {**bob_edit, "step": "save"})
+    html = conflict.content.decode()
+    assert conflict.status_code == 409
+    assert "Nothing was saved" in html
+    their = html[html.index('id="their-change"') : html.index('id="your-change"')]
+    yours = html[html.index('id="your-change"') :]
+    assert '<span class="diff-add">+      replicas: 3</span>' in their
+    assert "owner: bob" in yours and "log.console.level = debug" in yours
+    assert 'id="both-changed"' not in html
+    live = clientset.apps_v2beta1.emqxes(namespace).get("broker")
+    assert live.spec.core_template.spec.replicas == 3 and live.metadata.labels == {"team": "iot"}  # type: ignore[union-attr]
+
+    reapply = _inputs(html, "reapply")
+    assert reapply["core_replicas"] == "3" and "owner=bob" in reapply["labels"]
+    preview = client.post(_url(namespace), {**reapply, "step": "preview"})
+    assert preview.status_code == 200 and "Review changes" in preview.content.decode()
+    assert "<code>spec.coreTemplate.spec.replicas</code>" not in preview.content.decode()  # theirs is the base now
+    saved = client.post(_url(namespace), {**_inputs(preview.content.decode(), "preview-form"), "step": "save"})
+    assert saved.status_code == 302
+    final = clientset.apps_v2beta1.emqxes(namespace).get("broker")
+    assert final.spec.core_template.spec.replicas == 3  # type: ignore[union-attr]
+    assert final.metadata.labels == {"team": "iot", "owner": "bob"}
+    assert final.spec.config is not None and final.spec.config.data == "log.console.level = debug\n"  # type: ignore[union-attr]
+
+
+def test_a_field_both_changed_is_named_and_only_an_explicit_re_apply_decides(
+    admin: Client, client: Client, admin_user: object, clientset: Clientset, namespace: str, broker: EMQX
+) -> None:
+    client.force_login(admin_user)
+    alice, bob = _opened(admin, namespace), _opened(client, namespace)
+    admin.post(_url(namespace), {**alice, "core_replicas": "3", "step": "save"})
+    html = client.post(_url(namespace), {**bob, "core_replicas": "5", "step": "preview"}).content.decode()
+    both = html[html.index('id="both-changed"') :]
+    assert "core_replicas" in both
+    assert f'href="/clusters/default/emqx/{namespace}/broker/"' in html  # discard: back to the instance
+    assert clientset.apps_v2beta1.emqxes(namespace).get("broker").spec.core_template.spec.replicas == 3  # type: ignore[union-attr]
+    preview = client.post(_url(namespace), {**_inputs(html, "reapply"), "step": "preview"}).content.decode()
+    assert '<span class="diff-del">-      replicas: 3</span>' in preview
+    assert '<span class="diff-add">+      replicas: 5</span>' in preview
+    client.post(_url(namespace), {**_inputs(preview, "preview-form"), "step": "save"})
+    assert clientset.apps_v2beta1.emqxes(namespace).get("broker").spec.core_template.spec.replicas == 5  # type: ignore[union-attr]
+
+
+def test_labels_merge_key_by_key(
+    admin: Client, client: Client, admin_user: object, clientset: Clientset, namespace: str, broker: EMQX
+) -> None:
+    client.force_login(admin_user)
+    alice, bob = _opened(admin, namespace), _opened(client, namespace)
+    admin.post(_url(namespace), {**alice, "labels": "team=iot\nregion=eu", "step": "save"})
+    html = client.post(
+        _url(namespace), {**bob, "labels": "tier=gold", "step": "save"}
+    ).content.decode()  # bob drops team
+    labels = _inputs(html, "reapply")["labels"]
+    assert sorted(labels.split("\n")) == ["region=eu", "tier=gold"]
+
+
+def test_a_stale_save_is_never_written_and_the_dry_run_is_not_audited(
+    admin: Client, clientset: Clientset, namespace: str, broker: EMQX
+) -> None:
+    stale = _opened(admin, namespace)
+    live = clientset.apps_v2beta1.emqxes(namespace).get("broker")
+    live.metadata.labels = {"team": "edge"}
+    clientset.apps_v2beta1.emqxes(namespace).update(live)
+    response = admin.post(_url(namespace), {**stale, "core_replicas": "2", "step": "save"})
+    assert response.status_code == 409
+    assert clientset.apps_v2beta1.emqxes(namespace).get("broker").spec.core_template.spec.replicas == 1  # type: ignore[union-attr]
+    assert AuditEntry.objects.count() == 0
+
+
+# ----- the merge itself ----------------------------------------------------------------------------
+
+FIELDS = ("core_replicas", "image", "labels")
+BASE = {"core_replicas": 1, "image": "emqx/emqx:5.8.6", "labels": {"team": "iot"}}
+
+
+def test_merge_lays_ours_onto_theirs() -> None:
+    ours = {**BASE, "image": "emqx/emqx:5.8.7"}
+    theirs = {**BASE, "core_replicas": 3}
+    merge = merge3(BASE, ours, theirs, FIELDS)
+    assert merge.values == {"core_replicas": 3, "image": "emqx/emqx:5.8.7", "labels": {"team": "iot"}}
+    assert (merge.ours, merge.theirs, merge.conflicts) == (["image"], ["core_replicas"], [])
+
+
+def test_merge_reports_a_field_both_changed_and_keeps_ours() -> None:
+    merge = merge3(BASE, {**BASE, "core_replicas": 5}, {**BASE, "core_replicas": 3}, FIELDS)
+    assert merge.values["core_replicas"] == 5 and merge.conflicts == ["core_replicas"]
+
+
+def test_the_same_change_on_both_sides_is_no_conflict() -> None:
+    assert merge3(BASE, {**BASE, "core_replicas": 3}, {**BASE, "core_replicas": 3}, FIELDS).conflicts == []
+
+
+def test_merge_of_labels_adds_removes_and_reports_per_key() -> None:
+    ours = {**BASE, "labels": {"owner": "bob", "tier": "gold"}}  # removes team, adds two
+    theirs = {**BASE, "labels": {"team": "edge", "tier": "silver", "region": "eu"}}
+    merge = merge3(BASE, ours, theirs, FIELDS)
+    assert merge.values["labels"] == {"owner": "bob", "tier": "gold", "region": "eu"}
+    assert merge.conflicts == ["labels[team]", "labels[tier]"]
+
+
+def test_diffs_leave_out_status_and_server_bookkeeping() -> None:
+    before = {"metadata": {"name": "a", "resourceVersion": "1", "managedFields": [{}]}, "spec": {"image": "x"}}
+    after = {"metadata": {"name": "a", "resourceVersion": "9"}, "spec": {"image": "y"}, "status": {"phase": "Ready"}}
+    assert [c.path for c in changes(before, after)] == ["spec.image"]
+    assert [line.kind for line in unified(before, after) if line.kind in ("add", "del")] == ["del", "add"]
+    assert unified(before, before) == []

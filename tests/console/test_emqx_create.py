@@ -1,0 +1,435 @@
+"""Adding an EMQX: the form, YAML mode, the dry-run before every write, and every way it fails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from django.contrib.auth.models import User
+from django.test import Client
+
+from console.forms.emqx import default_values, new_emqx, values_as_data
+from console.models import AuditEntry, RoleGrant
+from emqx.client.clientset import Clientset
+from emqx.client.resource import ResourceClient
+from emqx.errors import ClusterUnreachable
+from sandbox import Sandbox
+
+pytestmark = pytest.mark.django_db
+
+URL = "/clusters/default/emqx/add/"
+
+
+def _data(namespace: str, **values: Any) -> dict[str, str]:
+    return values_as_data(
+        {**default_values(), "name": "broker", "namespace": namespace, "image": "emqx/emqx:5.8.6", **values}
+    )
+
+
+def _names(clientset: Clientset, namespace: str) -> list[str]:
+    return [o.metadata.name or "" for o in clientset.apps_v2beta1.emqxes(namespace).list().items]
+
+
+def _html(response: Any) -> str:
+    return str(response.content.decode())
+
+
+def test_the_form_shows_the_schemas_defaults_and_validates_in_the_browser(admin: Client) -> None:
+    response = admin.get(URL, {"namespace": "team-a"})
+    html = _html(response)
+    assert response.status_code == 200
+    assert 'name="core_replicas" value="1"' in html  # EMQXSpec's coreTemplate default
+    assert '<option value="Merge" selected>Merge</option>' in html  # Config.mode's default
+    assert 'name="namespace" value="team-a"' in html
+    name_input = html[html.index('name="name"') - 200 : html.index('name="name"') + 200]
+    assert "required" in name_input and 'maxlength="63"' in name_input and 'pattern="[a-z0-9]' in name_input
+    assert 'min="1"' in html and 'max="32"' in html  # core replicas bounds
+    assert 'placeholder="none (e.g. 2)"' in html  # ReplicantTemplateSpec's replicas default
+
+
+def test_it_creates_with_only_what_the_user_chose(admin: Client, clientset: Clientset, namespace: str) -> None:
+    response = admin.post(URL, _data(namespace))
+    assert response.status_code == 302
+    assert response["Location"] == f"/clusters/default/emqx/{namespace}/broker/"
+    obj = clientset.apps_v2beta1.emqxes(namespace).get("broker")
+    assert obj.spec is not None and obj.spec.image == "emqx/emqx:5.8.6"
+    assert obj.spec.replicant_template is None  # replicants left empty: no replicant template
+    # What the console sends holds no schema default the user did not choose (the server
+    # fills those in itself, as it would for kubectl).
+    sent = new_emqx({**default_values(), "name": "broker", "namespace": namespace, "image": "emqx/emqx:5.8.6"})
+    assert sent.to_dict()["spec"] == {"image": "emqx/emqx:5.8.6"}
+    detail = admin.get(response["Location"])
+    assert "was created" in _html(detail) and "emqx/emqx:5.8.6" in _html(detail)  # seen at once (cache)
+
+
+def test_it_writes_replicants_resources_services_config_and_labels(
+    admin: Client, clientset: Clientset, namespace: str
+) -> None:
+    data = _data(
+        namespace,
+        core_replicas=3,
+        replicant_replicas=4,
+        cpu_request="500m",
+        cpu_limit="1",
+        memory_request="512Mi",
+        memory_limit="1Gi",
+        dashboard_service_type="NodePort",
+        listeners_service_type="LoadBalancer",
+        config_mode="Replace",
+        labels={"team": "iot", "tier": "gold"},
+    )
+    data["config_data"] = 'listeners.tcp.default {\r\n  bind = "0.0.0.0:1883"\r\n}\r\n'  # as a browser sends it
+    assert admin.post(URL, data).status_code == 302
+    spec = clientset.apps_v2beta1.emqxes(namespace).get("broker").to_dict()["spec"]
+    assert spec["coreTemplate"]["spec"]["replicas"] == 3
+    assert spec["coreTemplate"]["spec"]["resources"] == {
+        "requests": {"cpu": "500m", "memory": "512Mi"},
+        "limits": {"cpu": "1", "memory": "1Gi"},
+    }
+    assert spec["replicantTemplate"]["spec"]["replicas"] == 4
+    assert spec["dashboardServiceTemplate"]["spec"]["type"] == "NodePort"
+    assert spec["listenersServiceTemplate"]["spec"]["type"] == "LoadBalancer"
+    assert spec["config"] == {"mode": "Replace", "data": 'listeners.tcp.default {\n  bind = "0.0.0.0:1883"\n}\n'}
+    labels = clientset.apps_v2beta1.emqxes(namespace).get("broker").metadata.labels
+    assert labels == {"team": "iot", "tier": "gold"}
+
+
+def test_resources_alone_keep_the_core_replicas_the_form_showed(
+    admin: Client, clientset: Clientset, namespace: str
+) -> None:
+    # A coreTemplate without replicas would be defaulted to 2 by the server, not the 1 shown.
+    assert admin.post(URL, _data(namespace, cpu_request="250m")).status_code == 302
+    obj = clientset.apps_v2beta1.emqxes(namespace).get("broker")
+    assert obj.spec is not None and obj.spec.core_template is not None and obj.spec.core_template.spec is not None
+    assert obj.spec.core_template.spec.replicas == 1
+
+
+@pytest.mark.parametrize("name", ["UPPER", "-dash", "under_score", "dotted.name", "x" * 64, "<b>x</b>", ""])
+def test_a_name_that_is_not_rfc_1123_is_a_field_error_and_nothing_is_written(
+    admin: Client, clientset: Clientset, namespace: str, name: str
+) -> None:
+    response = admin.post(URL, _data(namespace, name=name))
+    assert response.status_code == 200
+    assert 'id="errors-name"' in _html(response)
+    assert "<b>x</b>" not in _html(response)
+    assert _names(clientset, namespace) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("core_replicas", -1),
+        ("core_replicas", 0),
+        ("core_replicas", 10**9),
+        ("replicant_replicas", -1),
+        ("replicant_replicas", 10**9),
+        ("core_replicas", "three"),
+    ],
+)
+def test_negative_or_absurd_replicas_are_field_errors_and_nothing_is_written(
+    admin: Client, clientset: Clientset, namespace: str, field: str, value: object
+) -> None:
+    response = admin.post(URL, _data(namespace, **{field: value}))
+    assert response.status_code == 200
+    assert f'id="errors-{field}"' in _html(response)
+    assert _names(clientset, namespace) == []
+
+
+def test_a_megabyte_of_config_is_refused(admin: Client, clientset: Clientset, namespace: str) -> None:
+    response = admin.post(URL, _data(namespace, config_data="a = 1\n" * (1 << 18)))
+    assert response.status_code == 200
+    assert 'id="errors-config_data"' in _html(response)
+    assert _names(clientset, namespace) == []
+
+
+def test_config_whose_braces_do_not_pair_is_refused(admin: Client, clientset: Clientset, namespace: str) -> None:
+    response = admin.post(URL, _data(namespace, config_data='listeners.tcp.default {\n  bind = "0.0.0.0:1883"\n'))
+    assert "is never closed" in _html(response)
+    assert _names(clientset, namespace) == []
+
+
+def test_markup_in_labels_is_a_field_error_shown_escaped(admin: Client, clientset: Clientset, namespace: str) -> None:
+    response = admin.post(URL, {**_data(namespace), "labels": "<script>alert(1)</script>=x\nok=<img src=x>"})
+    html = _html(response)
+    assert 'id="errors-labels"' in html
+    assert "<script>alert(1)</script>" not in html and "<img src=x>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert _names(clientset, namespace) == []
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"cpu_request": "lots"}, "cpu_request"),
+        ({"memory_limit": "-1Gi"}, "memory_limit"),
+        ({"memory_request": "2Gi", "memory_limit": "1Gi"}, "memory_limit"),
+        ({"image": "not an image"}, "image"),
+    ],
+)
+def test_bad_images_quantities_and_a_limit_below_its_request_are_refused(
+    admin: Client, clientset: Clientset, namespace: str, values: dict[str, str], field: str
+) -> None:
+    response = admin.post(URL, _data(namespace, **values))
+    assert f'id="errors-{field}"' in _html(response)
+    assert _names(clientset, namespace) == []
+
+
+def test_a_name_already_taken_is_an_error_on_the_name(admin: Client, clientset: Clientset, namespace: str) -> None:
+    assert admin.post(URL, _data(namespace)).status_code == 302
+    response = admin.post(URL, _data(namespace, image="emqx/emqx:5.7.2"))
+    assert response.status_code == 200
+    html = _html(response)
+    assert 'id="errors-name"' in html and "already exists" in html
+    assert clientset.apps_v2beta1.emqxes(namespace).get("broker").spec.image == "emqx/emqx:5.8.6"  # type: ignore[union-attr]
+
+
+def test_a_namespace_that_does_not_exist_is_an_error_on_the_namespace(admin: Client, namespace: str) -> None:
+    response = admin.post(URL, _data(f"{namespace}-nope"))
+    assert response.status_code == 200
+    assert 'id="errors-namespace"' in _html(response) and "does not exist" in _html(response)
+
+
+def test_a_refusal_without_a_field_is_shown_above_the_form(
+    admin: Client, clientset: Clientset, namespace: str, sandbox: Sandbox
+) -> None:
+    # An admission policy of the cluster's own, in this namespace only: the API's 422 has no field.
+    policy = f"max-core-{namespace}"[:63]
+    sandbox.request(
+        "POST",
+        "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": policy},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {
+                    "resourceRules": [
+                        {
+                            "apiGroups": ["apps.emqx.io"],
+                            "apiVersions": ["*"],
+                            "operations": ["CREATE"],
+                            "resources": ["emqxes"],
+                        }
+                    ]
+                },
+                "validations": [
+                    {
+                        "expression": "object.spec.image.startsWith('emqx/')",
+                        "message": "only emqx/ images here",
+                        "reason": "Invalid",
+                    }
+                ],
+            },
+        },
+    )
+    sandbox.request(
+        "POST",
+        "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings",
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": policy},
+            "spec": {
+                "policyName": policy,
+                "validationActions": ["Deny"],
+                "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}},
+            },
+        },
+    )
+    try:
+        data = _data(namespace, image="docker.io/library/emqx:5.8.6")
+        for _ in range(100):  # the API server takes a moment to load a new policy
+            response = admin.post(URL, data)
+            if "only emqx/ images here" in _html(response):
+                break
+            assert response.status_code == 302, "the policy never took effect"
+            clientset.apps_v2beta1.emqxes(namespace).delete("broker")
+        assert response.status_code == 200
+        assert 'id="non-field-errors"' in _html(response)
+        assert _names(clientset, namespace) == []
+    finally:
+        sandbox.request("DELETE", f"/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/{policy}")
+        sandbox.request("DELETE", f"/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/{policy}")
+
+
+# ----- YAML mode ---------------------------------------------------------------------------------
+
+
+def _yaml(namespace: str, **spec: Any) -> str:
+    doc = {
+        "apiVersion": "apps.emqx.io/v2beta1",
+        "kind": "EMQX",
+        "metadata": {"name": "from-yaml", "namespace": namespace, "annotations": {"owner": "team-iot"}},
+        "spec": {"image": "emqx/emqx:5.8.6", **spec},
+    }
+    return yaml.safe_dump(doc)
+
+
+def test_yaml_mode_starts_from_a_skeleton(admin: Client) -> None:
+    html = _html(admin.get(URL, {"mode": "yaml", "namespace": "team-a"}))
+    assert "apiVersion: apps.emqx.io/v2beta1" in html and "namespace: team-a" in html
+
+
+def test_yaml_mode_creates_the_object_as_written(admin: Client, clientset: Clientset, namespace: str) -> None:
+    text = _yaml(namespace, imagePullPolicy="IfNotPresent", bootstrapAPIKeys=[{"key": "ci", "secret": "s3cret-key"}])
+    response = admin.post(URL, {"mode": "yaml", "yaml": text})
+    assert response.status_code == 302
+    obj = clientset.apps_v2beta1.emqxes(namespace).get("from-yaml")
+    assert obj.metadata.annotations == {"owner": "team-iot"}
+    assert obj.to_dict()["spec"]["bootstrapAPIKeys"] == [{"key": "ci", "secret": "s3cret-key"}]
+
+
+def test_the_form_continues_in_yaml_with_the_users_values(admin: Client, namespace: str) -> None:
+    response = admin.post(URL, {**_data(namespace, core_replicas=3), "action": "to_yaml"})
+    html = _html(response)
+    assert response.status_code == 200 and 'name="mode" value="yaml"' in html
+    assert "replicas: 3" in html and f"namespace: {namespace}" in html
+
+
+HEAD = "{apiVersion: apps.emqx.io/v2beta1, kind: EMQX, metadata: {name: x, namespace: NS}, "
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("spec: [unclosed", "Not valid YAML at line 1"),
+        ("- just\n- a list", "must be a mapping"),
+        ("", "This field is required"),
+        (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: y}",
+            "apiVersion must be apps.emqx.io/v2beta1",
+        ),
+        (
+            HEAD + "spec: {image: e}, extra: 1}",
+            "Unknown top-level field(s): extra",
+        ),
+        (
+            HEAD + "spec: {image: e}, status: {}}",
+            "status: written by the operator",
+        ),
+        (
+            HEAD + "spec: {image: e, coreTemplate: {spec: {replicas: three}}}}",
+            "spec.coreTemplate.spec.replicas: Input should be a valid integer",
+        ),
+        (
+            HEAD + "spec: {image: emqx/emqx:5, coreTemplate: {spec: {replicas: 1000000000}}}}",
+            "Core replicas must be at most 32",
+        ),
+        (
+            HEAD.replace("name: x", "name: X_Y") + "spec: {image: emqx/emqx:5}}",
+            "metadata.name: &#x27;X_Y&#x27; is not a valid name",
+        ),
+    ],
+)
+def test_yaml_that_is_not_an_emqx_is_an_error_and_nothing_is_written(
+    admin: Client, clientset: Clientset, namespace: str, text: str, message: str
+) -> None:
+    response = admin.post(URL, {"mode": "yaml", "yaml": text.replace("NS", namespace)})
+    assert response.status_code == 200
+    assert message in _html(response)
+    assert _names(clientset, namespace) == []
+
+
+def test_unknown_fields_are_refused_by_the_clusters_own_schema(
+    admin: Client, clientset: Clientset, namespace: str
+) -> None:
+    text = _yaml(namespace, replicaCount=3, coreTemplate={"spec": {"replicas": 1, "sidecar": True}})
+    response = admin.post(URL, {"mode": "yaml", "yaml": text})
+    html = _html(response)
+    assert response.status_code == 200
+    assert "spec.replicaCount: unknown field" in html and "spec.coreTemplate.spec.sidecar: unknown field" in html
+    assert _names(clientset, namespace) == []
+
+
+def test_the_clusters_validation_rules_land_on_the_yaml_with_their_path(
+    admin: Client, clientset: Clientset, namespace: str
+) -> None:
+    text = _yaml(namespace, coreTemplate={"spec": {"minAvailable": 1, "maxUnavailable": 1}})
+    html = _html(admin.post(URL, {"mode": "yaml", "yaml": text}))
+    assert "spec.coreTemplate.spec: Invalid value: minAvailable cannot be set when maxUnavailable is specified" in html
+    assert _names(clientset, namespace) == []
+
+
+# ----- the cluster in trouble ----------------------------------------------------------------------
+
+
+def test_a_cluster_that_goes_down_keeps_the_input_and_says_nothing_was_saved(
+    admin: Client, clientset: Clientset, namespace: str, sandbox: Sandbox
+) -> None:
+    assert admin.get(URL).status_code == 200  # the page was open before the outage
+    with sandbox.outage():
+        response = admin.post(URL, _data(namespace, config_data="node.cookie = kept-input\n", core_replicas=5))
+        html = _html(response)
+        assert response.status_code == 200
+        assert "is unreachable. Nothing was saved" in html
+        assert "node.cookie = kept-input" in html and 'name="core_replicas" value="5"' in html
+    assert _names(clientset, namespace) == []
+
+
+def test_a_real_write_lost_on_the_way_is_reported_and_audited(
+    admin: Client, clientset: Clientset, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The dry-run passes and the cluster disappears before the write: the one interleaving a
+    # test cannot arrange with a real server, so the write alone is made to fail.
+    real_create = ResourceClient.create
+
+    def create(self: ResourceClient[Any], obj: Any, *, dry_run: bool = False, **kwargs: Any) -> Any:
+        if not dry_run:
+            raise ClusterUnreachable("https://127.0.0.1:1", "connection refused")
+        return real_create(self, obj, dry_run=dry_run, **kwargs)
+
+    monkeypatch.setattr(ResourceClient, "create", create)
+    response = admin.post(URL, _data(namespace))
+    assert "The change may not have been saved" in _html(response)
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.outcome, entry.name) == ("create", "failure", "broker")
+    assert "connection refused" in entry.error
+
+
+def test_forbidden_by_the_cluster_is_a_clear_message(
+    admin_client: Client, settings: Any, sandbox: Sandbox, namespace: str
+) -> None:
+    settings.CONSOLE_CLUSTERS = [{"name": "default", "kubeconfig": str(sandbox.user_kubeconfig("no-rights"))}]
+    response = admin_client.post(URL, _data(namespace))
+    html = _html(response)
+    assert response.status_code == 200
+    assert "does not allow the console to create EMQX instances in namespace" in html
+    assert AuditEntry.objects.count() == 0  # a refused dry-run wrote nothing and is no mutation
+
+
+# ----- audit and permissions ---------------------------------------------------------------------
+
+
+def test_a_create_is_audited_once_and_rejected_input_is_not(admin: Client, namespace: str) -> None:
+    admin.post(URL, _data(namespace, core_replicas=-1))
+    admin.post(URL, _data(f"{namespace}-nope"))  # refused by the dry-run
+    assert AuditEntry.objects.count() == 0
+    admin.post(URL, _data(namespace))
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.kind, entry.namespace, entry.name, entry.outcome) == (
+        "create",
+        "EMQX",
+        namespace,
+        "broker",
+        "success",
+    )
+    assert entry.after is not None and entry.after["spec"]["image"] == "emqx/emqx:5.8.6"
+
+
+def test_creating_needs_the_create_permission_in_the_namespace(
+    client: Client, clientset: Clientset, namespace: str, console_cluster: object
+) -> None:
+    viewer = User.objects.create_user("viewer", password="pw-viewer-123456")
+    RoleGrant.objects.create(user=viewer, role="viewer", namespace=namespace)
+    client.force_login(viewer)
+    assert client.get(URL).status_code == 403
+    assert client.post(URL, _data(namespace)).status_code == 403
+    operator = User.objects.create_user("operator", password="pw-operator-123456")
+    RoleGrant.objects.create(user=operator, role="operator", namespace=namespace)
+    client.force_login(operator)
+    assert client.get(URL).status_code == 200
+    assert client.post(URL, _data(f"{namespace}-elsewhere")).status_code == 404  # a namespace out of its scope
+    assert _names(clientset, namespace) == []
+    assert client.post(URL, _data(namespace)).status_code == 302

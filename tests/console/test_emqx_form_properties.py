@@ -1,0 +1,211 @@
+"""Generated input for the add form and YAML mode: never a 500, nothing written unless valid;
+and the laws the form's value mapping and the 3-way merge must keep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from django.test import Client
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from console.diffs import merge3
+from console.forms.emqx import (
+    EDITABLE_FIELDS,
+    EMQXForm,
+    default_values,
+    edited_emqx,
+    emqx_values,
+    hocon_bracket_error,
+    new_emqx,
+    values_as_data,
+)
+from emqx.client.clientset import Clientset
+from emqx.models.apps_v2beta1 import EMQX, Config, EMQXSpec
+
+pytestmark = pytest.mark.django_db
+
+URL = "/clusters/default/emqx/add/"
+EXAMPLES = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+
+dns_labels = st.from_regex(r"\A[a-z0-9]([-a-z0-9]{0,12}[a-z0-9])?\Z")
+label_keys = st.from_regex(r"\A([a-z0-9]{1,8}\.[a-z]{2,4}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,10}[A-Za-z0-9])?\Z")
+label_values = st.from_regex(r"\A(([A-Za-z0-9][-A-Za-z0-9_.]{0,10})?[A-Za-z0-9])?\Z")
+quantities = st.sampled_from(["", "500m", "1", "2", "1Gi", "512Mi", "2e3", "0.5"])
+images = st.sampled_from(["emqx/emqx:5.8.6", "emqx/emqx-enterprise:5.8.6", "registry.example.com:5000/iot/emqx:5"])
+
+
+valid_values = st.fixed_dictionaries(
+    {
+        "name": dns_labels,
+        "namespace": dns_labels,
+        "image": images,
+        "core_replicas": st.integers(1, 32),
+        "replicant_replicas": st.none() | st.integers(0, 512),
+        "cpu_request": quantities,
+        "cpu_limit": st.just(""),
+        "memory_request": quantities,
+        "memory_limit": st.just(""),
+        "config_data": st.sampled_from(["", "a = 1\n"]),
+        "config_mode": st.sampled_from(["Merge", "Replace"]),
+        "dashboard_service_type": st.sampled_from(["", "NodePort"]),
+        "listeners_service_type": st.sampled_from(["", "LoadBalancer"]),
+        "labels": st.dictionaries(label_keys, label_values, max_size=3),
+    }
+)
+
+# Per field: what a careless or hostile user might type instead (any text, markup and control
+# characters included).
+JUNK: dict[str, st.SearchStrategy[str]] = {
+    "name": st.sampled_from(["", "-x", "A", "a" * 64, "<b>x</b>", "dotted.name"]),
+    "namespace": st.sampled_from(["UPPER", "", "x" * 64, "does-not-exist"]),
+    "image": st.sampled_from(["", "not an image", "emqx/emqx:"]),
+    "core_replicas": st.sampled_from(["0", "-1", "33", str(10**9), "1.5", ""]),
+    "replicant_replicas": st.sampled_from(["-1", "513", str(10**12), "two"]),
+    "cpu_request": st.sampled_from(["-1", "lots", "1e400"]),
+    "memory_limit": st.sampled_from(["1Ei", "-2Gi", "1Qi"]),
+    "config_data": st.sampled_from(["a {", 'x = "}', "a ]", "x" * (300 * 1024)]),
+    "config_mode": st.sampled_from(["", "Other"]),
+    "dashboard_service_type": st.sampled_from(["ExternalName", "<script>"]),
+    "labels": st.sampled_from(["<script>=1", "a=b=c", "noequals", "k=" + "v" * 64]),
+}
+
+
+def _form_input(namespace: str) -> st.SearchStrategy[dict[str, str]]:
+    """Valid form data with up to three fields replaced by junk or by any text at all."""
+    replacement = st.one_of(*(st.tuples(st.just(field), junk | st.text(max_size=40)) for field, junk in JUNK.items()))
+    return st.builds(
+        lambda values, junk: {**values_as_data({**values, "namespace": namespace}), **dict(junk)},
+        valid_values,
+        st.lists(replacement, max_size=3),
+    )
+
+
+def test_generated_form_input_never_fails_and_writes_only_what_is_valid(
+    admin: Client, clientset: Clientset, namespace: str
+) -> None:
+    emqxes = clientset.apps_v2beta1.emqxes(namespace)
+
+    @EXAMPLES
+    @given(data=_form_input(namespace))
+    def check(data: dict[str, str]) -> None:
+        before = {o.metadata.name for o in emqxes.list().items}
+        response = admin.post(URL, data)
+        assert response.status_code in (200, 302), response.status_code
+        after = {o.metadata.name for o in emqxes.list().items}
+        event(f"answered {response.status_code}")
+        if response.status_code == 200:
+            assert after == before
+            return
+        assert after - before == {data["name"]}
+        form = EMQXForm(data)
+        assert form.is_valid()
+        assert emqx_values(emqxes.get(data["name"])) | {"labels": {}} == form.values() | {"labels": {}}
+        emqxes.delete(data["name"])  # keep the name free for later examples
+
+    check()
+
+
+_json = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(10**12), 10**12), st.text(max_size=12)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=10), inner, max_size=3)),
+    max_leaves=8,
+)
+
+
+def _yaml_input(namespace: str) -> st.SearchStrategy[str]:
+    spec = st.fixed_dictionaries(
+        {"image": images | st.text(max_size=20)},
+        optional={
+            "coreTemplate": st.fixed_dictionaries(
+                {"spec": st.dictionaries(st.sampled_from(["replicas", "resources", "bogus"]), _json, max_size=2)}
+            ),
+            "config": st.dictionaries(st.sampled_from(["data", "mode"]), _json, max_size=2),
+            "imagePullPolicy": _json,
+            "unknownField": _json,
+        },
+    )
+    document = st.fixed_dictionaries(
+        {
+            "apiVersion": st.sampled_from(["apps.emqx.io/v2beta1", "apps.emqx.io/v2beta1", "v1"]),
+            "kind": st.sampled_from(["EMQX", "EMQX", "ConfigMap"]),
+            "metadata": st.fixed_dictionaries(
+                {"name": dns_labels | st.text(max_size=20), "namespace": st.just(namespace)}
+            ),
+            "spec": spec,
+        },
+        optional={"status": _json, "extra": _json},
+    )
+    return st.one_of(document.map(lambda d: yaml.safe_dump(d)), st.text(max_size=200))
+
+
+def test_generated_yaml_never_fails_and_writes_only_what_is_valid(
+    admin: Client, clientset: Clientset, namespace: str
+) -> None:
+    emqxes = clientset.apps_v2beta1.emqxes(namespace)
+
+    @EXAMPLES
+    @given(text=_yaml_input(namespace))
+    def check(text: str) -> None:
+        before = {o.metadata.name for o in emqxes.list().items}
+        response = admin.post(URL, {"mode": "yaml", "yaml": text})
+        assert response.status_code in (200, 302), response.status_code
+        after = {o.metadata.name for o in emqxes.list().items}
+        event(f"answered {response.status_code}")
+        if response.status_code == 200:
+            assert after == before
+            return
+        created = after - before
+        assert len(created) == 1
+        emqxes.delete(created.pop())
+
+    check()
+
+
+# ----- laws of the pure parts ---------------------------------------------------------------------
+
+
+@EXAMPLES
+@given(values=valid_values)
+def test_the_form_reads_back_what_it_writes(values: dict[str, Any]) -> None:
+    obj = new_emqx(values)
+    assert emqx_values(obj) == values
+    assert EMQXForm(values_as_data(values)).is_valid()
+
+
+@EXAMPLES
+@given(
+    values=valid_values, extra=st.dictionaries(st.sampled_from(["futureField", "vendorExtension"]), _json, max_size=2)
+)
+def test_an_edit_that_changes_nothing_changes_nothing(values: dict[str, Any], extra: dict[str, Any]) -> None:
+    doc = new_emqx(values).to_dict()
+    doc["spec"].update(extra)
+    doc["metadata"]["annotations"] = {"kept": "yes"}
+    assert edited_emqx(doc, emqx_values(EMQX.from_dict(doc))).to_dict() == EMQX.from_dict(doc).to_dict()
+
+
+@EXAMPLES
+@given(base=valid_values, ours=valid_values, theirs=valid_values)
+def test_merge_keeps_the_side_that_changed(base: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any]) -> None:
+    assert merge3(base, base, theirs, EDITABLE_FIELDS).values == {f: theirs[f] for f in EDITABLE_FIELDS}
+    assert merge3(base, ours, base, EDITABLE_FIELDS).values == {f: ours[f] for f in EDITABLE_FIELDS}
+    assert merge3(base, ours, base, EDITABLE_FIELDS).conflicts == []
+    merged = merge3(base, ours, theirs, EDITABLE_FIELDS)
+    for field in EDITABLE_FIELDS:
+        if field != "labels" and ours[field] != base[field]:
+            assert merged.values[field] == ours[field]
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from('{}[]"#/\\\n ab='), max_size=60) | st.text(max_size=60))
+def test_the_hocon_check_never_fails_on_any_text(text: str) -> None:
+    assert isinstance(hocon_bracket_error(text), str)
+
+
+def test_defaults_are_the_models_own() -> None:
+    defaults = default_values()
+    assert defaults["core_replicas"] == EMQXSpec.model_fields["core_template"].default["spec"]["replicas"]
+    assert defaults["config_mode"] == Config.model_fields["mode"].default
+    assert defaults["replicant_replicas"] is None  # no replicant template unless asked for
