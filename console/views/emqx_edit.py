@@ -189,6 +189,16 @@ def _gone(request: HttpRequest, cluster: Cluster, namespace: str, name: str, tem
     )
 
 
+def _field_names(form: EMQXForm, names: list[str]) -> list[str]:
+    """Form field names as the form labels them; ``labels[team]`` as ``Labels: team``."""
+    result = []
+    for name in names:
+        field, _, key = name.partition("[")
+        label = str(form[field].label) if field in form.fields else field
+        result.append(f"{label}: {key.rstrip(']')}" if key else label)
+    return result
+
+
 def _conflict(request: HttpRequest, cluster: Cluster, form: EMQXForm, base: EditBase, intended: EMQX) -> HttpResponse:
     """Someone saved first: show both changes and offer to re-apply ours onto their version."""
     namespace, name = base.emqx.metadata.namespace or "", base.emqx.metadata.name or ""
@@ -209,8 +219,9 @@ def _conflict(request: HttpRequest, cluster: Cluster, form: EMQXForm, base: Edit
             "name": name,
             "their_diff": diffs.unified(base.doc, fresh.doc),
             "your_diff": diffs.unified(base.doc, intended.to_dict()),
-            "merge": merge,
-            "labels": {n: f.label or n for n, f in form.fields.items()},
+            "their_fields": _field_names(form, merge.theirs),
+            "your_fields": _field_names(form, merge.ours),
+            "both_fields": _field_names(form, merge.conflicts),
             "reapply": EMQXForm(initial={**theirs, **merge.values}, editing=True),
             "base": fresh,
         },
