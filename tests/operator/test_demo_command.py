@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,16 +15,11 @@ import urllib.request
 from pathlib import Path
 
 from emqx.client import Clientset
+from sandbox.cluster import free_port
 from tests.factories import emqx
 from tests.operator import head, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _alive(pid: int) -> bool:
@@ -68,7 +62,7 @@ def _status(url: str) -> int | None:
 
 
 def test_the_demo_serves_the_login_page_and_leaves_nothing_behind_on_sigint(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "CONSOLE_SQLITE_PATH": str(tmp_path / "demo.sqlite3"), "PYTHONUNBUFFERED": "1"}
     env.pop("KUBECONFIG", None)
     demo = subprocess.Popen(
