@@ -1,0 +1,199 @@
+"""The kinds besides EMQX the console shows, one KindAdmin each (Django admin's registry,
+in small): EmqxBroker, EmqxEnterprise and Rebalance, in whichever version the cluster serves.
+
+Each admin turns a typed object of any supported version into an :class:`ObjectSummary`:
+what the list and the detail page show, whatever the version's status looks like.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from console.emqx_summary import ConditionRow, Counts, version_of
+from emqx.models._base import Resource
+
+STATE_CLASSES = {
+    "Ready": "ok",
+    "Completed": "ok",
+    "Progressing": "busy",
+    "Processing": "busy",
+    "Failed": "bad",
+    "Not ready": "warn",
+    "Pending": "muted",
+}
+
+
+@dataclass(frozen=True)
+class ObjectSummary:
+    name: str
+    namespace: str
+    uid: str
+    created: dt.datetime | None
+    labels: dict[str, str]
+    api_version: str
+    version: str
+    """What runs (the EMQX version) or what it acts on, for the Version column."""
+    state: str
+    current_condition: str
+    ready: Counts | None
+    conditions: list[ConditionRow] = field(default_factory=list)
+    nodes: list[Any] = field(default_factory=list)
+    details: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def state_class(self) -> str:
+        return STATE_CLASSES.get(self.state, "muted")
+
+    @property
+    def settled(self) -> bool:
+        return self.state in ("Ready", "Completed", "Failed")
+
+
+def _when(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+def _rows(conditions: list[Any] | None) -> list[ConditionRow]:
+    return [
+        ConditionRow(c.type, c.status, c.reason or "", c.message or "", _when(c.last_transition_time))
+        for c in conditions or []
+    ]
+
+
+def _base(obj: Resource) -> dict[str, Any]:
+    meta = obj.metadata
+    return {
+        "name": meta.name or "",
+        "namespace": meta.namespace or "",
+        "uid": meta.uid or "",
+        "created": meta.creation_timestamp,
+        "labels": dict(meta.labels or {}),
+        "api_version": obj.api_version,
+    }
+
+
+def _broker_image(obj: Any) -> str:
+    spec = obj.spec
+    if obj.version == "v1beta1":
+        return spec.image or ""
+    container = spec.template.spec.emqx_container if spec.template and spec.template.spec else None
+    image = container.image if container else None
+    if image is None:
+        return ""
+    repo = "/".join(p for p in (image.registry, image.repository) if p)
+    return f"{repo}:{image.prefix or ''}{image.version}{image.suffix or ''}"
+
+
+def summarize_broker(obj: Any) -> ObjectSummary:
+    """EmqxBroker / EmqxEnterprise, v1beta4 (Running condition) or the 2021 v1beta1 (Healthy)."""
+    status = obj.status
+    conditions = _rows(status.conditions if status else None)
+    # Both generations keep the newest condition first.
+    current = conditions[0] if conditions else None
+    if current is None:
+        state = "Pending"
+    elif current.type in ("Running", "Healthy") and current.status == "True":
+        state = "Ready"
+    elif current.type in ("Failed",) or current.status == "False":
+        state = "Not ready"
+    else:
+        state = "Progressing"
+    ready = None
+    if obj.version != "v1beta1":
+        ready = Counts(ready=(status.ready_replicas or 0) if status else 0, desired=obj.spec.replicas or 0)
+    image = _broker_image(obj)
+    return ObjectSummary(
+        **_base(obj),
+        version=version_of(image) or image,
+        state=state,
+        current_condition=current.type if current else "",
+        ready=ready,
+        conditions=conditions,
+        nodes=list(getattr(status, "emqx_nodes", None) or []) if status else [],
+        details=[("Image", image), ("Replicas", str(obj.spec.replicas if obj.spec.replicas is not None else "—"))],
+    )
+
+
+def summarize_rebalance(obj: Any) -> ObjectSummary:
+    status, spec = obj.status, obj.spec
+    phase = (status.phase if status else None) or ""
+    state = {"Processing": "Processing", "Completed": "Completed", "Failed": "Failed"}.get(phase, "Pending")
+    return ObjectSummary(
+        **_base(obj),
+        version=f"{spec.instance_kind} {spec.instance_name}",
+        state=state,
+        current_condition=phase,
+        ready=None,
+        conditions=_rows(status.conditions if status else None),
+        details=[
+            ("Instance", f"{spec.instance_kind} {spec.instance_name}"),
+            ("Connection evict rate", str(spec.rebalance_strategy.conn_evict_rate)),
+            ("Started", str(status.started_time or "—") if status else "—"),
+            ("Completed", str(status.completed_time or "—") if status else "—"),
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class KindAdmin:
+    kind: str
+    slug: str
+    verbose_name: str
+    verbose_name_plural: str
+    summarize: Callable[[Any], ObjectSummary]
+    version_label: str = "Version"
+    create_hint: str = ""
+
+
+KINDS: dict[str, KindAdmin] = {
+    a.slug: a
+    for a in (
+        KindAdmin(
+            "EmqxBroker",
+            "emqxbrokers",
+            "EMQX broker",
+            "EMQX brokers (v4)",
+            summarize_broker,
+            create_hint="kind EmqxBroker, apiVersion apps.emqx.io/v1beta4",
+        ),
+        KindAdmin(
+            "EmqxEnterprise",
+            "emqxenterprises",
+            "EMQX Enterprise",
+            "EMQX Enterprise (v4)",
+            summarize_broker,
+            create_hint="kind EmqxEnterprise, apiVersion apps.emqx.io/v1beta4",
+        ),
+        KindAdmin(
+            "Rebalance",
+            "rebalances",
+            "rebalance",
+            "Rebalances",
+            summarize_rebalance,
+            version_label="Target",
+            create_hint="kind Rebalance, apiVersion apps.emqx.io/v2beta1",
+        ),
+    )
+}
+
+
+class KindConverter:
+    """URL converter that only matches registered kinds' slugs."""
+
+    regex = "|".join(KINDS)
+
+    def to_python(self, value: str) -> KindAdmin:
+        return KINDS[value]
+
+    def to_url(self, value: KindAdmin | str) -> str:
+        return value if isinstance(value, str) else value.slug
