@@ -22,7 +22,7 @@ from typing import Any, Literal, get_args
 
 import yaml
 from django import forms
-from django.core import signing
+from django.core import signing, validators
 from pydantic import ValidationError
 
 from emqx.errors import (
@@ -531,6 +531,30 @@ class EMQXForm(forms.Form):
                 # an unrelated change does not silently reset it.
                 choices.append((current, current))
             self.fields[name].choices = choices  # type: ignore[attr-defined]
+        if editing:
+            self._keep_what_is_stored()
+
+    def _keep_what_is_stored(self) -> None:
+        """The console's own limits (the CRD has none) judge new values, not what the object
+        already holds: an instance scaled past them with kubectl stays editable."""
+        for name in ("core_replicas", "replicant_replicas"):
+            current, field = self.initial.get(name), self.fields[name]
+            if isinstance(current, int) and field.max_value is not None and current > field.max_value:  # type: ignore[attr-defined]
+                field.max_value = current  # type: ignore[attr-defined]
+                field.validators = [v for v in field.validators if not isinstance(v, validators.MaxValueValidator)]
+                field.validators.append(validators.MaxValueValidator(current))
+                field.widget.attrs["max"] = str(current)
+        config = str(self.initial.get("config_data") or "")
+        stored = len(config) + config.count("\n")  # posted back by a browser with CRLF line ends
+        field = self.fields["config_data"]
+        if stored > MAX_CONFIG_BYTES:
+            field.max_length = stored  # type: ignore[attr-defined]
+            field.validators = [v for v in field.validators if not isinstance(v, validators.MaxLengthValidator)]
+            field.validators.append(validators.MaxLengthValidator(stored))
+            field.widget.attrs["maxlength"] = str(stored)
+
+    def _unchanged(self, *names: str) -> bool:
+        return self.editing and all(self.cleaned_data.get(n) == self.initial.get(n) for n in names)
 
     FIELDSETS = (
         ("Instance", ("name", "namespace", "image", "labels")),
@@ -566,12 +590,14 @@ class EMQXForm(forms.Form):
 
     def clean_image(self) -> str:
         value: str = self.cleaned_data["image"]
-        if not _IMAGE_RE.match(value):
+        if not _IMAGE_RE.match(value) and not self._unchanged("image"):
             raise forms.ValidationError("Not an image reference such as emqx/emqx:5.8.6.")
         return value
 
     def clean_config_data(self) -> str:
         value = _normalize_newlines(self.cleaned_data.get("config_data") or "")
+        if self.editing and value == self.initial.get("config_data"):
+            return value  # as stored: not ours to judge again
         if len(value.encode()) > MAX_CONFIG_BYTES:
             raise forms.ValidationError(f"The configuration may be at most {MAX_CONFIG_BYTES // 1024} KiB.")
         if value.strip():
@@ -582,6 +608,8 @@ class EMQXForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if self._unchanged(*_RESOURCES):
+            return cleaned
         for name, message in check_quantities(cleaned).items():
             if name not in self.errors:
                 self.add_error(name, message)

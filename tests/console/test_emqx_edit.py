@@ -135,6 +135,21 @@ def test_a_config_posted_back_with_browser_line_endings_is_no_change(
     assert 'id="no-changes"' in html and 'value="save"' not in html
 
 
+def test_what_the_object_already_holds_beyond_the_forms_limits_stays_editable(
+    admin: Client, clientset: Clientset, namespace: str
+) -> None:
+    # Set with kubectl: more core nodes than the form allows, a big config, unbalanced braces.
+    config = "a {\n" + "x = 1\n" * 50_000
+    _make(clientset, namespace, core_replicas=40, spec={"config": {"data": config}, "image": "Registry/EMQX"})
+    data = _opened(admin, namespace)
+    data["config_data"] = data["config_data"].replace("\n", "\r\n")  # as a browser posts it back
+    assert admin.post(_url(namespace), {**data, "labels": "team=iot", "step": "save"}).status_code == 302
+    obj = _get(clientset, namespace)
+    assert obj.metadata.labels == {"team": "iot"} and obj.spec.config.data == config  # type: ignore[union-attr]
+    refused = admin.post(_url(namespace), {**_opened(admin, namespace), "core_replicas": "41", "step": "save"})
+    assert 'id="errors-core_replicas"' in refused.content.decode()  # but not a step further
+
+
 def test_back_to_the_form_keeps_the_users_changes(admin: Client, clientset: Clientset, namespace: str) -> None:
     _make(clientset, namespace)
     data = {**_opened(admin, namespace), "core_replicas": "5", "labels": "team=edge", "step": "edit"}
