@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from emqx.client.resource import ResourceClient
 from emqx.client.watch import EventType
@@ -91,6 +91,7 @@ class Informer(Generic[T]):
         self._watch: object | None = None
         self._resource_version: str | None = None
         self._listeners: list[Callable[[EventType, T], None]] = []
+        self._invalid: dict[Key, str] = {}
 
     # ----- lifecycle -------------------------------------------------------------------
 
@@ -159,6 +160,22 @@ class Informer(Generic[T]):
         with self._lock:
             return self._store.get((namespace, name))
 
+    def invalid(self) -> dict[Key, str]:
+        """Objects the server holds that do not fit the model (written by a newer operator,
+        or through another version), by (namespace, name), with the reason. They are left
+        out of the store rather than stopping the cache."""
+        with self._lock:
+            return dict(self._invalid)
+
+    def _on_invalid(self, raw: Mapping[str, Any], error: Exception) -> None:
+        meta = raw.get("metadata") if isinstance(raw.get("metadata"), Mapping) else {}
+        key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        log.warning("informer %s: skipping %s/%s: %s", self.name, key[0], key[1], error)
+        with self._lock:
+            self._invalid[key] = str(error)
+            if self._store.pop(key, None) is not None:
+                self._bump()
+
     def namespaces(self) -> list[str]:
         with self._lock:
             return sorted({ns for ns, _ in self._store})
@@ -194,6 +211,7 @@ class Informer(Generic[T]):
     def _apply(self, kind: EventType, obj: T) -> None:
         key = (obj.metadata.namespace or "", obj.metadata.name or "")
         with self._lock:
+            self._invalid.pop(key, None)
             if kind is EventType.DELETED:
                 self._store.pop(key, None)
             else:
@@ -230,13 +248,17 @@ class Informer(Generic[T]):
         while not self._stop.is_set():
             try:
                 if self._resource_version is None:
-                    everything = self._client.list_all()
+                    with self._lock:
+                        self._invalid = {}
+                    everything = self._client.list_all(on_invalid=self._on_invalid)
                     self._replace(everything.items, everything.metadata.resource_version)
                 self._set_health(True)
                 backoff = _BACKOFF_START_S
                 with self._lock:
                     known = list(self._store.values())
-                watch = self._client.watch(resource_version=self._resource_version, known=known)
+                watch = self._client.watch(
+                    resource_version=self._resource_version, known=known, on_invalid=self._on_invalid
+                )
                 self._watch = watch
                 if self._stop.is_set():
                     watch.stop()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar
 
@@ -40,6 +40,12 @@ _LARGE_BODY = 256 * 1024
 
 Selector = str | Mapping[str, str]
 PropagationPolicy = Literal["Foreground", "Background", "Orphan"]
+
+
+InvalidHandler = Callable[[Mapping[str, Any], ResponseDecodeError], None]
+"""Called with the raw object and the error for each object that does not fit the model,
+when a caller prefers skipping it to failing (a watch cache must not stop over one object
+written by a newer operator or through another version)."""
 
 
 class PatchType(StrEnum):
@@ -262,6 +268,21 @@ class ResourceClient(Generic[T]):
             kind = self.resource.list_kind
             raise ResponseDecodeError(f"the server's {kind} does not fit the model: {error}") from None
 
+    def _decode_list_lenient(self, data: bytes, on_invalid: InvalidHandler) -> ResourceList[T]:
+        """Like _decode_list, but objects that do not fit the model go to ``on_invalid``
+        instead of failing the whole list."""
+        with gc_paused() if len(data) > _LARGE_BODY else contextlib.nullcontext():
+            document = decode_json(data)
+            raw_items = document.get("items") or [] if isinstance(document, Mapping) else []
+            valid: builtins.list[T] = []
+            for raw in raw_items:
+                try:
+                    valid.append(self._decode_object(raw))
+                except ResponseDecodeError as error:
+                    on_invalid(raw if isinstance(raw, Mapping) else {}, error)
+        meta = document.get("metadata") or {} if isinstance(document, Mapping) else {}
+        return self._list_type(items=valid, metadata=ListMeta.model_validate(meta))
+
     # ----- verbs -----------------------------------------------------------------------
 
     def create(
@@ -307,11 +328,14 @@ class ResourceClient(Generic[T]):
         resource_version: str | None = None,
         resource_version_match: Literal["Exact", "NotOlderThan"] | None = None,
         timeout_seconds: int | None = None,
+        on_invalid: InvalidHandler | None = None,
     ) -> ResourceList[T]:
         """List objects (GET on the collection) in the client's namespace, or in all when it
         has none. Selectors take the API's syntax (``"app=emqx,tier!=edge"``) or a mapping
         of equalities. With ``limit`` the answer is one page: pass its ``metadata.continue_``
-        back as ``continue_`` for the next (see :meth:`iterate` to walk every page)."""
+        back as ``continue_`` for the next (see :meth:`iterate` to walk every page).
+        An object that does not fit the model fails the call, unless ``on_invalid`` is
+        given: then it is handed to it and left out."""
         query: list[tuple[str, str]] = []
         label = _selector(label_selector, "label_selector")
         field = _selector(field_selector, "field_selector")
@@ -332,6 +356,8 @@ class ResourceClient(Generic[T]):
         if timeout_seconds is not None:
             query.append(("timeoutSeconds", str(int(timeout_seconds))))
         data = self._transport.request("GET", self._path(namespace=self.namespace), query=query)
+        if on_invalid is not None:
+            return self._decode_list_lenient(data, on_invalid)
         return self._decode_list(data)
 
     def iterate(
@@ -346,7 +372,10 @@ class ResourceClient(Generic[T]):
         token: str | None = None
         while True:
             page = self.list(
-                label_selector=label_selector, field_selector=field_selector, limit=page_size, continue_=token
+                label_selector=label_selector,
+                field_selector=field_selector,
+                limit=page_size,
+                continue_=token,
             )
             yield from page.items
             token = page.metadata.continue_
@@ -359,14 +388,17 @@ class ResourceClient(Generic[T]):
         label_selector: Selector | None = None,
         field_selector: Selector | None = None,
         page_size: int = 500,
+        on_invalid: InvalidHandler | None = None,
     ) -> ResourceList[T]:
         """Every matching object, LISTed ``page_size`` at a time, as one list whose
         ``metadata.resource_version`` is the snapshot all pages belong to: the place to
-        start a watch from (``watch(resource_version=..., known=result.items)``)."""
+        start a watch from (``watch(resource_version=..., known=result.items)``).
+        ``on_invalid`` as in :meth:`list`."""
         items, resource_version = self._list_everything(
             label_selector=_selector(label_selector, "label_selector"),
             field_selector=_selector(field_selector, "field_selector"),
             page_size=page_size,
+            on_invalid=on_invalid,
         )
         return self._list_type(items=items, metadata=ListMeta.model_validate({"resourceVersion": resource_version}))
 
@@ -612,6 +644,7 @@ class ResourceClient(Generic[T]):
         known: Iterable[T] | None = None,
         relist_page_size: int = 500,
         request_timeout_seconds: int | None = None,
+        on_invalid: InvalidHandler | None = None,
     ) -> Watch[T]:
         """Watch changes as typed ADDED/MODIFIED/DELETED/BOOKMARK events.
 
@@ -641,6 +674,7 @@ class ResourceClient(Generic[T]):
             known=items,
             relist_page_size=relist_page_size,
             request_timeout_seconds=request_timeout_seconds,
+            on_invalid=on_invalid,
         )
 
     def get_scale(self, name: str) -> Scale:
@@ -708,7 +742,12 @@ class ResourceClient(Generic[T]):
         )
 
     def _list_everything(
-        self, *, label_selector: str | None, field_selector: str | None, page_size: int
+        self,
+        *,
+        label_selector: str | None,
+        field_selector: str | None,
+        page_size: int,
+        on_invalid: InvalidHandler | None = None,
     ) -> tuple[builtins.list[T], str | None]:
         """Every matching object (all pages) and the resourceVersion of the first page,
         which is the snapshot every page belongs to."""
@@ -717,7 +756,11 @@ class ResourceClient(Generic[T]):
         resource_version: str | None = None
         while True:
             page = self.list(
-                label_selector=label_selector, field_selector=field_selector, limit=page_size, continue_=token
+                label_selector=label_selector,
+                field_selector=field_selector,
+                limit=page_size,
+                continue_=token,
+                on_invalid=on_invalid,
             )
             if resource_version is None:
                 resource_version = page.metadata.resource_version

@@ -31,7 +31,7 @@ from emqx.errors import Gone, ResponseDecodeError, Status, api_error_from_status
 from emqx.models._base import Resource
 
 if TYPE_CHECKING:
-    from emqx.client.resource import ResourceClient
+    from emqx.client.resource import InvalidHandler, ResourceClient
     from emqx.rest import StreamResponse
 
 __all__ = ["EventType", "Watch", "WatchEvent"]
@@ -64,6 +64,9 @@ class WatchEvent(Generic[T]):
     synthetic: bool = False
 
 
+_SKIPPED = object()  # _event's answer for an object handed to on_invalid
+
+
 def _key(obj: Resource) -> tuple[str, str]:
     return (obj.metadata.namespace or "", obj.metadata.name or "")
 
@@ -83,6 +86,7 @@ class Watch(Generic[T]):
         known: Iterable[T] | None,
         relist_page_size: int,
         request_timeout_seconds: int | None = None,
+        on_invalid: InvalidHandler | None = None,
     ) -> None:
         self._client = client
         self._resource_version = resource_version or None
@@ -93,6 +97,7 @@ class Watch(Generic[T]):
         self._known: dict[tuple[str, str], T] = {_key(o): o for o in known or ()}
         self._page_size = relist_page_size
         self._request_timeout = request_timeout_seconds
+        self._on_invalid = on_invalid
         self._stopped = threading.Event()
         self._stream: StreamResponse | None = None
         self._lock = threading.Lock()
@@ -152,6 +157,8 @@ class Watch(Generic[T]):
                     if event is None:
                         gone = True
                         break
+                    if event is _SKIPPED:
+                        continue
                     yield event
                     if self._stopped.is_set():
                         return
@@ -164,7 +171,7 @@ class Watch(Generic[T]):
             # Otherwise the server ended this request (its timeoutSeconds): go on from
             # the last resourceVersion, until our own deadline.
 
-    def _event(self, raw: Mapping[str, Any]) -> WatchEvent[T] | None:
+    def _event(self, raw: Mapping[str, Any]) -> WatchEvent[T] | object | None:
         """Decode one line; None means ``410 Gone`` (relist). Other errors are raised."""
         kind = raw.get("type")
         obj = raw.get("object")
@@ -183,7 +190,17 @@ class Watch(Generic[T]):
             event_type = EventType(str(kind))  # ADDED / MODIFIED / DELETED
         except ValueError:
             raise ResponseDecodeError(f"unknown watch event type {kind!r}") from None
-        item = self._client._decode_object(obj)
+        try:
+            item = self._client._decode_object(obj)
+        except ResponseDecodeError as error:
+            if self._on_invalid is None:
+                raise
+            # Skip it, but move on past it and forget any valid version we knew of it.
+            meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+            self._resource_version = str(meta.get("resourceVersion") or "") or self._resource_version
+            self._known.pop((str(meta.get("namespace") or ""), str(meta.get("name") or "")), None)
+            self._on_invalid(obj, error)
+            return _SKIPPED
         self._resource_version = item.metadata.resource_version or self._resource_version
         if event_type is EventType.DELETED:
             self._known.pop(_key(item), None)
@@ -199,6 +216,7 @@ class Watch(Generic[T]):
             label_selector=self._label_selector,
             field_selector=self._field_selector,
             page_size=self._page_size,
+            on_invalid=self._on_invalid,
         )
         previous = self._known
         current: dict[tuple[str, str], T] = {}

@@ -106,3 +106,26 @@ def test_an_outage_keeps_the_last_known_state_and_recovers(
     _eventually(lambda: informer.state().healthy, timeout=30)
     emqxes.create(factories.emqx("after", namespace=namespace))
     _eventually(lambda: informer.get(namespace, "after") is not None)
+
+
+def test_an_object_that_does_not_fit_the_model_is_set_aside_not_fatal(
+    clientset: Clientset, informer: Informer[EMQX], namespace: str
+) -> None:
+    """v2alpha1 lets an EMQX be stored without an image, which v2beta1 requires: a watch of
+    v2beta1 must go on with the others and say which object it could not read."""
+    odd = {"apiVersion": "apps.emqx.io/v2alpha1", "kind": "EMQX", "metadata": {"name": "odd"}, "spec": {}}
+    clientset.apps_v2alpha1.emqxes(namespace).create(odd)
+    clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("fine", namespace=namespace))
+    _eventually(lambda: informer.get(namespace, "fine") is not None)
+    _eventually(lambda: (namespace, "odd") in informer.invalid())
+    assert informer.get(namespace, "odd") is None
+    assert "image" in informer.invalid()[(namespace, "odd")]
+    assert informer.state().healthy
+
+    # A fresh cache (a console restart) lists past it too.
+    fresh = Informer(clientset.apps_v2beta1.emqxes(None)).start()
+    try:
+        assert fresh.wait_for_sync(15)
+        assert fresh.get(namespace, "fine") is not None and (namespace, "odd") in fresh.invalid()
+    finally:
+        fresh.stop()
