@@ -71,3 +71,37 @@ def require(user: Any, verb: str, kind: str, namespace: str, cluster: str) -> No
     if verb in READ_VERBS or not can(user, "get", kind, namespace, cluster):
         raise Http404(f"No {kind} here.")
     raise PermissionDenied(f"You may not {verb} {kind} objects in namespace {namespace}.")
+
+
+def visible_namespaces(user: Any, cluster: Any, kind_client: Any, candidates: list[str]) -> frozenset[str] | None:
+    """The namespaces whose ``kind`` objects ``user`` may see in ``cluster``: their console
+    roles, and in impersonation mode also the cluster's own RBAC (checked as the user and
+    remembered briefly). None means every namespace."""
+    from console import impersonation
+
+    allowed = readable_namespaces(user, cluster.name)
+    if not impersonation.enabled() or impersonation.may_read(cluster.clientset, user, kind_client, None) is True:
+        return allowed
+    cs = cluster.clientset
+    return frozenset(
+        ns
+        for ns in candidates
+        if (allowed is None or ns in allowed) and impersonation.may_read(cs, user, kind_client, ns) is True
+    )
+
+
+def require_cluster_read(user: Any, cluster: Any, kind_client: Any, namespace: str) -> None:
+    """In impersonation mode, refuse (403, saying why) a read the cluster's RBAC forbids."""
+    from console import impersonation
+
+    allowed = impersonation.may_read(cluster.clientset, user, kind_client, namespace)
+    if allowed is None:
+        raise PermissionDenied(
+            f"Cannot check what {impersonation.describe(user)} may read in cluster {cluster.name} right now "
+            "(it does not answer); try again when it is back."
+        )
+    if not allowed:
+        raise PermissionDenied(
+            f"The cluster's RBAC does not let {impersonation.describe(user)} read "
+            f"{kind_client.resource.kind} objects in namespace {namespace}."
+        )

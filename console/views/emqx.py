@@ -13,7 +13,7 @@ from django.shortcuts import render
 from console.clusters import Cluster
 from console.emqx_summary import summarize
 from console.forms.emqx_filter import EMQXFilterForm, filter_emqx
-from console.permissions import readable_namespaces, require
+from console.permissions import require, require_cluster_read, visible_namespaces
 from console.views._common import banner, cluster_view
 from emqx.errors import EmqxClientError
 from emqx.models.apps_v2beta1 import EMQX
@@ -36,7 +36,7 @@ def _list_context(request: HttpRequest, cluster: Cluster) -> dict[str, object]:
     except EmqxClientError as error:
         return {"cluster": cluster, "form": form, "banner": banner(cluster, None, str(error)), "listing": None}
     state = cache.state()
-    allowed = readable_namespaces(request.user, cluster.name)
+    allowed = visible_namespaces(request.user, cluster, cluster.clientset.apps_v2beta1.emqxes(None), cache.namespaces())
     items = [o for o in cache.list() if allowed is None or o.metadata.namespace in allowed]
     namespaces = [ns for ns in cache.namespaces() if allowed is None or ns in allowed]
     return {
@@ -66,6 +66,7 @@ def _detail_context(request: HttpRequest, cluster: Cluster, namespace: str, name
         cache = cluster.emqx_cache()
     except EmqxClientError as error:
         return {"cluster": cluster, "banner": banner(cluster, None, str(error)), "emqx": None}
+    require_cluster_read(request.user, cluster, cluster.clientset.apps_v2beta1.emqxes(namespace), namespace)
     state = cache.state()
     obj = cache.get(namespace, name)
     if obj is None and state.synced:
