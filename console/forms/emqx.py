@@ -788,10 +788,12 @@ def add_api_error(
     namespace: str,
     name: str,
     dry_run: bool,
+    who: str = "the console",
 ) -> None:
     """Put a failed write's error where the user will look: causes on their fields, the rest
     above the form. ``dry_run`` says whether nothing can have been written (a dry-run) or the
-    outcome of a real write may be unknown (no answer)."""
+    outcome of a real write may be unknown (no answer); ``who`` names the identity that
+    wrote (the console's own, or the user's in impersonation mode)."""
     if isinstance(error, Invalid):
         if not error.causes:
             form.add_error(None, f"The cluster refused this EMQX: {error.message}")
@@ -809,7 +811,7 @@ def add_api_error(
     elif isinstance(error, Forbidden):
         form.add_error(
             None,
-            f"Cluster {cluster} does not allow the console to {verb} EMQX instances in namespace {namespace}: "
+            f"Cluster {cluster} does not allow {who} to {verb} EMQX instances in namespace {namespace}: "
             f"{error.message}",
         )
     elif isinstance(error, Unauthorized):

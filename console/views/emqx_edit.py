@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from console import audit, diffs
+from console import audit, diffs, impersonation
 from console.clusters import Cluster
 from console.forms.emqx import (
     DNS_LABEL_RE,
@@ -45,9 +45,14 @@ KIND = "EMQX"
 STRICT = "Strict"  # unknown fields are errors, judged by the cluster's own CRD version
 
 
-def _client(cluster: Cluster, namespace: str) -> ResourceClient[EMQX]:
-    """Raises EmqxClientError (ConfigurationError) when the cluster cannot be used at all."""
-    return cluster.clientset.apps_v2beta1.emqxes(namespace)
+def _client(request: HttpRequest, cluster: Cluster, namespace: str) -> ResourceClient[EMQX]:
+    """The user's client: the console's identity, or theirs in impersonation mode (then the
+    cluster's RBAC decides too). Raises EmqxClientError when the cluster cannot be used."""
+    return impersonation.clientset_for(cluster.clientset, request.user).apps_v2beta1.emqxes(namespace)
+
+
+def _who(request: HttpRequest) -> str:
+    return "the console" if not impersonation.enabled() else impersonation.describe(request.user)
 
 
 def _remember(cluster: Cluster, obj: EMQX | None = None, *, forget: tuple[str, str] | None = None) -> None:
@@ -94,7 +99,7 @@ def _error_page(
     if isinstance(error, NotFound):
         status, problem = 404, "gone"
     elif isinstance(error, Forbidden):
-        status, problem = 403, f"Cluster {cluster.name} does not allow the console to read it: {error.message}"
+        status, problem = 403, f"Cluster {cluster.name} does not allow {_who(request)} to read it: {error.message}"
     else:
         status, problem = 503, f"Cluster {cluster.name} cannot be reached: {error}. Nothing was changed."
     return render(request, template, {**context, "cluster": cluster, "problem": problem}, status=status)
@@ -134,9 +139,9 @@ def _add_form(request: HttpRequest, yaml_mode: bool, suggestions: list[str]) -> 
 def _create(request: HttpRequest, cluster: Cluster, form: forms.Form, obj: EMQX) -> EMQX | None:
     """Dry-run, then create. Errors land on the form; only the real create is audited."""
     namespace, name = obj.metadata.namespace or "", obj.metadata.name or ""
-    where = {"cluster": cluster.name, "verb": "create", "namespace": namespace, "name": name}
+    where = {"cluster": cluster.name, "verb": "create", "namespace": namespace, "name": name, "who": _who(request)}
     try:
-        client = _client(cluster, namespace)
+        client = _client(request, cluster, namespace)
         client.create(obj, dry_run=True, field_validation=STRICT)
     except EmqxClientError as error:
         add_api_error(form, error, dry_run=True, **where)  # type: ignore[arg-type]
@@ -203,7 +208,7 @@ def _conflict(request: HttpRequest, cluster: Cluster, form: EMQXForm, base: Edit
     """Someone saved first: show both changes and offer to re-apply ours onto their version."""
     namespace, name = base.emqx.metadata.namespace or "", base.emqx.metadata.name or ""
     try:
-        current = _client(cluster, namespace).get(name)
+        current = _client(request, cluster, namespace).get(name)
     except EmqxClientError as error:
         context = {"namespace": namespace, "name": name, "form": form, "editing": True}
         return _error_page(request, "console/emqx/form.html", context, error, cluster)
@@ -236,9 +241,9 @@ def _update(
     result (not saving), or the Conflict/NotFound the view shows as a page of its own;
     other errors land on the form (None)."""
     namespace, name = intended.metadata.namespace or "", intended.metadata.name or ""
-    where = {"cluster": cluster.name, "verb": "update", "namespace": namespace, "name": name}
+    where = {"cluster": cluster.name, "verb": "update", "namespace": namespace, "name": name, "who": _who(request)}
     try:
-        client = _client(cluster, namespace)
+        client = _client(request, cluster, namespace)
         checked = client.update(intended, dry_run=True, field_validation=STRICT)
     except (Conflict, NotFound) as error:
         return error
@@ -259,11 +264,13 @@ def _update(
     return saved
 
 
-def _rebased(cluster: Cluster, base: EditBase) -> EditBase | None:
+def _rebased(request: HttpRequest, cluster: Cluster, base: EditBase) -> EditBase | None:
     """The current version as the new base, when it differs from ``base`` in nothing a person
     edits (spec, labels, annotations); None otherwise or when it cannot be read."""
     try:
-        current = EditBase.of(_client(cluster, base.emqx.metadata.namespace or "").get(base.emqx.metadata.name or ""))
+        current = EditBase.of(
+            _client(request, cluster, base.emqx.metadata.namespace or "").get(base.emqx.metadata.name or "")
+        )
     except EmqxClientError:
         return None
     if current.emqx.metadata.uid != base.emqx.metadata.uid or diffs.clean(current.doc) != diffs.clean(base.doc):
@@ -279,7 +286,7 @@ def emqx_change(request: HttpRequest, cluster: Cluster, namespace: str, name: st
     template = "console/emqx/form.html"
     if request.method != "POST":
         try:
-            base = EditBase.of(_client(cluster, namespace).get(name))
+            base = EditBase.of(_client(request, cluster, namespace).get(name))
         except EmqxClientError as error:
             return _error_page(request, template, context, error, cluster)
         form = EMQXForm(initial=base.values(), editing=True)
@@ -300,7 +307,7 @@ def emqx_change(request: HttpRequest, cluster: Cluster, namespace: str, name: st
         return render(request, template, context)
     intended = edited_emqx(base.doc, form.values())
     result = _update(request, cluster, form, base, intended, save=step == "save")
-    if isinstance(result, Conflict) and (rebased := _rebased(cluster, base)) is not None:
+    if isinstance(result, Conflict) and (rebased := _rebased(request, cluster, base)) is not None:
         # Only the operator's status (or other bookkeeping) moved on: nothing of theirs can be
         # overwritten, so the user's changes go onto the new version without asking.
         base, intended = rebased, edited_emqx(rebased.doc, form.values())
@@ -342,7 +349,7 @@ def emqx_delete(request: HttpRequest, cluster: Cluster, namespace: str, name: st
     template = "console/emqx/delete.html"
     context: dict[str, Any] = {"cluster": cluster, "namespace": namespace, "name": name}
     try:
-        client = _client(cluster, namespace)
+        client = _client(request, cluster, namespace)
         obj = client.get(name)
     except EmqxClientError as error:
         return _error_page(request, template, context, error, cluster)
@@ -368,7 +375,7 @@ def emqx_delete(request: HttpRequest, cluster: Cluster, namespace: str, name: st
             _record(request, cluster, "delete", namespace, name, before=obj, error=error)
             if isinstance(error, NotFound):
                 return _gone(request, cluster, namespace, name, template)
-            form.add_error(None, _delete_error(cluster, error))
+            form.add_error(None, _delete_error(cluster, error, _who(request)))
             return render(request, template, context, status=409 if isinstance(error, Conflict) else 200)
         _record(request, cluster, "delete", namespace, name, before=obj)
         _remember(cluster, forget=(namespace, name))
@@ -377,9 +384,9 @@ def emqx_delete(request: HttpRequest, cluster: Cluster, namespace: str, name: st
     return render(request, template, context)
 
 
-def _delete_error(cluster: Cluster, error: EmqxClientError) -> str:
+def _delete_error(cluster: Cluster, error: EmqxClientError, who: str) -> str:
     if isinstance(error, Conflict):
         return "The instance changed at this very moment; nothing was deleted. Review it and confirm again."
     if isinstance(error, Forbidden):
-        return f"Cluster {cluster.name} does not allow the console to delete it: {error.message}"
+        return f"Cluster {cluster.name} does not allow {who} to delete it: {error.message}"
     return f"Cluster {cluster.name} did not delete it: {error}. It may or may not be gone; reload to see."

@@ -15,6 +15,7 @@ from emqx.client.clientset import Clientset
 from emqx.client.resource import ResourceClient
 from emqx.errors import ClusterUnreachable
 from sandbox import Sandbox
+from tests.console.conftest import eventually
 
 pytestmark = pytest.mark.django_db
 
@@ -397,6 +398,22 @@ def test_forbidden_by_the_cluster_is_a_clear_message(
     assert response.status_code == 200
     assert "does not allow the console to create EMQX instances in namespace" in html
     assert AuditEntry.objects.count() == 0  # a refused dry-run wrote nothing and is no mutation
+
+
+def test_in_impersonation_mode_the_clusters_rbac_for_the_user_decides(
+    client: Client, clientset: Clientset, namespace: str, settings: Any, console_cluster: object, kubectl: Any
+) -> None:
+    settings.CONSOLE_IMPERSONATE = True
+    rita = User.objects.create_user("rita", password="pw-rita-123456")
+    RoleGrant.objects.create(user=rita, role="admin", namespace=namespace)  # the console would allow it
+    client.force_login(rita)
+    response = client.post(URL, _data(namespace))
+    assert "does not allow Kubernetes user rita to create EMQX instances" in _html(response)
+    assert _names(clientset, namespace) == []
+    kubectl("-n", namespace, "create", "role", "maker", "--verb=create", "--resource=emqxes.apps.emqx.io")
+    kubectl("-n", namespace, "create", "rolebinding", "rita-makes", "--role=maker", "--user=rita")
+    eventually(lambda: client.post(URL, _data(namespace)).status_code == 302)  # once RBAC has the binding
+    assert _names(clientset, namespace) == ["broker"]
 
 
 # ----- audit and permissions ---------------------------------------------------------------------
