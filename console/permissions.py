@@ -105,3 +105,11 @@ def require_cluster_read(user: Any, cluster: Any, kind_client: Any, namespace: s
             f"The cluster's RBAC does not let {impersonation.describe(user)} read "
             f"{kind_client.resource.kind} objects in namespace {namespace}."
         )
+
+
+def can_somewhere(user: Any, verb: str, kind: str, cluster: str) -> bool:
+    """Whether ``user`` may do ``verb`` in at least one namespace of ``cluster`` (to decide
+    whether to offer a control whose namespace is chosen later, like Add)."""
+    if can(user, verb, kind, ALL, cluster):
+        return True
+    return any(g.cluster in (ALL, cluster) and verb in VERBS_BY_ROLE[g.role] for g in _grants(user))

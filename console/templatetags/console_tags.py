@@ -47,3 +47,12 @@ def page_query_format(context: template.Context, fmt: str) -> str:
     params.pop("page", None)
     params["format"] = fmt
     return params.urlencode()
+
+
+@register.simple_tag(takes_context=True)
+def can_somewhere(context: template.Context, verb: str, kind: str) -> bool:
+    """``{% can_somewhere "create" "EMQX" as allowed %}``: in at least one namespace."""
+    from console.permissions import can_somewhere as _can_somewhere
+
+    cluster = context.get("cluster")
+    return _can_somewhere(context["request"].user, verb, kind, getattr(cluster, "name", ""))

@@ -29,11 +29,20 @@ REQUIRED_VERB: dict[str, str | None] = {
     "emqx_list": None,
     "emqx_rows": None,
     "audit_list": None,
+    "resource_list": None,
+    "resource_rows": None,
+    "resource_detail": "get",
+    "resource_status": "get",
     "emqx_detail": "get",
     "emqx_status": "get",
     "emqx_add": "create",
     "emqx_change": "update",
     "emqx_delete": "delete",
+    "fleet_dashboard": None,
+    "fleet_dashboard_partial": None,
+    "dashboard": None,
+    "dashboard_partial": None,
+    "emqx_timeline": "get",
 }
 PUBLIC = {"login", "logout"}
 ROLES = ("viewer", "operator", "admin")
@@ -63,9 +72,10 @@ def test_every_console_url_has_a_declared_permission() -> None:
 
 
 def _url(route: str, namespace: str, name: str) -> str:
-    return "/" + route.replace("<slug:cluster>", "default").replace("<slug:namespace>", namespace).replace(
-        "<str:name>", name
-    )
+    route = route.replace("<slug:cluster>", "default").replace("<kind:kind>", "emqxbrokers")
+    url = "/" + route.replace("<slug:namespace>", namespace).replace("<str:name>", name)
+    # A view whose route names no namespace takes the one it acts in from the query (Add).
+    return url if "<slug:namespace>" in route else f"{url}?namespace={namespace}"
 
 
 @pytest.fixture
@@ -75,8 +85,10 @@ def world(clientset: Clientset, namespace: str, sandbox: object, console_cluster
     sandbox.create_namespace(other)  # type: ignore[attr-defined]
     clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("inside", namespace=namespace))
     clientset.apps_v2beta1.emqxes(other).create(factories.emqx("outside", namespace=other))
-    cache = console_cluster.emqx_cache()  # type: ignore[attr-defined]
-    eventually(lambda: cache.get(other, "outside") is not None and cache.get(namespace, "inside") is not None)
+    clientset.apps_v1beta4.emqx_brokers(namespace).create(factories.emqx_broker("inside", namespace=namespace))
+    clientset.apps_v1beta4.emqx_brokers(other).create(factories.emqx_broker("outside", namespace=other))
+    for cache in (console_cluster.emqx_cache(), console_cluster.cache("EmqxBroker")):  # type: ignore[attr-defined]
+        eventually(lambda c=cache: c.get(other, "outside") is not None and c.get(namespace, "inside") is not None)
     return {"in": namespace, "out": other}
 
 
@@ -132,3 +144,18 @@ def test_a_grant_to_a_group_counts_for_its_members(world: dict[str, str], client
     client.force_login(user)
     assert client.get(f"/clusters/default/emqx/{world['in']}/inside/").status_code == 200
     assert client.get(f"/clusters/default/emqx/{world['out']}/outside/").status_code == 404
+
+
+def test_a_namespace_operator_is_offered_add_on_the_all_namespaces_list(world: dict[str, str], client: Client) -> None:
+    user = User.objects.create_user("ns-operator", password="pw-ns-operator-1")
+    RoleGrant.objects.create(user=user, role="operator", namespace=world["in"])
+    client.force_login(user)
+    assert "Add EMQX" in client.get("/clusters/default/emqx/").content.decode()
+    assert "Add EMQX" not in client.get("/clusters/default/emqx/", {"namespace": world["out"]}).content.decode()
+
+
+def test_a_viewer_is_never_offered_add(world: dict[str, str], client: Client) -> None:
+    user = User.objects.create_user("plain-viewer", password="pw-plain-viewer-1")
+    RoleGrant.objects.create(user=user, role="viewer")
+    client.force_login(user)
+    assert "Add EMQX" not in client.get("/clusters/default/emqx/").content.decode()
