@@ -25,6 +25,7 @@ from django import forms
 from django.core import signing, validators
 from pydantic import ValidationError
 
+from emqx import hocon
 from emqx.errors import (
     AlreadyExists,
     ApiError,
@@ -132,49 +133,6 @@ def label_errors(labels: Mapping[str, str]) -> list[str]:
                 "starting and ending with a letter or digit (or be empty)."
             )
     return errors
-
-
-def hocon_bracket_error(text: str) -> str:
-    """Where the HOCON's braces or brackets do not pair up, or ''. HOCON forbids them in
-    unquoted strings, so outside quotes and comments they must balance; this catches the most
-    common slip without judging anything else."""
-    stack: list[tuple[str, int]] = []
-    pairs = {"}": "{", "]": "["}
-    i, line, n = 0, 1, len(text)
-    while i < n:
-        c = text[i]
-        if c == "\n":
-            line += 1
-        elif text.startswith('"""', i):
-            end = text.find('"""', i + 3)
-            if end < 0:
-                return f'Line {line}: a """ string is never closed.'
-            line += text.count("\n", i, end)
-            i = end + 3
-            continue
-        elif c == '"':
-            j = i + 1
-            while j < n and text[j] not in '"\n':
-                j += 2 if text[j] == "\\" else 1
-            if j >= n or text[j] == "\n":
-                return f'Line {line}: a " string is not closed on its line.'
-            i = j + 1
-            continue
-        elif c == "#" or text.startswith("//", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        elif c in "{[":
-            stack.append((c, line))
-        elif c in "}]":
-            if not stack or stack[-1][0] != pairs[c]:
-                return f"Line {line}: '{c}' has no matching '{pairs[c]}'."
-            stack.pop()
-        i += 1
-    if stack:
-        opener, where = stack[-1]
-        return f"Line {where}: '{opener}' is never closed."
-    return ""
 
 
 def _normalize_newlines(text: str) -> str:
@@ -601,9 +559,9 @@ class EMQXForm(forms.Form):
         if len(value.encode()) > MAX_CONFIG_BYTES:
             raise forms.ValidationError(f"The configuration may be at most {MAX_CONFIG_BYTES // 1024} KiB.")
         if value.strip():
-            problem = hocon_bracket_error(value)
-            if problem:
-                raise forms.ValidationError(f"Not valid HOCON: {problem}")
+            problem = hocon.check(value)
+            if problem is not None:
+                raise forms.ValidationError(f"Not valid HOCON: {problem}.")
         return value
 
     def clean(self) -> dict[str, Any]:

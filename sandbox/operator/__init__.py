@@ -19,8 +19,8 @@ Faults on demand, by annotation (remove it to recover)::
 Pure Python: no Django here. ``python manage.py simulate_operator`` runs it from the console.
 """
 
+from emqx.hocon import HoconSyntaxError
 from sandbox.operator.common import FAULT_ANNOTATION, FAULTS, PACE_ANNOTATION
-from sandbox.operator.hocon import HoconSyntaxError
 from sandbox.operator.recorder import COMPONENT
 from sandbox.operator.simulator import Key, Simulator
 

@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from emqx import hocon
 from emqx.models.apps_v2beta1 import EMQX
-from sandbox.operator import hocon
 from sandbox.operator.base import Controller, EventSpec, Outcome, StatusChange, move_to_front
 from sandbox.operator.common import (
     ImageInfo,

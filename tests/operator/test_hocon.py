@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sandbox.operator.hocon import HoconSyntaxError, check, validate
+from emqx.hocon import HoconSyntaxError, check, validate
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "crds" / "examples"
 
