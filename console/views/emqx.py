@@ -6,6 +6,8 @@ nothing; a cluster that is down still shows its last known state under a banner.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import yaml
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -15,7 +17,8 @@ from console.emqx_summary import summarize
 from console.forms.emqx_filter import EMQXFilterForm, filter_emqx
 from console.permissions import require, require_cluster_read, visible_namespaces
 from console.views._common import banner, cluster_view
-from emqx.errors import EmqxClientError
+from emqx.errors import EmqxClientError, Forbidden
+from emqx.events import EventsClient
 from emqx.models.apps_v2beta1 import EMQX
 
 
@@ -24,6 +27,8 @@ def _yaml(obj: EMQX) -> str:
     data.get("metadata", {}).pop("managedFields", None)
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 
+
+_EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 # htmx stops polling when a poll answers 286.
 HTMX_STOP_POLLING = 286
@@ -97,3 +102,23 @@ def emqx_status(request: HttpRequest, cluster: Cluster, namespace: str, name: st
     if summary is not None and summary.settled and context["banner"] is None:  # type: ignore[attr-defined]
         response.status_code = HTMX_STOP_POLLING
     return response
+
+
+@cluster_view
+def emqx_events(request: HttpRequest, cluster: Cluster, namespace: str, name: str) -> HttpResponse:
+    """The instance's Kubernetes Events, newest first. Loaded once after the page (and on the
+    Refresh button), as the user in impersonation mode: one API request per look, never per poll."""
+    require(request.user, "get", "EMQX", namespace, cluster.name)
+    obj = cluster.emqx_cache().get(namespace, name)
+    if obj is None:
+        raise Http404(f"No EMQX {namespace}/{name} in cluster {cluster.name}.")
+    events, error = [], ""
+    try:
+        found = EventsClient(cluster.clientset_for(request.user).transport, namespace).list(involved_object=obj)
+        events = sorted(found.items, key=lambda e: e.last_seen or _EPOCH, reverse=True)[:50]
+    except Forbidden:
+        error = "You may not read Events in this namespace."
+    except EmqxClientError as failure:
+        error = f"The Events could not be read: {failure}"
+    context = {"cluster": cluster, "namespace": namespace, "name": name, "events": events, "error": error}
+    return render(request, "console/emqx/_events.html", context)

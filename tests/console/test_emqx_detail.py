@@ -58,7 +58,7 @@ def test_it_shows_summary_conditions_and_yaml(admin: Client, clientset: Clientse
     assert "emqx/emqx:5.8.6" in html and "team=iot" in html
     assert html.index('data-type="CoreNodesReady"') < html.index('data-type="Initialized"')
     assert "CoreNodesReady reached" in html
-    yaml_view = html.split("<pre class=\"yaml\">")[1].split("</pre>")[0]
+    yaml_view = html.split('<pre class="yaml">')[1].split("</pre>")[0]
     assert "kind: EMQX" in yaml_view and "managedFields:" not in yaml_view
 
 
@@ -140,3 +140,37 @@ def test_a_viewer_of_the_namespace_sees_the_instance(
     client.force_login(user)
     eventually(lambda: client.get(f"/clusters/default/emqx/{namespace}/open/").status_code == 200)
     assert "open" in client.get("/clusters/default/emqx/").content.decode()
+
+
+def test_the_instance_events_are_shown_newest_first(admin: Client, clientset: Clientset, namespace: str) -> None:
+    from emqx.events import EventsClient
+
+    obj = clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("noisy", namespace=namespace))
+    events = EventsClient(clientset.transport, namespace)
+    for i, (kind, reason, when) in enumerate(
+        [("Normal", "Created", "2026-11-26T10:00:00Z"), ("Warning", "InvalidConfig", "2026-11-26T11:00:00Z")]
+    ):
+        events.create(
+            {
+                "metadata": {"name": f"noisy.{i}", "namespace": namespace},
+                "involvedObject": {
+                    "apiVersion": "apps.emqx.io/v2beta1",
+                    "kind": "EMQX",
+                    "name": "noisy",
+                    "namespace": namespace,
+                    "uid": obj.metadata.uid,
+                },
+                "type": kind,
+                "reason": reason,
+                "message": f"{reason} happened",
+                "count": 1,
+                "firstTimestamp": when,
+                "lastTimestamp": when,
+                "source": {"component": "emqx-operator"},
+            }
+        )
+    url = f"/clusters/default/emqx/{namespace}/noisy/_events"
+    eventually(lambda: admin.get(url).status_code == 200)
+    html = admin.get(url).content.decode()
+    assert html.index("InvalidConfig") < html.index("Created")
+    assert "emqx-operator" in html and 'class="event-warning"' in html
