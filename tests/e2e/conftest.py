@@ -1,16 +1,31 @@
 """Browser journeys: Debian's Chromium driven by Playwright, against the live console,
 the sandbox cluster and the operator simulator. No fixed sleeps: every wait is on what
-the page shows (Playwright's auto-waiting expect())."""
+the page shows (Playwright's auto-waiting expect()) or on a network event.
+
+The simulated operator (``operator``) is stepped by hand where a journey wants to see one
+particular state (one reconcile moves the world exactly one step), and runs in the
+background (``operator.start()``) where it only has to get somewhere.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from django.contrib.auth.models import User
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from console import clusters
+from console.models import RoleGrant
+from emqx.client.clientset import Clientset
+from emqx.models.apps_v2beta1 import EMQX
+from sandbox import Sandbox
+from sandbox.operator import Simulator
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Chromium's own update/metrics traffic is refused on this network; keep it quiet and quick.
@@ -24,10 +39,17 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+VIEWPORT = {"width": 1280, "height": 860}
+# Seconds one simulated pod takes: fast, yet every state still lasts a reconcile.
+PACE = 0.3
+# The detail page polls its status panel every 2 s; CI shares 2 cores with everything else.
+LIVE_TIMEOUT_MS = 20_000
 
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from
 # a thread with a running loop unless told it is fine (it is: the loop is Playwright's).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture(scope="session")
@@ -40,15 +62,123 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
     pg = context.new_page()
     pg.set_default_timeout(20_000)
     yield pg
     context.close()
 
 
-def screenshot(page: Page, name: str) -> Path:
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+# ----- the console, its cluster and its users ------------------------------------------------
+
+
+@pytest.fixture
+def console(settings: object, sandbox: Sandbox, live_server: object) -> Iterator[str]:
+    """The live console configured for the sandbox as cluster "default"; its base URL."""
+    settings.CONSOLE_CLUSTERS = [{"name": "default", "kubeconfig": str(sandbox.kubeconfig)}]  # type: ignore[attr-defined]
+    yield str(live_server.url)  # type: ignore[attr-defined]
+    clusters.reset()
+
+
+@pytest.fixture
+def clientset(sandbox: Sandbox) -> Iterator[Clientset]:
+    """The test's own client (not the console's): arranging state, acting behind the user's
+    back, checking what was written."""
+    cs = Clientset.from_kubeconfig(sandbox.kubeconfig)
+    yield cs
+    cs.close()
+
+
+@dataclass(frozen=True)
+class Persona:
+    username: str
+    password: str
+
+
+@pytest.fixture
+def admin_user(transactional_db: None) -> Persona:
+    User.objects.create_superuser("ada", password="pw-ada-1234567")
+    return Persona("ada", "pw-ada-1234567")
+
+
+@pytest.fixture
+def viewer_user(transactional_db: None) -> Persona:
+    user = User.objects.create_user("vic", password="pw-vic-1234567")
+    RoleGrant.objects.create(user=user, role="viewer", cluster="*", namespace="*")
+    return Persona("vic", "pw-vic-1234567")
+
+
+def log_in(page: Page, base_url: str, who: Persona, next_path: str = "/") -> None:
+    """Log in through the login form, then land on ``next_path``."""
+    page.goto(f"{base_url}/login/?next={next_path}")
+    page.get_by_label("Username").fill(who.username)
+    page.get_by_label("Password").fill(who.password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def detail_path(namespace: str, name: str) -> str:
+    return f"/clusters/default/emqx/{namespace}/{name}/"
+
+
+# ----- the simulated operator ------------------------------------------------------------------
+
+
+class Operator:
+    """The status simulator in the test's namespace (see sandbox/operator/README.md).
+
+    ``step(name)`` is one reconcile of one object: the world moves exactly one step, so a
+    journey can hold an instance in the state it wants to look at. ``start()`` lets it run
+    in the background at ``PACE``. Stepping and running are not mixed: steps come first."""
+
+    def __init__(self, clientset: Clientset, namespace: str) -> None:
+        self.namespace = namespace
+        self.clientset = clientset
+        self.sim = Simulator(clientset, pace=PACE, namespace=namespace)
+
+    def step(self, name: str) -> None:
+        assert not self.sim.running, "step the simulator before starting it, not while it runs"
+        self.sim.reconcile_object("EMQX", self.namespace, name)
+
+    def current(self, name: str) -> str:
+        """The current condition (the first True one), as `kubectl get emqx` shows it."""
+        obj: EMQX = self.clientset.apps_v2beta1.emqxes(self.namespace).get(name)
+        conditions = (obj.status.conditions or []) if obj.status else []
+        return next((c.type for c in conditions if c.status == "True"), "")
+
+    def step_until(self, name: str, condition: str, max_steps: int = 40) -> None:
+        """Reconcile until the instance's current condition is ``condition``."""
+        for _ in range(max_steps):
+            self.step(name)
+            if self.current(name) == condition:
+                return
+        raise AssertionError(f"EMQX {self.namespace}/{name} did not reach {condition} in {max_steps} steps")
+
+    def start(self) -> None:
+        self.sim.start()
+
+    def stop(self) -> None:
+        self.sim.stop()
+
+
+@pytest.fixture
+def operator(clientset: Clientset, namespace: str) -> Iterator[Operator]:
+    op = Operator(clientset, namespace)
+    yield op
+    op.stop()  # harmless when it never ran
+
+
+def current_state(page: Page) -> object:
+    """The detail page's live status: the current condition in the status panel."""
+    return page.locator("#status-panel #current-state")
+
+
+def is_status_poll(url: str) -> bool:
+    return re.search(r"/emqx/[^/]+/[^/]+/_status$", url.split("?", 1)[0]) is not None
