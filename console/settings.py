@@ -150,3 +150,80 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# ----- Several clusters, the fleet dashboard and the condition timeline -----------------------
+# CONSOLE_CLUSTERS is a list of {"name", "kubeconfig", "context", "in_cluster"}; each name is
+# the cluster's slug in every URL (/clusters/<name>/...). From the environment, either
+#   CONSOLE_CLUSTERS_JSON='[{"name": "prod", "kubeconfig": "/etc/kube/prod.yaml", "context": "prod"},
+#                           {"name": "local", "in_cluster": true}]'
+# or one cluster per context of CONSOLE_KUBECONFIG (named after it, or name=context):
+#   CONSOLE_KUBE_CONTEXTS=prod-eu,prod-us,staging=kind-staging
+# Neither set: the single cluster "default" from CONSOLE_KUBECONFIG / CONSOLE_KUBE_CONTEXT above.
+_CLUSTER_KEYS = {"name", "kubeconfig", "context", "in_cluster"}
+
+
+def _clusters_from_env() -> list[dict[str, object]]:
+    import json
+    import re
+
+    declared: list[dict[str, object]] = []
+    raw_json = os.environ.get("CONSOLE_CLUSTERS_JSON", "").strip()
+    contexts = env_list("CONSOLE_KUBE_CONTEXTS")
+    if raw_json and contexts:
+        raise ImproperlyConfigured("Set CONSOLE_CLUSTERS_JSON or CONSOLE_KUBE_CONTEXTS, not both.")
+    if raw_json:
+        try:
+            declared = json.loads(raw_json)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"CONSOLE_CLUSTERS_JSON is not valid JSON: {error}") from None
+        if not isinstance(declared, list) or not all(isinstance(c, dict) for c in declared):
+            raise ImproperlyConfigured("CONSOLE_CLUSTERS_JSON must be a JSON list of objects.")
+    for item in contexts:
+        name, _, context = item.rpartition("=")
+        name = name or re.sub(r"[^a-z0-9-]+", "-", context.lower()).strip("-")
+        declared.append({"name": name, "kubeconfig": CONSOLE_KUBECONFIG, "context": context})
+    seen: set[str] = set()
+    for cluster in declared:
+        unknown = set(cluster) - _CLUSTER_KEYS
+        if unknown:
+            raise ImproperlyConfigured(f"Unknown keys in a cluster of CONSOLE_CLUSTERS: {', '.join(sorted(unknown))}.")
+        name = cluster.get("name")
+        if not isinstance(name, str) or not re.fullmatch(r"[-a-zA-Z0-9_]+", name):
+            raise ImproperlyConfigured(f"A cluster's name must be a slug (letters, digits, - and _), not {name!r}.")
+        if name in seen:
+            raise ImproperlyConfigured(f"Two clusters are called {name!r}.")
+        seen.add(name)
+        if not isinstance(cluster.get("in_cluster", False), bool):
+            raise ImproperlyConfigured(f"in_cluster of cluster {name!r} must be true or false.")
+    return declared
+
+
+def _env_seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, not {raw!r}.") from None
+    if value < 0:
+        raise ImproperlyConfigured(f"{name} must not be negative.")
+    return value
+
+
+CONSOLE_CLUSTERS = _clusters_from_env()
+# An instance not Ready for longer than this (since its current condition's lastTransitionTime)
+# is listed on the dashboards.
+CONSOLE_NOT_READY_THRESHOLD_SECONDS = int(_env_seconds("CONSOLE_NOT_READY_THRESHOLD_SECONDS", 600))
+# The longest a dashboard page waits for caches it has just started (then it shows them as
+# connecting); a poll never waits, and a cluster already known to be down is never waited for.
+CONSOLE_DASHBOARD_WARMUP_SECONDS = _env_seconds("CONSOLE_DASHBOARD_WARMUP_SECONDS", 1.0)
+# How often each cluster's recent Warning Events are listed (in the background) for the dashboards.
+CONSOLE_EVENTS_POLL_SECONDS = _env_seconds("CONSOLE_EVENTS_POLL_SECONDS", 15.0)
+# The condition timeline: None records unless the database is an in-memory SQLite (the test
+# database, where a second writing thread would collide with the request's); true/false force it.
+CONSOLE_TIMELINE_RECORDING: bool | None = (
+    env_bool("CONSOLE_TIMELINE_RECORDING", True) if "CONSOLE_TIMELINE_RECORDING" in os.environ else None
+)
+# Transitions kept per instance (the oldest go first).
+CONSOLE_TIMELINE_KEEP = int(_env_seconds("CONSOLE_TIMELINE_KEEP", 200))
