@@ -77,3 +77,51 @@ class LoginFailure(models.Model):
     time = models.DateTimeField(auto_now_add=True, db_index=True)
     username = models.CharField(max_length=150, db_index=True)
     ip = models.GenericIPAddressField(null=True)
+
+
+class ConditionTransition(models.Model):
+    """A change of a status condition of an EMQX instance, as this console saw it happen.
+
+    The Kubernetes API keeps only the latest condition of each type, so the history exists
+    only where someone recorded it: here, by console.timeline, for as long as the console
+    runs. ``at`` is when it happened as the operator wrote it (the condition's
+    lastTransitionTime); a removal has no time of its own and takes the newest time of the
+    conditions set in the same update. The same change seen twice (a restart, two console
+    processes) is the same row: see the unique constraint.
+    """
+
+    class Change(models.TextChoices):
+        SET = "set", "set"
+        REMOVED = "removed", "removed"
+        RESUMED = "resumed", "current again"
+
+    cluster = models.CharField(max_length=63)
+    kind = models.CharField(max_length=32)
+    namespace = models.CharField(max_length=63)
+    name = models.CharField(max_length=253)
+    uid = models.CharField(max_length=64, help_text="An instance deleted and created again is another instance.")
+    condition_type = models.CharField(max_length=64)
+    status = models.CharField(max_length=16)
+    change = models.CharField(max_length=16, choices=Change.choices)
+    reason = models.CharField(max_length=256, blank=True)
+    message = models.TextField(blank=True)
+    generation = models.BigIntegerField(null=True, help_text="metadata.generation when the change was seen.")
+    at = models.DateTimeField(help_text="When it happened (the condition's lastTransitionTime).")
+    observed_at = models.DateTimeField(help_text="When this console saw it.")
+    current = models.BooleanField(default=False, help_text="The condition became the instance's current state.")
+    first_seen = models.BooleanField(
+        default=False, help_text="Found in place when the console first saw the instance, not seen changing."
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["cluster", "kind", "namespace", "name", "at"], name="transition_instance_at")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["uid", "condition_type", "change", "status", "at"], name="condition_transition_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        where = f"{self.kind} {self.namespace}/{self.name}"
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {where} {self.condition_type} {self.change}"
