@@ -7,7 +7,12 @@ and every status poll of every user reads the same in-memory store.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import threading
+import time
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +22,11 @@ from django.dispatch import receiver
 
 from emqx.cache import CacheState, Informer
 from emqx.client.clientset import Clientset
-from emqx.errors import EmqxClientError
+from emqx.errors import ClusterUnreachable, ConfigurationError, EmqxClientError, UnknownKind
 from emqx.models.apps_v2beta1 import EMQX
 from emqx.rest import Timeouts
+
+log = logging.getLogger(__name__)
 
 # A page must never hang on a dead cluster: connect fast, give up reads early.
 CONSOLE_TIMEOUTS = Timeouts(connect=3.0, read=10.0, watch_margin=15.0)
@@ -60,6 +67,13 @@ class Cluster:
         self._lock = threading.Lock()
         self._clientset: Clientset | None = None
         self._informers: dict[str, Informer[Any]] = {}
+        # Every informer this cluster creates passes through the table's setdefault() before it
+        # starts: the one place to attach listeners (the condition timeline) without missing an event.
+        self._informers = _InformerTable(self)
+        self._starting: dict[str, threading.Thread] = {}
+        self._start_failures: dict[str, tuple[float, str, str]] = {}
+        self._warning_events: Any = None
+        self._closed = False
 
     @property
     def clientset(self) -> Clientset:
@@ -94,6 +108,9 @@ class Cluster:
         return self.emqx_cache().state()
 
     def close(self) -> None:
+        self._closed = True
+        if self._warning_events is not None:
+            self._warning_events.stop()
         with self._lock:
             informers, self._informers = list(self._informers.values()), {}
             clientset, self._clientset = self._clientset, None
@@ -101,6 +118,184 @@ class Cluster:
             informer.stop()
         if clientset is not None:
             clientset.close()
+
+    # ----- never waiting: for pages that show many clusters at once (the fleet dashboard) -----
+
+    def peek(self, kind: str) -> CachePeek:
+        """The shared cache of ``kind`` as it is right now, without waiting for anything.
+
+        A cache not created yet is created on a background thread (creating one may need
+        the network: discovery of the served version), and meanwhile the answer has no
+        informer: the page shows the cluster as connecting. A failed creation (cluster
+        unreachable during discovery, kind not served, broken kubeconfig) is remembered and
+        retried after ``RESTART_AFTER_S``, never in the request."""
+        with self._lock:
+            informer = self._informers.get(kind)
+            if informer is not None:
+                return CachePeek(informer, believed=HEALTH.believed(informer))
+            failure = self._start_failures.get(kind)
+            starting = self._starting.get(kind)
+            idle = (starting is None or not starting.is_alive()) and not self._closed
+            if idle and (failure is None or time.monotonic() - failure[0] >= RESTART_AFTER_S):
+                starting = threading.Thread(
+                    target=self._start_cache, args=(kind,), name=f"start-{self.name}/{kind}", daemon=True
+                )
+                self._starting[kind] = starting
+                starting.start()
+        if failure is not None:
+            return CachePeek(None, error=failure[2], error_kind=failure[1])
+        return CachePeek(None)
+
+    def _start_cache(self, kind: str) -> None:
+        error: tuple[str, str] | None = None
+        try:
+            # Both create the informer, start it and wait for its first LIST here, on this
+            # background thread; peek() hands the informer out as soon as it exists.
+            self.emqx_cache() if kind == "EMQX" else self.cache(kind)
+        except UnknownKind as exc:
+            error = ("not-served", str(exc))
+        except ConfigurationError as exc:
+            error = ("configuration", str(exc))
+        except ClusterUnreachable as exc:
+            error = ("unreachable", str(exc))
+        except EmqxClientError as exc:
+            error = ("error", str(exc))
+        except Exception as exc:  # never let the starter die silently
+            log.exception("cluster %s: cannot start the %s cache", self.name, kind)
+            error = ("error", str(exc))
+        with self._lock:
+            if error is None:
+                self._start_failures.pop(kind, None)
+            else:
+                self._start_failures[kind] = (time.monotonic(), *error)
+
+    def health(self) -> str:
+        """'' (nothing started yet), 'ok', 'connecting' or 'unreachable', from the caches
+        that already exist: starts nothing and waits for nothing (the header's switcher)."""
+        with self._lock:
+            states = [HEALTH.believed(i) for i in self._informers.values()]
+            failures = [f[1] for f in self._start_failures.values()]
+        if any(s.error_kind == "unreachable" for s in states) or "unreachable" in failures:
+            return "unreachable"
+        if not states:
+            return ""
+        if all(s.synced or s.error_kind == "not-served" for s in states):
+            return "ok"
+        return "connecting"
+
+    def warning_events(self) -> Any:
+        """The cluster's recent Warning Events about apps.emqx.io objects, polled in the
+        background (see console.cluster_events); started on first use, never waits."""
+        from console.cluster_events import WarningEvents
+
+        with self._lock:
+            if self._warning_events is None and not self._closed:
+                self._warning_events = WarningEvents(self).start()
+            return self._warning_events
+
+
+# How long a failed creation of a cache (discovery, configuration) is remembered before peek() tries again.
+RESTART_AFTER_S = 10.0
+
+
+@dataclass(frozen=True)
+class CachePeek:
+    """A cache as :meth:`Cluster.peek` found it: the informer, or why there is none (yet)."""
+
+    informer: Informer[Any] | None
+    error: str = ""
+    error_kind: str = ""
+    """'not-served', 'configuration', 'unreachable', 'error', or '' (still starting)."""
+    believed: CacheState | None = None
+
+    def state(self) -> CacheState | None:
+        """The informer's state as pages should believe it (see :class:`_HealthWatch`)."""
+        return self.believed
+
+
+# A cache that was in trouble counts as recovered after this long without trouble: longer
+# than the connect timeout, the longest an informer reports itself healthy while retrying.
+CONFIRM_RECOVERY_S = CONSOLE_TIMEOUTS.connect + 1.0
+
+
+class _HealthWatch:
+    """What the pages believe about each informer's health.
+
+    emqx.cache.Informer marks itself healthy when it *starts* to reconnect, before the watch
+    request is answered, so a dead cluster looks healthy for a moment on every retry (every
+    0.2 s when it refuses connections; for the whole connect timeout when nothing answers).
+    One thread per informer wakes on every change of its state (``wait_for_change``), so no
+    trouble goes unseen; once an informer has been in trouble, it counts as healthy again
+    only after ``CONFIRM_RECOVERY_S`` of uninterrupted health. Reads are in memory.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # id(informer) -> (last trouble (error_kind, error) or None, healthy since (monotonic) or None)
+        self._records: dict[int, tuple[tuple[str, str] | None, float | None]] = {}
+
+    def believed(self, informer: Informer[Any]) -> CacheState:
+        state = informer.state()
+        with self._lock:
+            record = self._records.get(id(informer))
+            if record is None:
+                self._records[id(informer)] = self._next(None, state)
+                threading.Thread(
+                    target=self._follow, args=(weakref.ref(informer), id(informer)), name="health", daemon=True
+                ).start()
+                return state
+            record = self._records[id(informer)] = self._next(record, state)
+        trouble = record[0]
+        if trouble is not None and state.healthy:
+            return dataclasses.replace(state, healthy=False, error_kind=trouble[0], error=trouble[1])
+        return state
+
+    @staticmethod
+    def _next(
+        record: tuple[tuple[str, str] | None, float | None] | None, state: CacheState
+    ) -> tuple[tuple[str, str] | None, float | None]:
+        trouble, healthy_since = record or (None, None)
+        now = time.monotonic()
+        if not state.healthy and state.error_kind:
+            return (state.error_kind, state.error), None
+        if state.healthy:
+            healthy_since = healthy_since or now
+            if trouble is not None and now - healthy_since >= CONFIRM_RECOVERY_S:
+                trouble = None
+        return trouble, healthy_since
+
+    def _follow(self, ref: weakref.ref[Informer[Any]], key: int) -> None:
+        generation = -1
+        while (informer := ref()) is not None:
+            generation = informer.wait_for_change(generation, 1.0)
+            state = informer.state()
+            del informer
+            with self._lock:
+                self._records[key] = self._next(self._records.get(key), state)
+        with self._lock:
+            self._records.pop(key, None)
+
+
+HEALTH = _HealthWatch()
+
+
+class _InformerTable(dict[str, Informer[Any]]):
+    """A cluster's informers by kind. New ones arrive through setdefault() (under the
+    cluster's lock, before they start), where the condition timeline attaches its listener."""
+
+    def __init__(self, cluster: Cluster, hook: Callable[[str, str, Informer[Any]], None] | None = None) -> None:
+        super().__init__()
+        self._cluster_name = cluster.name
+        self._hook = hook
+
+    def setdefault(self, kind: str, informer: Informer[Any]) -> Informer[Any]:  # type: ignore[override]
+        if kind not in self:
+            if self._hook is None:
+                from console.timeline import informer_created
+
+                self._hook = informer_created
+            self._hook(self._cluster_name, kind, informer)
+        return super().setdefault(kind, informer)
 
 
 _clusters: dict[str, Cluster] = {}
