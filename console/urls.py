@@ -4,6 +4,7 @@ from django.urls import path
 
 from console.auth import LoginView
 from console.views import audit, emqx, emqx_edit, home
+from console.views import dashboard as dashboard_views
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -17,5 +18,9 @@ urlpatterns = [
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("audit/", audit.audit_list, name="audit_list"),
+    path("dashboard/", dashboard_views.fleet_dashboard, name="fleet_dashboard"),
+    path("dashboard/_dashboard", dashboard_views.fleet_dashboard_partial, name="fleet_dashboard_partial"),
+    path("clusters/<slug:cluster>/", dashboard_views.dashboard, name="dashboard"),
+    path("clusters/<slug:cluster>/_dashboard", dashboard_views.dashboard_partial, name="dashboard_partial"),
     path("admin/", admin.site.urls),
 ]

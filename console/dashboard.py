@@ -1,0 +1,283 @@
+"""What the dashboards count: pure functions from cached objects to numbers.
+
+Each instance (EMQX, EmqxBroker, EmqxEnterprise) is in exactly one state:
+
+* **ready**: its current condition says so (EMQX ``Ready``; v1beta4 ``Running`` True;
+  v1beta1 ``Healthy``), as ``kubectl get`` shows it.
+* **degraded**: not Ready, and something is wrong that no change of the spec explains:
+
+  - *fault*: a node the operator lists is not running (EMQX reports it ``stopped``), or the
+    2021 broker's current condition is ``Failed``;
+  - *fell back*: this console saw it Ready at its current generation, and it is not Ready
+    any more. The spec did not change, so the cluster lost ground on its own (the operator
+    removes Ready and starts over when ready nodes drop).
+* **progressing**: not Ready and not degraded, with a status: the operator is working
+  towards Ready (being created, rolling out a spec change, scaling).
+* **unknown**: no status at all (the operator has not reported on it: not installed, not
+  running, or not yet), or a current condition of a type the console does not know.
+
+"Not Ready for too long" is separate and applies to every state but ready: the time since
+the current condition's lastTransitionTime (or since creation, without one) is over
+``CONSOLE_NOT_READY_THRESHOLD_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from console.emqx_summary import PROGRESSING_TYPES, summarize
+from console.registry import summarize_broker
+
+READY, PROGRESSING, DEGRADED, UNKNOWN = "ready", "progressing", "degraded", "unknown"
+STATES = (READY, PROGRESSING, DEGRADED, UNKNOWN)
+STATE_LABELS = {READY: "Ready", PROGRESSING: "Progressing", DEGRADED: "Degraded", UNKNOWN: "Unknown"}
+KINDS = ("EMQX", "EmqxBroker", "EmqxEnterprise")
+KIND_LABELS = {"EMQX": "EMQX 5", "EmqxBroker": "EmqxBroker (4.x)", "EmqxEnterprise": "EmqxEnterprise (4.x)"}
+KNOWN_CONDITIONS = {
+    "EMQX": PROGRESSING_TYPES | {"Available", "Ready"},
+    "EmqxBroker": {"Running", "PluginInitialized", "Creating", "Scaling", "Upgrading", "Updating", "Failed", "Healthy"},
+    "EmqxEnterprise": {"Running", "BlueGreenUpdating", "PluginInitialized", "Creating", "Scaling", "Upgrading",
+                       "Updating", "Failed", "Healthy"},
+}  # fmt: skip
+# The 2021 brokers' replicas default (operator 1.0).
+_V1BETA1_DEFAULT_REPLICAS = 3
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One instance as the dashboards count it."""
+
+    cluster: str
+    kind: str
+    namespace: str
+    name: str
+    uid: str
+    generation: int | None
+    state: str
+    condition: str
+    """The current condition ('' without one), e.g. 'CoreNodesProgressing' or 'Running (False)'."""
+    reason: str
+    since: dt.datetime | None
+    """Since when the current condition holds (its lastTransitionTime), else the creation time."""
+    why: str
+    """For degraded and unknown: which rule, in words."""
+    version: str
+    nodes_ready: int
+    nodes_desired: int
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+    def not_ready_for(self, now: dt.datetime) -> dt.timedelta | None:
+        """How long it has not been Ready (None when Ready, or when nothing says since when)."""
+        if self.state == READY or self.since is None:
+            return None
+        return now - self.since
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _stopped(nodes: Iterable[Any]) -> list[str]:
+    return [str(n.node or "?") for n in nodes if (n.node_status or "").lower() not in ("running", "")]
+
+
+def classify(cluster: str, kind: str, obj: Any, *, seen_ready: bool = False) -> Instance:
+    """The dashboard's view of one cached object. ``seen_ready``: this console saw it Ready
+    at its current generation (console.timeline remembers)."""
+    meta = obj.metadata
+    if kind == "EMQX":
+        s = summarize(obj)
+        current = next((c for c in s.conditions if c.status == "True"), None)
+        ready = s.state == "Ready"
+        stopped = _stopped([*s.core_nodes, *s.replicant_nodes])
+        failed = False
+        nodes_ready = s.core.ready + (s.replicant.ready if s.replicant else 0)
+        nodes_desired = s.core.desired + (s.replicant.desired if s.replicant else 0)
+        version = s.version
+    else:
+        b = summarize_broker(obj)
+        current = b.conditions[0] if b.conditions else None
+        ready = b.state == "Ready"
+        stopped = _stopped(b.nodes)
+        failed = current is not None and current.type == "Failed"
+        if b.ready is not None:
+            nodes_ready, nodes_desired = b.ready.ready, b.ready.desired
+        else:  # v1beta1 reports no counts: its nodes do
+            nodes_ready = sum(1 for n in b.nodes if (n.node_status or "").lower() == "running")
+            replicas = getattr(obj.spec, "replicas", None)
+            nodes_desired = replicas if replicas is not None else _V1BETA1_DEFAULT_REPLICAS
+        version = b.version
+    why = ""
+    if ready:
+        state = READY
+    elif stopped or failed:
+        state = DEGRADED
+        why = f"node {', '.join(stopped)} not running" if stopped else f"Failed: {current.message if current else ''}"
+    elif seen_ready:
+        state = DEGRADED
+        why = f"fell back from Ready with no spec change (generation {meta.generation})"
+    elif current is None:
+        state = UNKNOWN
+        why = "no status: the operator has not reported on it"
+    elif current.type not in KNOWN_CONDITIONS[kind]:
+        state = UNKNOWN
+        why = f"unknown condition {current.type}"
+    else:
+        state = PROGRESSING
+    condition = ""
+    if current is not None:
+        condition = current.type if current.status == "True" else f"{current.type} ({current.status})"
+    return Instance(
+        cluster=cluster,
+        kind=kind,
+        namespace=meta.namespace or "",
+        name=meta.name or "",
+        uid=meta.uid or "",
+        generation=meta.generation,
+        state=state,
+        condition=condition,
+        reason=current.reason if current else "",
+        since=_aware(current.last_transition_time if current else None) or _aware(meta.creation_timestamp),
+        why=why,
+        version=version or "unknown",
+        nodes_ready=nodes_ready,
+        nodes_desired=nodes_desired,
+    )
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The numbers of a set of instances (one cluster's, or the fleet's)."""
+
+    by_kind: dict[str, dict[str, int]]
+    """kind -> state -> count; every kind and state present."""
+    by_state: dict[str, int]
+    instances: int
+    nodes_ready: int
+    nodes_desired: int
+    versions: list[tuple[str, int]]
+    """(version, instances), most used first."""
+    not_ready: list[tuple[Instance, dt.timedelta]]
+    """Instances not Ready for longer than the threshold, longest first."""
+    degraded: list[Instance] = field(default_factory=list)
+    """Every degraded instance, by cluster, namespace and name."""
+
+    @property
+    def kinds(self) -> list[tuple[str, str, list[tuple[str, int]], int]]:
+        """(kind, label, [(state, count)] in STATES order, total) per kind, for tables."""
+        return [
+            (k, KIND_LABELS[k], [(s, self.by_kind[k][s]) for s in STATES], sum(self.by_kind[k].values())) for k in KINDS
+        ]
+
+    @property
+    def states(self) -> list[tuple[str, str, int]]:
+        return [(s, STATE_LABELS[s], self.by_state[s]) for s in STATES]
+
+
+def aggregate(instances: Iterable[Instance], *, now: dt.datetime, threshold: dt.timedelta) -> Totals:
+    """Count instances by kind and state, nodes, versions, and list those not Ready too long."""
+    by_kind = {k: dict.fromkeys(STATES, 0) for k in KINDS}
+    by_state = dict.fromkeys(STATES, 0)
+    versions: Counter[str] = Counter()
+    nodes_ready = nodes_desired = count = 0
+    late: list[tuple[Instance, dt.timedelta]] = []
+    seen = list(instances)
+    for i in seen:
+        count += 1
+        by_kind.setdefault(i.kind, dict.fromkeys(STATES, 0))[i.state] += 1
+        by_state[i.state] += 1
+        versions[i.version] += 1
+        nodes_ready += i.nodes_ready
+        nodes_desired += i.nodes_desired
+        age = i.not_ready_for(now)
+        if age is not None and age > threshold:
+            late.append((i, age))
+    late.sort(key=lambda item: item[1], reverse=True)
+    return Totals(
+        by_kind=by_kind,
+        by_state=by_state,
+        instances=count,
+        nodes_ready=nodes_ready,
+        nodes_desired=nodes_desired,
+        versions=sorted(versions.items(), key=lambda kv: (-kv[1], kv[0])),
+        not_ready=late,
+        degraded=sorted((i for i in seen if i.state == DEGRADED), key=lambda i: (i.cluster, i.namespace, i.name)),
+    )
+
+
+# ----- clusters ----------------------------------------------------------------------------
+
+OK, CONNECTING, UNREACHABLE, FAILING = "ok", "connecting", "unreachable", "error"
+CLUSTER_STATUS_LABELS = {OK: "up", CONNECTING: "connecting", UNREACHABLE: "unreachable", FAILING: "error"}
+
+
+@dataclass(frozen=True)
+class KindCache:
+    """What a dashboard knows about one kind's cache in one cluster, without waiting."""
+
+    synced: bool = False
+    healthy: bool = False
+    error_kind: str = ""
+    """'', 'unreachable', 'forbidden', 'unauthorized', 'not-served', 'configuration', 'error'."""
+    error: str = ""
+    last_sync: float | None = None
+
+
+def cluster_status(caches: Mapping[str, KindCache]) -> tuple[str, str]:
+    """(status, detail) of a cluster from its kinds' caches. A kind the cluster does not
+    serve is fine (a 2021 cluster has no EMQX v2beta1); any kind that cannot reach the API
+    server makes the cluster unreachable."""
+    for c in caches.values():
+        if c.error_kind == "unreachable":
+            return UNREACHABLE, c.error
+    for c in caches.values():
+        if c.error_kind not in ("", "not-served"):
+            return FAILING, c.error
+    if all(c.error_kind == "not-served" for c in caches.values()):
+        return FAILING, "the cluster serves none of the EMQX kinds (is the emqx-operator installed?)"
+    if any(not c.synced and c.error_kind != "not-served" for c in caches.values()):
+        return CONNECTING, ""
+    return OK, ""
+
+
+@dataclass
+class ClusterBoard:
+    """One cluster on a dashboard."""
+
+    name: str
+    status: str
+    detail: str = ""
+    caches: dict[str, KindCache] = field(default_factory=dict)
+    instances: list[Instance] = field(default_factory=list)
+    totals: Totals | None = None
+
+    @property
+    def status_label(self) -> str:
+        return CLUSTER_STATUS_LABELS[self.status]
+
+    @property
+    def counted(self) -> bool:
+        """Its numbers are current and go into the fleet's totals."""
+        return self.status == OK
+
+    @property
+    def stale_since(self) -> float | None:
+        """For a cluster that went away: when its caches last heard from it (its numbers
+        are then the last known ones)."""
+        if self.status == OK:
+            return None
+        times = [c.last_sync for c in self.caches.values() if c.synced and c.last_sync]
+        return min(times) if times else None
+
+    @property
+    def not_served(self) -> list[str]:
+        return [KIND_LABELS[k] for k, c in self.caches.items() if c.error_kind == "not-served"]

@@ -1,0 +1,178 @@
+"""The dashboards: one cluster's (``/clusters/<c>/``) and the fleet's (``/dashboard/``), each
+with a ``_dashboard`` partial that the page polls every 5 s while the tab is visible.
+
+Everything comes from the shared watch caches (and the background Events poller), read
+through :meth:`Cluster.peek`, which never waits: a cluster that is down or still connecting
+is shown as such at once and slows no other. Only a full page load waits, at most
+``CONSOLE_DASHBOARD_WARMUP_SECONDS`` and for all clusters together, for caches that are
+still starting and have not failed yet; polls never wait.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from console.cluster_events import EventsSnapshot
+from console.clusters import CachePeek, Cluster, cluster_names, get_cluster
+from console.dashboard import KINDS, ClusterBoard, Instance, KindCache, aggregate, classify, cluster_status
+from console.forms.audit import visible_entries
+from console.permissions import readable_namespaces
+from console.registry import KINDS as KIND_ADMINS
+from console.svg import state_bars, version_bars
+from console.timeline import RECORDER
+from console.views._common import cluster_view
+
+_SLUGS = {a.kind: a.slug for a in KIND_ADMINS.values()}
+RECENT_EVENTS = 10
+RECENT_AUDIT = 8
+
+
+def _pending(peek: CachePeek) -> bool:
+    """Still starting, and not known to have failed: worth a short wait on a page load."""
+    if peek.error_kind:
+        return False
+    state = peek.state()
+    return state is None or (not state.synced and not state.error_kind)
+
+
+def _peek_all(clusters: list[Cluster], wait: float) -> dict[tuple[str, str], CachePeek]:
+    by_name = {c.name: c for c in clusters}
+    peeks = {(c.name, k): c.peek(k) for c in clusters for k in KINDS}
+    deadline = time.monotonic() + wait
+    while True:
+        pending = [key for key, p in peeks.items() if _pending(p)]
+        if not pending or time.monotonic() >= deadline:
+            return peeks
+        time.sleep(0.05)
+        for name, kind in pending:
+            peeks[(name, kind)] = by_name[name].peek(kind)
+
+
+def _kind_cache(peek: CachePeek) -> KindCache:
+    state = peek.state()
+    if state is None:
+        return KindCache(error_kind=peek.error_kind, error=peek.error)
+    return KindCache(
+        synced=state.synced,
+        healthy=state.healthy,
+        error_kind=state.error_kind,
+        error=state.error,
+        last_sync=state.last_sync,
+    )
+
+
+def _board(request: HttpRequest, cluster: Cluster, peeks: dict[tuple[str, str], CachePeek]) -> ClusterBoard:
+    allowed = readable_namespaces(request.user, cluster.name)
+    caches = {kind: _kind_cache(peeks[(cluster.name, kind)]) for kind in KINDS}
+    status, detail = cluster_status(caches)
+    board = ClusterBoard(cluster.name, status, detail, caches)
+    for kind in KINDS:
+        informer = peeks[(cluster.name, kind)].informer
+        if informer is None or not caches[kind].synced:
+            continue
+        for obj in informer.list():
+            meta = obj.metadata
+            if allowed is not None and meta.namespace not in allowed:
+                continue
+            seen_ready = RECORDER.was_ready_at(cluster.name, meta.uid or "", meta.generation)
+            board.instances.append(classify(cluster.name, kind, obj, seen_ready=seen_ready))
+    return board
+
+
+def _events(request: HttpRequest, clusters: list[Cluster]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The newest Warning Events the user may see, across ``clusters``, and the clusters
+    whose Events are not current (the poller's last LIST failed)."""
+    rows: list[dict[str, Any]] = []
+    stale: list[str] = []
+    for cluster in clusters:
+        snapshot: EventsSnapshot = cluster.warning_events().snapshot()
+        if snapshot.error:
+            stale.append(cluster.name)
+        allowed = readable_namespaces(request.user, cluster.name)
+        for event in snapshot.events:
+            ref = event.involved_object
+            if allowed is not None and ref.namespace not in allowed:
+                continue
+            rows.append({"cluster": cluster.name, "event": event, "ref": ref, "slug": _SLUGS.get(ref.kind or "")})
+    rows.sort(key=lambda r: r["event"].last_seen or dt.datetime.min.replace(tzinfo=dt.UTC), reverse=True)
+    return rows[:RECENT_EVENTS], stale
+
+
+def _context(request: HttpRequest, clusters: list[Cluster], *, wait: float, scope: Cluster | None) -> dict[str, Any]:
+    now = timezone.now()
+    threshold = dt.timedelta(seconds=settings.CONSOLE_NOT_READY_THRESHOLD_SECONDS)
+    peeks = _peek_all(clusters, wait)
+    boards = [_board(request, c, peeks) for c in clusters]
+    for board in boards:
+        board.totals = aggregate(board.instances, now=now, threshold=threshold)
+    if scope is None:  # the fleet: clusters that answer now; the others are listed apart
+        counted: list[Instance] = [i for b in boards if b.counted for i in b.instances]
+        totals = aggregate(counted, now=now, threshold=threshold)
+    else:  # one cluster: its numbers, the last known ones under a banner if it went away
+        totals = boards[0].totals or aggregate([], now=now, threshold=threshold)
+    events, events_stale = _events(request, clusters)
+    audit = visible_entries(request.user).filter(cluster__in=[c.name for c in clusters])[:RECENT_AUDIT]
+    return {
+        "cluster": scope,
+        "banner": _banner(boards[0]) if scope is not None else None,
+        "boards": boards,
+        "down": [b for b in boards if not b.counted],
+        "totals": totals,
+        "state_chart": state_bars(totals),
+        "version_chart": version_bars(totals.versions),
+        "threshold": threshold,
+        "events": events,
+        "events_stale": events_stale,
+        "audit": audit,
+        "now": now,
+    }
+
+
+def _banner(board: ClusterBoard) -> dict[str, Any] | None:
+    """The page banner of one cluster's dashboard when the cluster is not answering."""
+    if board.status in ("ok", "connecting"):
+        return None
+    since = board.stale_since
+    return {
+        "level": "error",
+        "title": f"Cluster {board.name} is unreachable"
+        if board.status == "unreachable"
+        else f"Cluster {board.name} cannot be read",
+        "detail": board.detail,
+        "stale": since is not None,
+        "since": time.strftime("%H:%M:%S UTC", time.gmtime(since)) if since else "",
+    }
+
+
+@login_required
+def fleet_dashboard(request: HttpRequest) -> HttpResponse:
+    clusters = [c for c in (get_cluster(n) for n in cluster_names()) if c is not None]
+    context = _context(request, clusters, wait=settings.CONSOLE_DASHBOARD_WARMUP_SECONDS, scope=None)
+    return render(request, "console/dashboard/dashboard.html", context)
+
+
+@login_required
+def fleet_dashboard_partial(request: HttpRequest) -> HttpResponse:
+    """The fleet dashboard's body alone, for its poll: never waits."""
+    clusters = [c for c in (get_cluster(n) for n in cluster_names()) if c is not None]
+    return render(request, "console/dashboard/_dashboard.html", _context(request, clusters, wait=0, scope=None))
+
+
+@cluster_view
+def dashboard(request: HttpRequest, cluster: Cluster) -> HttpResponse:
+    context = _context(request, [cluster], wait=settings.CONSOLE_DASHBOARD_WARMUP_SECONDS, scope=cluster)
+    return render(request, "console/dashboard/dashboard.html", context)
+
+
+@cluster_view
+def dashboard_partial(request: HttpRequest, cluster: Cluster) -> HttpResponse:
+    """One cluster's dashboard body alone, for its poll: never waits."""
+    return render(request, "console/dashboard/_dashboard.html", _context(request, [cluster], wait=0, scope=cluster))
