@@ -5,6 +5,7 @@ from django.urls import path
 from console.auth import LoginView
 from console.views import audit, emqx, emqx_edit, home
 from console.views import dashboard as dashboard_views
+from console.views import timeline as timeline_views
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -22,5 +23,10 @@ urlpatterns = [
     path("dashboard/_dashboard", dashboard_views.fleet_dashboard_partial, name="fleet_dashboard_partial"),
     path("clusters/<slug:cluster>/", dashboard_views.dashboard, name="dashboard"),
     path("clusters/<slug:cluster>/_dashboard", dashboard_views.dashboard_partial, name="dashboard_partial"),
+    path(
+        "clusters/<slug:cluster>/emqx/<slug:namespace>/<str:name>/timeline/",
+        timeline_views.emqx_timeline,
+        name="emqx_timeline",
+    ),
     path("admin/", admin.site.urls),
 ]
