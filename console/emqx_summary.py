@@ -7,6 +7,7 @@ condition is the instance's current state (what `kubectl get emqx` shows as Stat
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from dataclasses import dataclass, field
 
 from emqx.models.apps_v2beta1 import EMQX, EMQXCondition, Node, NodesStatus
@@ -86,7 +87,33 @@ def _counts(status: NodesStatus | None, desired: int) -> Counts:
     return Counts(ready=(status.ready_replicas or 0) if status else 0, desired=desired)
 
 
+# Summaries of objects read from the API, by id(), for as long as each object lives: the list
+# page summarizes every cached object on each request (to filter and sort), which at 1,000
+# instances was most of its time. The watch cache replaces an object on each change and never
+# mutates one. Objects without a resourceVersion (built locally, maybe edited) are not kept.
+_memo: dict[int, tuple[weakref.ref[EMQX], str | None, EmqxSummary]] = {}
+
+
+def _forget(key: int, ref: weakref.ref[EMQX]) -> None:
+    entry = _memo.get(key)
+    if entry is not None and entry[0] is ref:
+        _memo.pop(key, None)
+
+
 def summarize(obj: EMQX) -> EmqxSummary:
+    """The summary of ``obj``, computed once per object (shared: callers must not mutate it)."""
+    key, version = id(obj), obj.metadata.resource_version
+    if not version:
+        return _summarize(obj)
+    entry = _memo.get(key)
+    if entry is not None and entry[0]() is obj and entry[1] == version:
+        return entry[2]
+    summary = _summarize(obj)
+    _memo[key] = (weakref.ref(obj, lambda ref: _forget(key, ref)), version, summary)
+    return summary
+
+
+def _summarize(obj: EMQX) -> EmqxSummary:
     meta, spec, status = obj.metadata, obj.spec, obj.status
     conditions: list[EMQXCondition] = (status.conditions or []) if status else []
     current = next((c for c in conditions if c.status == "True"), None)
