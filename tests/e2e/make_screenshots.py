@@ -1,0 +1,227 @@
+"""The README's screenshots, of the console with the demo data in a realistic mixed state.
+
+    .venv/bin/python -m tests.e2e.make_screenshots [--out docs/screenshots]
+
+A throwaway sandbox cluster of its own, the demo seed (``sandbox.demo_data``), the simulated
+operator on every namespace, the console served in-process (static files included) and
+Chromium. It waits for the state each picture should show (never for a fixed time), then
+writes dashboard.png, list.png, detail.png, form-error.png and conflict.png: 1280 px wide,
+PNG. Not a test (pytest does not collect it): the journeys in test_*.py check behaviour, this
+only takes pictures. Takes about a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+WIDTH = 1280
+MAX_BYTES = 300 * 1024
+
+
+def eventually(what: str, check: Callable[[], bool], timeout: float = 120.0) -> None:
+    """Wait until ``check()`` holds (re-checking every half second), or fail saying what."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gave up waiting for: {what}")
+        time.sleep(0.5)
+
+
+def _conditions(cs: Any, namespace: str, name: str) -> list[Any]:
+    obj = cs.apps_v2beta1.emqxes(namespace).get(name)
+    return list(obj.status.conditions or []) if obj.status else []
+
+
+def _current(cs: Any, namespace: str, name: str) -> str:
+    return next((c.type for c in _conditions(cs, namespace, name) if c.status == "True"), "")
+
+
+def _replicants_ready(cs: Any, namespace: str, name: str) -> int:
+    obj = cs.apps_v2beta1.emqxes(namespace).get(name)
+    status = obj.status.replicant_nodes_status if obj.status else None
+    return (status.ready_replicas or 0) if status else 0
+
+
+@contextmanager
+def console_server(kubeconfig: Path) -> Iterator[str]:
+    """The console (DEBUG off, as shipped) with its static files, on a free loopback port."""
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), Quiet)
+    server.set_app(StaticFilesHandler(get_wsgi_application()))
+    thread = threading.Thread(target=server.serve_forever, name="console", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def prepare_state(cs: Any) -> None:
+    """Demo data, moved to what the pictures show. fleet-rollout (20 s a pod in the seed) is
+    hurried into its replicant rollout and then held there."""
+    from sandbox.demo_data import seed
+    from sandbox.operator.common import PACE_ANNOTATION
+
+    print("demo data:", seed(cs))
+    rollout = cs.apps_v2beta1.emqxes("iot-lab")
+    rollout.patch("fleet-rollout", {"metadata": {"annotations": {PACE_ANNOTATION: "1"}}})
+    eventually(
+        "iot-lab/fleet-rollout in its replicant rollout",
+        lambda: (
+            _current(cs, "iot-lab", "fleet-rollout") == "ReplicantNodesProgressing"
+            and _replicants_ready(cs, "iot-lab", "fleet-rollout") >= 2
+        ),
+    )
+    rollout.patch("fleet-rollout", {"metadata": {"annotations": {PACE_ANNOTATION: "3600"}}})
+    ready = [("emqx-prod", "mqtt-core"), ("emqx-prod", "telemetry"), ("emqx-staging", "mqtt-core")]
+    ready += [("emqx-staging", "canary"), ("iot-lab", "sandbox-56")]
+    for namespace, name in ready:
+        eventually(f"{namespace}/{name} Ready", lambda ns=namespace, n=name: _current(cs, ns, n) == "Ready")
+    eventually("emqx-prod/mqtt-core-rebalance", lambda: _rebalance_phase(cs) == "Completed")
+
+
+def _rebalance_phase(cs: Any) -> str:
+    from emqx.errors import NotFound
+
+    try:
+        data = cs.transport.request_json(
+            "GET", "/apis/apps.emqx.io/v2beta1/namespaces/emqx-prod/rebalances/mqtt-core-rebalance"
+        )
+    except NotFound:
+        return ""
+    return str((data.get("status") or {}).get("phase") or "")
+
+
+def take(page: Any, out: Path, name: str, *, down_to: str = "#content") -> Path:
+    """The page from its top down to the bottom of ``down_to`` (plus a margin), 1280 px wide."""
+    path = out / f"{name}.png"
+    bottom = page.locator(down_to).last.evaluate("e => e.getBoundingClientRect().bottom + window.scrollY")
+    page.screenshot(path=str(path), full_page=True, clip={"x": 0, "y": 0, "width": WIDTH, "height": bottom + 12})
+    size = path.stat().st_size
+    print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {size // 1024} KiB")
+    if size > MAX_BYTES:
+        raise SystemExit(f"{path} is {size // 1024} KiB, over {MAX_BYTES // 1024} KiB")
+    return path
+
+
+def shoot(base: str, cs: Any, out: Path, user: str, password: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    expect.set_options(timeout=20_000)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": WIDTH, "height": 900}).new_page()
+        page.goto(f"{base}/login/?next=/dashboard/")
+        page.get_by_label("Username").fill(user)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+
+        # The fleet dashboard, once its numbers are in (the warning events come from a poller).
+        card = page.locator(".cluster-card[data-cluster=default]")
+        expect(card).to_have_attribute("data-status", "ok")
+        expect(page.locator("#warning-events")).to_contain_text("InvalidConfig")
+        take(page, out, "dashboard", down_to="#degraded, #not-ready")
+
+        page.goto(f"{base}/clusters/default/emqx/")
+        expect(page.locator("#emqx-table tbody tr")).to_have_count(9)
+        take(page, out, "list")
+
+        page.goto(f"{base}/clusters/default/emqx/iot-lab/fleet-rollout/")
+        expect(page.locator("#current-state")).to_have_text("ReplicantNodesProgressing")
+        expect(page.locator("#status-panel table.nodes")).to_be_visible()
+        expect(page.locator("#events-panel table.events")).to_be_visible()
+        take(page, out, "detail", down_to="#events-panel")
+
+        page.goto(f"{base}/clusters/default/emqx/add/?namespace=iot-lab")
+        page.locator("#id_name").fill("edge-eu")
+        page.locator("#id_image").fill("emqx/emqx 5.8.6")
+        page.locator("#id_core_replicas").fill("3")
+        page.locator("#id_replicant_replicas").fill("4")
+        page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.locator(".field-image .errorlist")).to_be_visible()
+        take(page, out, "form-error", down_to="fieldset:nth-of-type(2)")
+
+        canary = cs.apps_v2beta1.emqxes("emqx-staging")
+        page.goto(f"{base}/clusters/default/emqx/emqx-staging/canary/change/")
+        expect(page.locator("#id_core_replicas")).to_have_value("1")
+        # A colleague saves first: a new image and three core nodes.
+        theirs = {"image": "emqx/emqx-enterprise:5.8.7", "coreTemplate": {"spec": {"replicas": 3}}}
+        canary.patch("canary", {"spec": theirs})
+        page.locator("#id_core_replicas").fill("2")
+        page.locator("#id_replicant_replicas").fill("3")
+        page.get_by_role("button", name="Review changes").click()
+        expect(page.locator("#conflict")).to_be_visible()
+        take(page, out, "conflict")
+        browser.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--pace", type=float, default=0.5, help="seconds per simulated pod")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    from emqx.client import Clientset
+    from sandbox import Sandbox
+    from sandbox.demo_data import seed_rebalance_when_ready
+    from sandbox.operator import Simulator
+
+    sb = Sandbox.create(prefix="emqx-screenshots-")
+    stop = threading.Event()
+    with tempfile.TemporaryDirectory(prefix="emqx-screenshots-db-") as tmp:
+        try:
+            sb.start()
+            os.environ.update(
+                DJANGO_SETTINGS_MODULE="console.settings",
+                CONSOLE_KUBECONFIG=str(sb.kubeconfig),
+                CONSOLE_SQLITE_PATH=str(Path(tmp) / "db.sqlite3"),
+            )
+            for name in ("CONSOLE_CLUSTERS_JSON", "CONSOLE_KUBE_CONTEXTS", "CONSOLE_KUBE_CONTEXT", "DJANGO_DEBUG"):
+                os.environ.pop(name, None)
+            import django
+
+            django.setup()
+            from django.contrib.auth.models import User
+            from django.core.management import call_command
+
+            call_command("migrate", interactive=False, verbosity=0)
+            User.objects.create_superuser("admin", password="emqx-demo")
+
+            cs = Clientset.from_kubeconfig(sb.kubeconfig, field_manager="emqx-operator")
+            with Simulator(cs, pace=args.pace):
+                threading.Thread(
+                    target=seed_rebalance_when_ready, args=(cs,), kwargs={"stop": stop}, daemon=True
+                ).start()
+                prepare_state(cs)
+                with console_server(sb.kubeconfig) as base:
+                    shoot(base, cs, args.out, "admin", "emqx-demo")
+        finally:
+            stop.set()
+            sb.destroy()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    raise SystemExit(main())
