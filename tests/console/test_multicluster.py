@@ -112,9 +112,10 @@ def test_each_cluster_has_its_own_dashboard_and_pages(populated: str, client: Cl
     eventually(lambda: total(client.get("/clusters/beta/").content.decode(), "instances") == "3")
     assert total(client.get("/clusters/alpha/").content.decode(), "ready") == "2"
     assert total(client.get("/clusters/beta/").content.decode(), "ready") == "1"
-    eventually(lambda: "b2" in client.get("/clusters/beta/emqx/").content.decode())
+    b2 = f'href="/clusters/beta/emqx/{populated}/b2/"'
+    eventually(lambda: b2 in client.get("/clusters/beta/emqx/").content.decode())
     listing = client.get("/clusters/beta/emqx/").content.decode()
-    assert "b2" in listing and "a2" not in listing
+    assert f"/{populated}/a2/" not in listing and ">a2<" not in listing
     assert client.get("/clusters/gamma/").status_code == 404
 
 
