@@ -168,6 +168,8 @@ class Recorder:
         self._lock = threading.Lock()
         self._known: dict[tuple[str, str], tuple[Cond, ...]] = {}  # (cluster, uid) -> conditions
         self._ready_generation: dict[tuple[str, str], int] = {}
+        self.memory_version = 0
+        """Grows whenever what was_ready_at() answers may have changed (readers cache on it)."""
         self._informers: list[tuple[str, str, weakref.ref[Informer[Any]]]] = []
         self._scanned: dict[int, int] = {}  # id(informer) -> generation last scanned
         self._scan_lock = threading.Lock()
@@ -220,7 +222,8 @@ class Recorder:
         if deleted:
             with self._lock:
                 self._known.pop(key, None)
-                self._ready_generation.pop(key, None)
+                if self._ready_generation.pop(key, None) is not None:
+                    self.memory_version += 1
             return
         new = tuple(conditions_of(obj))
         now = dt.datetime.now(dt.UTC)
@@ -232,8 +235,9 @@ class Recorder:
                 return
             self._known[key] = new
             ready_at = (current.generation or generation) if current is not None else None
-            if is_ready(current) and ready_at is not None:
+            if is_ready(current) and ready_at is not None and self._ready_generation.get(key) != ready_at:
                 self._ready_generation[key] = ready_at
+                self.memory_version += 1
         changes = diff(old, new, kind, now)
         rows = [
             Row(
@@ -345,6 +349,7 @@ class Recorder:
         if was_ready:
             with self._lock:
                 self._ready_generation.setdefault((cluster, uid), generation)
+                self.memory_version += 1
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far is written (tests, and a clean shutdown)."""
@@ -366,6 +371,7 @@ class Recorder:
         with self._lock:
             self._known.clear()
             self._ready_generation.clear()
+            self.memory_version += 1
             self._informers.clear()
             self._scanned.clear()
 

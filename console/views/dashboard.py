@@ -11,6 +11,7 @@ still starting and have not failed yet; polls never wait.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from typing import Any
 
@@ -78,13 +79,31 @@ def _board(request: HttpRequest, cluster: Cluster, peeks: dict[tuple[str, str], 
         informer = peeks[(cluster.name, kind)].informer
         if informer is None or not caches[kind].synced:
             continue
-        for obj in informer.list():
-            meta = obj.metadata
-            if allowed is not None and meta.namespace not in allowed:
-                continue
-            seen_ready = RECORDER.was_ready_at(cluster.name, meta.uid or "", meta.generation)
-            board.instances.append(classify(cluster.name, kind, obj, seen_ready=seen_ready))
+        instances = _classified(cluster.name, kind, informer)
+        board.instances += [i for i in instances if allowed is None or i.namespace in allowed]
     return board
+
+
+# (cluster, kind) -> ((informer, its generation, the recorder's memory version), instances): a
+# poll that finds nothing changed reuses the classification of the previous one.
+_memo: dict[tuple[str, str], tuple[tuple[int, int, int], list[Instance]]] = {}
+_memo_lock = threading.Lock()
+
+
+def _classified(cluster: str, kind: str, informer: Any) -> list[Instance]:
+    key = (id(informer), informer.state().generation, RECORDER.memory_version)
+    with _memo_lock:
+        cached = _memo.get((cluster, kind))
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    seen_ready = RECORDER.was_ready_at
+    instances = [
+        classify(cluster, kind, o, seen_ready=seen_ready(cluster, o.metadata.uid or "", o.metadata.generation))
+        for o in informer.list()
+    ]
+    with _memo_lock:
+        _memo[(cluster, kind)] = (key, instances)
+    return instances
 
 
 def _events(request: HttpRequest, clusters: list[Cluster]) -> tuple[list[dict[str, Any]], list[str]]:
