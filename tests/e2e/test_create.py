@@ -59,12 +59,14 @@ def test_a_new_instance_goes_from_initialized_to_ready_live_and_polling_stops(
     operator.step("journey")
     expect(state).to_have_text("CoreNodesProgressing", timeout=LIVE_TIMEOUT_MS)
     expect(panel.locator("tr.condition[data-type=CoreNodesProgressing]")).to_contain_text("CreateNewStatefulSet")
-    screenshot(page, "detail-rollout")
+    screenshot(page, "detail")  # mid-rollout, with its conditions
 
     # The operator takes it from here; the poll that finds it Ready answers 286.
     with page.expect_response(lambda r: is_status_poll(r.url) and r.status == 286, timeout=LIVE_TIMEOUT_MS):
         operator.start()
     expect(state).to_have_text("Ready")
+    # htmx cancels polling on a 286 before it swaps the answer in, so "settled" on the page
+    # means polling was cancelled already.
     expect(panel).to_contain_text("settled")
     expect(panel.locator("#core-counts")).to_have_text("3/3")
     assert page.url == url_before and page.evaluate("window.__sameDocument") is True
