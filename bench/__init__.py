@@ -1,0 +1,1 @@
+"""Benchmark scripts that print numbers (see docs/benchmarks.md). `python -m bench` runs the console's."""
