@@ -63,7 +63,8 @@ class EmqxSummary:
     core_nodes: list[Node] = field(default_factory=list)
     replicant_nodes: list[Node] = field(default_factory=list)
     observed: bool = True
-    """The operator has seen the latest spec (every condition's observedGeneration is current)."""
+    """The operator has seen the latest spec: the current condition was set for this generation.
+    (Older conditions keep the generation they were set at: the operator never rewrites them.)"""
 
     @property
     def settled(self) -> bool:
@@ -133,7 +134,7 @@ def _summarize(obj: EMQX) -> EmqxSummary:
         desired = rspec.replicas if rspec and rspec.replicas is not None else 2
         replicant = _counts(status.replicant_nodes_status if status else None, desired)
     generation = meta.generation or 0
-    observed = all(c.observed_generation in (None, generation) for c in conditions)
+    observed = current is None or current.observed_generation in (None, generation)
     return EmqxSummary(
         name=meta.name or "",
         namespace=meta.namespace or "",

@@ -70,6 +70,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "console.middleware.RequestIdMiddleware",
+    # Serves /static/ (CSS, the vendored htmx) in every mode, under gunicorn as under runserver.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -92,6 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "console.context_processors.navigation",
             ],
         },
     },
@@ -134,7 +137,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Static files are served from where they live (no collectstatic step to forget; they are few
+# and small). Set DJANGO_STATIC_ROOT to collect them for a front proxy instead.
+STATIC_ROOT = os.environ.get("DJANGO_STATIC_ROOT") or None
+WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 SESSION_COOKIE_AGE = 8 * 60 * 60
@@ -150,6 +156,11 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# Kubernetes impersonation: act as the logged-in user towards the cluster (see console/impersonation.py).
+CONSOLE_IMPERSONATE = env_bool("CONSOLE_IMPERSONATE", False)
+CONSOLE_IMPERSONATE_USER_PREFIX = os.environ.get("CONSOLE_IMPERSONATE_USER_PREFIX", "")
+CONSOLE_IMPERSONATE_GROUP_PREFIX = os.environ.get("CONSOLE_IMPERSONATE_GROUP_PREFIX", "")
 
 # ----- Several clusters, the fleet dashboard and the condition timeline -----------------------
 # CONSOLE_CLUSTERS is a list of {"name", "kubeconfig", "context", "in_cluster"}; each name is

@@ -174,3 +174,25 @@ def test_the_instance_events_are_shown_newest_first(admin: Client, clientset: Cl
     html = admin.get(url).content.decode()
     assert html.index("InvalidConfig") < html.index("Created")
     assert "emqx-operator" in html and 'class="event-warning"' in html
+
+
+def test_an_edited_instance_settles_once_ready_for_its_new_generation(
+    admin: Client, clientset: Clientset, namespace: str
+) -> None:
+    """The operator never rewrites older conditions: after an edit, Initialized keeps the old
+    observedGeneration while Ready carries the new one. That must count as settled."""
+    client = clientset.apps_v2beta1.emqxes(namespace)
+    client.create(factories.emqx("rolled", namespace=namespace))
+    client.patch("rolled", {"spec": {"image": "emqx/emqx:5.8.7"}})  # generation 2
+    obj = client.get("rolled")
+    doc = obj.to_dict()
+    stamp = {"status": "True", "lastTransitionTime": NOW}
+    doc["status"] = {
+        "conditions": [
+            {"type": "Ready", "reason": "Ready", "message": "ready", "observedGeneration": 2, **stamp},
+            {"type": "Initialized", "reason": "Initialized", "message": "init", "observedGeneration": 1, **stamp},
+        ]
+    }
+    client.update_status(EMQX.from_dict(doc))
+    url = f"/clusters/default/emqx/{namespace}/rolled/_status"
+    eventually(lambda: admin.get(url, HTTP_HX_REQUEST="true").status_code == 286)

@@ -77,15 +77,6 @@ def test_the_demo_login_shows_the_seeded_instances(page: Page, demo: str) -> Non
     expect(page.locator("#emqx-table tbody tr")).to_have_count(9)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "console/management/commands/demo.py calls runserver without insecure_serving while DEBUG "
-        "defaults to False (console/settings.py, DJANGO_DEBUG), so /static/ answers 404: `make run` "
-        "shows unstyled pages and, without htmx, no live status, no polling and no banner"
-    ),
-)
 def test_the_demo_serves_the_stylesheet_and_htmx(page: Page, demo: str) -> None:
     statics: list[Request] = []
     page.on("request", lambda r: statics.append(r) if "/static/" in r.url else None)

@@ -59,16 +59,6 @@ def test_an_edit_is_previewed_saved_and_rolled_out_live(
     assert page.evaluate("window.__sameDocument") is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "console/emqx_summary.py summarize(): observed = all(c.observed_generation in (None, generation) "
-        "for c in conditions) also counts conditions the operator set before the edit and never sets again "
-        "(Initialized keeps observedGeneration 1), so after any edit the instance is never 'settled': "
-        "the panel says 'live' and polls every 2 s forever although it is Ready for its current generation"
-    ),
-)
 def test_live_updates_pause_again_once_an_edit_is_rolled_out(
     page: Page, console: str, admin_user: Persona, namespace: str, clientset: Clientset, operator: Operator
 ) -> None:
