@@ -91,6 +91,13 @@ class Cluster:
                     )
             return self._clientset
 
+    def clientset_for(self, user: Any) -> Clientset:
+        """The clientset to act with for ``user``: the console's own identity, or in
+        impersonation mode (CONSOLE_IMPERSONATE) the user's, so the cluster's RBAC applies."""
+        from console import impersonation
+
+        return impersonation.clientset_for(self.clientset, user)
+
     def emqx_cache(self) -> Informer[EMQX]:
         """The shared cache of every EMQX (v2beta1) in the cluster, started on first use."""
         with self._lock:
@@ -99,6 +106,20 @@ class Cluster:
             created: Informer[EMQX] = Informer(self.clientset.apps_v2beta1.emqxes(None), name=f"{self.name}/EMQX")
             with self._lock:
                 informer = self._informers.setdefault("EMQX", created)
+            if informer is created:
+                created.start()
+        informer.wait_for_sync(FIRST_SYNC_WAIT_S)
+        return informer
+
+    def cache(self, kind: str) -> Informer[Any]:
+        """The shared cache of one kind, in the best version the cluster serves and this
+        console supports (discovered once). Raises UnknownKind when the cluster serves none."""
+        with self._lock:
+            informer = self._informers.get(kind)
+        if informer is None:
+            created: Informer[Any] = Informer(self.clientset.for_kind(kind, None), name=f"{self.name}/{kind}")
+            with self._lock:
+                informer = self._informers.setdefault(kind, created)
             if informer is created:
                 created.start()
         informer.wait_for_sync(FIRST_SYNC_WAIT_S)

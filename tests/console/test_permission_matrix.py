@@ -35,6 +35,7 @@ REQUIRED_VERB: dict[str, str | None] = {
     "resource_status": "get",
     "emqx_detail": "get",
     "emqx_status": "get",
+    "emqx_events": "get",
     "emqx_add": "create",
     "emqx_change": "update",
     "emqx_delete": "delete",
