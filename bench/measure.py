@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import math
 import re
@@ -88,6 +89,31 @@ def repeat(function: Callable[[], object], repeats: int, warmup: int = 2) -> lis
         function()
         seconds.append(time.perf_counter() - started)
     return seconds
+
+
+class GcPauses:
+    """The garbage collector's pauses in this process while the block runs, by generation."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((int(info["generation"]), time.perf_counter() - self._started))
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def full(self) -> list[float]:
+        """Seconds of each full (generation 2) collection."""
+        return [seconds for generation, seconds in self.pauses if generation == 2]
 
 
 class Response(NamedTuple):

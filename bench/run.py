@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.fixtures import Api, create_instances, name_of, namespace_of, state_of, status_document
 from bench.load import run_load
-from bench.measure import ApiRequests, Response, Spread, WsgiCaller, api_requests, percentile
+from bench.measure import ApiRequests, GcPauses, Response, Spread, WsgiCaller, api_requests, percentile
 from bench.server import Gunicorn, rss_mib
 from sandbox import Sandbox
 from sandbox.build import ensure_binaries
@@ -226,6 +226,8 @@ class PollResult:
     p99: Spread
     cpu_p50: Spread
     """CPU time of the serving thread per poll (median of runs of its p50): the work itself."""
+    full_gcs: list[float]
+    """Seconds of each full garbage collection in the process during the runs (they stop every thread)."""
     polls: int
     requests: ApiRequests
     statuses: dict[int, int] = field(default_factory=dict)
@@ -295,33 +297,44 @@ def bench_poll(
     statuses: dict[int, int] = {}
     polls = 0
     before = api_requests(sandbox)
-    for _ in range(runs):
-        samples: list[Response] = []
-        lock = threading.Lock()
-        if viewers == 1:
-            path = status_path(targets[0])
-            for _ in range(300):
-                response = caller.get(path, htmx=True)
-                samples.append(response)
-                statuses[response.status] = statuses.get(response.status, 0) + 1
-        else:
-            barrier = threading.Barrier(viewers)
-            paths = [status_path(targets[v % len(targets)]) for v in range(viewers)]
-            threads = [
-                threading.Thread(target=_viewer, args=(caller, path, seconds, barrier, lock, samples, statuses))
-                for path in paths
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-        polls += len(samples)
-        p50s.append(percentile([r.seconds for r in samples], 50))
-        p99s.append(percentile([r.seconds for r in samples], 99))
-        cpu_p50s.append(percentile([r.cpu for r in samples], 50))
+    with GcPauses() as gc_pauses:
+        for _ in range(runs):
+            samples: list[Response] = []
+            lock = threading.Lock()
+            if viewers == 1:
+                path = status_path(targets[0])
+                for _ in range(300):
+                    response = caller.get(path, htmx=True)
+                    samples.append(response)
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+            else:
+                barrier = threading.Barrier(viewers)
+                paths = [status_path(targets[v % len(targets)]) for v in range(viewers)]
+                threads = [
+                    threading.Thread(target=_viewer, args=(caller, path, seconds, barrier, lock, samples, statuses))
+                    for path in paths
+                ]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+            polls += len(samples)
+            p50s.append(percentile([r.seconds for r in samples], 50))
+            p99s.append(percentile([r.seconds for r in samples], 99))
+            cpu_p50s.append(percentile([r.cpu for r in samples], 50))
     requests = api_requests(sandbox) - before
     how = "back to back" if viewers == 1 else f"each every {POLL_INTERVAL_S:.0f} s for {seconds:.0f} s"
-    return PollResult(viewers, how, Spread.of(p50s), Spread.of(p99s), Spread.of(cpu_p50s), polls, requests, statuses)
+    return PollResult(
+        viewers,
+        how,
+        Spread.of(p50s),
+        Spread.of(p99s),
+        Spread.of(cpu_p50s),
+        gc_pauses.full(),
+        polls,
+        requests,
+        statuses,
+    )
 
 
 # ----- 3. freshness --------------------------------------------------------------------------
@@ -519,14 +532,16 @@ def report(results: dict[str, Any], info: dict[str, str]) -> None:
         print()
         print("## 2. Status poll, server time with a warm cache (median of runs, min-max of runs)")
         print(
-            "| viewers | how they poll | polls | p50 | p99 | CPU per poll, p50 | EMQX API requests / poll "
-            "| other API requests (not the console's) |"
+            "| viewers | how they poll | polls | p50 | p99 | CPU per poll, p50 | full GCs (longest) "
+            "| EMQX API requests / poll | other API requests (not the console's) |"
         )
-        print("|---:|---|---:|---:|---:|---:|---:|---|")
+        print("|---:|---|---:|---:|---:|---:|---:|---:|---|")
         for p in results["poll"]:
             print(
                 f"| {p.viewers} | {p.how} | {p.polls:,} | {p.p50.ms(2)} | {p.p99.ms(2)} | "
-                f"{p.cpu_p50.median * 1e3:.2f} ms | {p.requests.emqxes / p.polls:.3f} ({p.requests.emqxes}) | "
+                f"{p.cpu_p50.median * 1e3:.2f} ms | {len(p.full_gcs)}"
+                f"{f' ({max(p.full_gcs) * 1e3:.0f} ms)' if p.full_gcs else ''} | "
+                f"{p.requests.emqxes / p.polls:.3f} ({p.requests.emqxes}) | "
                 f"{p.requests.others() or 'none'} |"
             )
     if "freshness" in results:
