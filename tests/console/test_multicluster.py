@@ -174,3 +174,43 @@ def test_a_cluster_that_never_answers_does_not_hold_up_the_first_page(
     eventually(lambda: _card(admin_client.get("/dashboard/_dashboard").content.decode(), "refused").startswith("unr"))
     _, elapsed = _timed_get(admin_client, "/dashboard/_dashboard", HTTP_HX_REQUEST="true")
     assert elapsed < GENEROUS_BOUND_S
+
+
+def test_clusters_come_from_json_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from console.settings import _clusters_from_env
+
+    monkeypatch.setenv("CONSOLE_CLUSTERS_JSON", '[{"name": "prod", "kubeconfig": "/k/prod", "context": "p"},'
+                                                ' {"name": "local", "in_cluster": true}]')  # fmt: skip
+    assert _clusters_from_env() == [
+        {"name": "prod", "kubeconfig": "/k/prod", "context": "p"},
+        {"name": "local", "in_cluster": True},
+    ]
+
+
+def test_clusters_come_from_kubeconfig_contexts_named_after_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from console import settings as console_settings
+
+    monkeypatch.setenv("CONSOLE_KUBE_CONTEXTS", "Prod_EU.1, staging=kind-staging")
+    names = [(c["name"], c["context"]) for c in console_settings._clusters_from_env()]
+    assert names == [("prod-eu-1", "Prod_EU.1"), ("staging", "kind-staging")]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"CONSOLE_CLUSTERS_JSON": '[{"name": "has space"}]'},
+        {"CONSOLE_CLUSTERS_JSON": '[{"name": "a"}, {"name": "a"}]'},
+        {"CONSOLE_CLUSTERS_JSON": '[{"name": "a", "token": "x"}]'},
+        {"CONSOLE_CLUSTERS_JSON": "{not json"},
+        {"CONSOLE_CLUSTERS_JSON": '[{"name": "a"}]', "CONSOLE_KUBE_CONTEXTS": "b"},
+    ],
+)
+def test_a_wrong_cluster_configuration_fails_at_start_up(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from console.settings import _clusters_from_env
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ImproperlyConfigured):
+        _clusters_from_env()
