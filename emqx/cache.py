@@ -10,6 +10,8 @@ status polls) take from the store and cause **no** API request, however many of 
   turns False with the reason, and the informer retries with capped exponential backoff.
 * ``generation`` grows by one on every change, so a reader can tell cheaply whether
   anything moved since it last looked; ``wait_for_change`` blocks until it does.
+* Cached objects carry no ``metadata.managedFields`` (who owns which field): read the live
+  object to see them.
 """
 
 from __future__ import annotations
@@ -76,7 +78,9 @@ class Informer(Generic[T]):
     """
 
     def __init__(self, client: ResourceClient[T], *, name: str = "") -> None:
-        self._client = client
+        # Without managedFields: nothing reads them from the cache, and they are a fifth of
+        # its memory (client-go's informers drop them too).
+        self._client = client.without_managed_fields()
         self.name = name or f"{client.resource.kind}"
         self._store: dict[Key, T] = {}
         self._lock = threading.Condition()
@@ -252,6 +256,10 @@ class Informer(Generic[T]):
                         self._invalid = {}
                     everything = self._client.list_all(on_invalid=self._on_invalid)
                     self._replace(everything.items, everything.metadata.resource_version)
+                elif not self._healthy:
+                    # Resuming after a failure: a watch request says nothing until an event
+                    # comes, so ask one small question first rather than claim health blindly.
+                    self._client.list(limit=1)
                 self._set_health(True)
                 backoff = _BACKOFF_START_S
                 with self._lock:

@@ -45,9 +45,21 @@ PACE = 0.3
 # The detail page polls its status panel every 2 s; CI shares 2 cores with everything else.
 LIVE_TIMEOUT_MS = 20_000
 
-# Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from
-# a thread with a running loop unless told it is fine (it is: the loop is Playwright's).
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _allow_orm_beside_playwright() -> Iterator[None]:
+    """Playwright's sync API runs an event loop in this thread for the whole session; Django
+    refuses ORM calls (the tests', and the test database's own flush) from a thread with a
+    running loop unless told it is fine (it is: the loop is Playwright's). Set from the first
+    browser test on, and put back at the end of the session."""
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if before is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 expect.set_options(timeout=10_000)
 

@@ -129,3 +129,18 @@ def test_an_object_that_does_not_fit_the_model_is_set_aside_not_fatal(
         assert fresh.get(namespace, "fine") is not None and (namespace, "odd") in fresh.invalid()
     finally:
         fresh.stop()
+        # The sandbox is shared by the session: leave no unreadable object for other tests.
+        clientset.apps_v2alpha1.emqxes(namespace).delete("odd")
+
+
+def test_during_an_outage_it_never_claims_to_be_healthy(
+    sandbox: Sandbox, clientset: Clientset, informer: Informer[EMQX]
+) -> None:
+    with sandbox.outage():
+        _eventually(lambda: not informer.state().healthy)
+        before = informer.state().generation
+        # Every health flip bumps the generation: across several retries (backoff 0.2, 0.4,
+        # 0.8, 1.6 s) it must not move, nor may the cache look healthy.
+        assert informer.wait_for_change(before, timeout=3.5) == before
+        assert not informer.state().healthy
+    _eventually(lambda: informer.state().healthy, timeout=30)
