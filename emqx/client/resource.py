@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import copy
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar
@@ -117,6 +118,7 @@ class ResourceClient(Generic[T]):
             raise InvalidArgument("field_manager must be a non-empty string")
         self.field_manager = field_manager
         self._list_type: type[ResourceList[T]] = ResourceList[resource]  # type: ignore[valid-type]
+        self._drop_managed_fields = False
 
     def __repr__(self) -> str:
         where = "all namespaces" if self.namespace is None else f"namespace {self.namespace!r}"
@@ -241,7 +243,18 @@ class ResourceClient(Generic[T]):
     def _decode(self, data: bytes) -> T:
         return self._decode_object(decode_json(data))
 
+    def without_managed_fields(self) -> ResourceClient[T]:
+        """A copy of this client whose reads leave ``metadata.managedFields`` out of the objects,
+        as client-go's informers do (``TransformStripManagedFields``): for a watch cache, which
+        never writes what it holds back. The field-ownership records are a third of an EMQX's
+        JSON and a fifth of its memory as a model. Writes are unchanged."""
+        lean = copy.copy(self)
+        lean._drop_managed_fields = True
+        return lean
+
     def _decode_object(self, obj: Mapping[str, Any]) -> T:
+        if self._drop_managed_fields:
+            obj = _without_managed_fields(obj)
         try:
             return self.resource.model_validate(obj)
         except ValidationError as error:
@@ -263,7 +276,10 @@ class ResourceClient(Generic[T]):
         # the garbage collector paused: see gc_paused().
         try:
             with gc_paused() if len(data) > _LARGE_BODY else contextlib.nullcontext():
-                return self._list_type.model_validate(decode_json(data))
+                document = decode_json(data)
+                if self._drop_managed_fields and isinstance(document, Mapping):
+                    document = {**document, "items": [_without_managed_fields(i) for i in document.get("items") or ()]}
+                return self._list_type.model_validate(document)
         except ValidationError as error:
             kind = self.resource.list_kind
             raise ResponseDecodeError(f"the server's {kind} does not fit the model: {error}") from None
@@ -768,6 +784,13 @@ class ResourceClient(Generic[T]):
             token = page.metadata.continue_
             if not token:
                 return items, resource_version
+
+
+def _without_managed_fields(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = obj.get("metadata") if isinstance(obj, Mapping) else None
+    if not isinstance(meta, Mapping) or "managedFields" not in meta:
+        return obj
+    return {**obj, "metadata": {key: value for key, value in meta.items() if key != "managedFields"}}
 
 
 def _decode_scale(data: bytes) -> Scale:
