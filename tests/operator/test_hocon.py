@@ -10,7 +10,7 @@ import yaml
 
 from emqx.hocon import HoconSyntaxError, check, validate
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "crds" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "emqx" / "crds" / "examples"
 
 
 def _example_configs() -> list[tuple[str, str]]:
