@@ -34,6 +34,10 @@ class ApiRequests:
     def resources(self) -> int:
         return sum(self.counts.values())
 
+    def emqx_verbs(self) -> str:
+        """The requests about EMQX objects by verb, e.g. 'WATCH 2' ('' for none)."""
+        return ", ".join(f"{v} {n}" for (r, v), n in sorted(self.counts.items()) if n and r == "emqxes")
+
     def others(self) -> str:
         """The requests about other resources, e.g. 'leases PUT 2'."""
         return ", ".join(f"{r} {v} {n}" for (r, v), n in sorted(self.counts.items()) if n and r != "emqxes")

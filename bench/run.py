@@ -1,6 +1,6 @@
 """The console's speed, and the load it puts on the API server (issue 9). One command:
 
-    .venv/bin/python -m bench                      # everything, about 4 minutes on 2 cores
+    .venv/bin/python -m bench                      # everything, about 5 minutes on 2 cores
     .venv/bin/python -m bench --only list,poll     # some of: list, poll, freshness, memory, throughput
     .venv/bin/python -m bench --profile /tmp/prof  # also pyinstrument profiles of the list page and the poll
 
@@ -15,13 +15,18 @@ measures, each several times, printing median and spread (min-max):
 2. poll     Server time of the status partial (p50, p99) and API server requests per poll (counted by
             the API server: apiserver_request_total from /metrics, before and after), for 1, 10 and 100
             simulated viewers. 1 viewer polls back to back; 10 and 100 poll every 2 s (htmx's interval),
-            each from its own thread, at random phases, for a fixed time.
+            each from its own thread, at random phases, for a fixed time. Also the CPU time per poll and
+            the full garbage collections (they stop every thread) during the runs.
 3. freshness  Time from the start of a status write (PUT .../status) to its first appearance in a
             status partial polled in a tight loop.
 4. memory   RSS of a fresh console process before and after its watch cache holds every instance.
 5. throughput  Requests per second of the status poll under gunicorn in production mode (CONSOLE_ENV=
             production, -w 2 --threads 4 by default), next to two trivial views of bench/urls.py in the
             same run, from a bounded keep-alive client (threads, http.client) on 127.0.0.1.
+
+What-if rows (skip them with --no-what-if) measure the status poll without the YAML dump of the whole
+object that its view computes on every poll and never shows: in this process by patching
+console.views.emqx._yaml, under gunicorn through bench/urls.py. They change nothing in the product.
 
 The machine and its load average (before and after) are printed with the results: the numbers are
 only comparable between runs at a similar load. docs/benchmarks.md has the results and their reading.
@@ -545,7 +550,7 @@ def report(results: dict[str, Any], info: dict[str, str]) -> None:
                 f"| {p.viewers} | {p.how} | {p.polls:,} | {p.p50.ms(2)} | {p.p99.ms(2)} | "
                 f"{p.cpu_p50.median * 1e3:.2f} ms | {len(p.full_gcs)}"
                 f"{f' ({max(p.full_gcs) * 1e3:.0f} ms)' if p.full_gcs else ''} | "
-                f"{p.requests.emqxes / p.polls:.3f} ({p.requests.emqxes}) | "
+                f"{p.requests.emqxes / p.polls:.3f} ({p.requests.emqx_verbs() or 'none'}) | "
                 f"{p.requests.others() or 'none'} |"
             )
     if "freshness" in results:
@@ -574,16 +579,17 @@ def report(results: dict[str, Any], info: dict[str, str]) -> None:
         print()
         print(f"## 5. Throughput under `{t.command}` (CONSOLE_ENV=production)")
         print(f"{t.connections} keep-alive connections, {t.seconds:.0f} s per run, median (min-max) of runs")
-        print("| endpoint | requests/s | latency p50 | poll ÷ this |")
-        print("|---|---:|---:|---:|")
-        poll = t.rps["status poll"].median
+        print("| endpoint | requests/s | latency p50 | ÷ trivial view | ÷ trivial view, logged in |")
+        print("|---|---:|---:|---:|---:|")
+        trivial, logged_in = t.rps["trivial view"].median, t.rps["trivial view, logged in"].median
         for name, spread in t.rps.items():
             print(
                 f"| {name} | {spread.median:.0f} ({spread.low:.0f}-{spread.high:.0f}) | "
-                f"{t.latency_p50[name].ms()} | {poll / spread.median:.2f} |"
+                f"{t.latency_p50[name].ms()} | {spread.median / trivial:.2f} | {spread.median / logged_in:.2f} |"
             )
         print(
-            f"- errors: {t.errors}; API requests during the measured runs: {t.requests_during.emqxes} EMQX; "
+            f"- errors: {t.errors}; API requests during the measured runs: "
+            f"EMQX: {t.requests_during.emqx_verbs() or 'none'}; "
             f"others: {t.requests_during.others() or 'none'}; worker RSS: "
             + ", ".join(f"{mib:.0f} MiB" for mib in t.worker_rss_mib)
         )
@@ -613,7 +619,8 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=15, help="status changes for the freshness measurement")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
-    parser.add_argument("--load-seconds", type=float, default=5.0, help="length of a throughput run")
+    parser.add_argument("--load-runs", type=int, default=5, help="runs of each throughput measurement")
+    parser.add_argument("--load-seconds", type=float, default=4.0, help="length of a throughput run")
     parser.add_argument("--no-what-if", action="store_true", help="skip the status poll measured without its YAML dump")
     parser.add_argument("--profile", type=Path, help="write pyinstrument profiles of the list page and poll here")
     args = parser.parse_args()
@@ -678,7 +685,7 @@ def main() -> None:
                     workdir,
                     workers=args.workers,
                     threads=args.threads,
-                    runs=args.runs,
+                    runs=args.load_runs,
                     seconds=args.load_seconds,
                     target=targets[0],
                     what_if=not args.no_what_if,
