@@ -74,3 +74,28 @@ def kubectl(sandbox: Sandbox) -> KubectlRunner:
         return run_kubectl(kubeconfig or sandbox.kubeconfig, *args, input=input)
 
     return run
+
+
+def wait_until_allowed(
+    kubectl: KubectlRunner,
+    verb: str,
+    resource: str,
+    *,
+    user: str,
+    groups: tuple[str, ...] = (),
+    namespace: str | None = None,
+    timeout: float = 15.0,
+) -> None:
+    """Wait until the API server's authorizer applies a RoleBinding just created.
+
+    RBAC is served from the API server's own informers, so a binding takes effect a moment
+    after it is stored; `kubectl auth can-i --as` asks the same authorizer."""
+    import time
+
+    args = ["auth", "can-i", verb, resource, f"--as={user}", *(f"--as-group={g}" for g in groups)]
+    if namespace:
+        args += ["-n", namespace]
+    deadline = time.monotonic() + timeout
+    while kubectl(*args).stdout.strip() != "yes":
+        assert time.monotonic() < deadline, f"RBAC never allowed {user} to {verb} {resource}"
+        time.sleep(0.05)

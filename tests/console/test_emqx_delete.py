@@ -15,6 +15,7 @@ from emqx.errors import NotFound
 from emqx.models.apps_v2beta1 import EMQX
 from sandbox import Sandbox
 from tests import factories
+from tests.conftest import wait_until_allowed
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +104,7 @@ def test_a_production_label_on_the_instance_needs_the_name_typed(
 
 
 def test_a_namespace_whose_labels_cannot_be_read_needs_the_name_typed(
-    admin_client: Client, clientset: Clientset, namespace: str, sandbox: Sandbox, settings: Any
+    admin_client: Client, clientset: Clientset, namespace: str, sandbox: Sandbox, settings: Any, kubectl: Any
 ) -> None:
     # The console's identity may manage EMQX in this namespace but not read namespaces.
     _make(clientset, namespace)
@@ -122,6 +123,7 @@ def test_a_namespace_whose_labels_cannot_be_read_needs_the_name_typed(
             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "deleter"}],
         },
     )
+    wait_until_allowed(kubectl, "delete", "emqxes.apps.emqx.io", user="deleter", namespace=namespace)
     settings.CONSOLE_CLUSTERS = [{"name": "default", "kubeconfig": str(sandbox.user_kubeconfig("deleter"))}]
     page = admin_client.get(_url(namespace)).content.decode()
     assert "the namespace&#x27;s labels could not be read" in page

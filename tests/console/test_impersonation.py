@@ -15,7 +15,7 @@ from console.models import RoleGrant
 from emqx.client.clientset import Clientset
 from sandbox import Sandbox
 from tests import factories
-from tests.conftest import KubectlRunner
+from tests.conftest import KubectlRunner, wait_until_allowed
 from tests.console.conftest import eventually
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +45,8 @@ subjects:
 def impersonating_console(settings: object, sandbox: Sandbox, kubectl: KubectlRunner) -> Iterator[None]:
     applied = kubectl("apply", "-f", "-", input=CONSOLE_IDENTITY_RBAC)
     assert applied.returncode == 0, applied.stderr
+    wait_until_allowed(kubectl, "impersonate", "users", user="emqx-console")
+    wait_until_allowed(kubectl, "list", "emqxes.apps.emqx.io", user="emqx-console")
     settings.CONSOLE_CLUSTERS = [  # type: ignore[attr-defined]
         {"name": "default", "kubeconfig": str(sandbox.user_kubeconfig("emqx-console"))}
     ]
@@ -61,6 +63,7 @@ def rita(client: Client, namespace: str, kubectl: KubectlRunner) -> Client:
     RoleGrant.objects.create(user=user, role="admin", namespace=namespace)
     kubectl("-n", namespace, "create", "role", "reader", "--verb=get,list,watch", "--resource=emqxes.apps.emqx.io")
     kubectl("-n", namespace, "create", "rolebinding", "rita-reads", "--role=reader", "--user=rita")
+    wait_until_allowed(kubectl, "list", "emqxes.apps.emqx.io", user="rita", namespace=namespace)
     client.force_login(user)
     return client
 
@@ -104,6 +107,7 @@ def test_cluster_rbac_bound_to_a_django_group_counts(
     )
     kubectl("-n", namespace, "create", "role", "reader", "--verb=get,list", "--resource=emqxes.apps.emqx.io")
     kubectl("-n", namespace, "create", "rolebinding", "sre-reads", "--role=reader", "--group=sre")
+    wait_until_allowed(kubectl, "list", "emqxes.apps.emqx.io", user="otto", groups=("sre",), namespace=namespace)
     user = User.objects.create_user("otto", password="pw-otto-123456")
     user.groups.add(Group.objects.create(name="sre"))
     RoleGrant.objects.create(user=user, role="viewer", namespace=namespace)

@@ -10,7 +10,7 @@ from emqx.client.clientset import Clientset
 from emqx.errors import Forbidden
 from sandbox import Sandbox
 from tests import factories
-from tests.conftest import KubectlRunner
+from tests.conftest import KubectlRunner, wait_until_allowed
 
 
 @pytest.fixture
@@ -26,6 +26,7 @@ def test_an_impersonated_reader_can_get_but_not_delete(
     admin.apps_v2beta1.emqxes(namespace).create(factories.emqx("guarded", namespace=namespace))
     kubectl("-n", namespace, "create", "role", "reader", "--verb=get,list,watch", "--resource=emqxes.apps.emqx.io")
     kubectl("-n", namespace, "create", "rolebinding", "rita-reads", "--role=reader", "--user=rita")
+    wait_until_allowed(kubectl, "get", "emqxes.apps.emqx.io", user="rita", namespace=namespace)
 
     rita = admin.impersonate("rita").apps_v2beta1.emqxes(namespace)
     assert rita.get("guarded").metadata.name == "guarded"
@@ -38,6 +39,7 @@ def test_an_impersonated_reader_can_get_but_not_delete(
 def test_groups_are_impersonated_too(admin: Clientset, kubectl: KubectlRunner, namespace: str) -> None:
     kubectl("-n", namespace, "create", "role", "lister", "--verb=list", "--resource=emqxes.apps.emqx.io")
     kubectl("-n", namespace, "create", "rolebinding", "sre-lists", "--role=lister", "--group=sre")
+    wait_until_allowed(kubectl, "list", "emqxes.apps.emqx.io", user="sam", groups=("sre",), namespace=namespace)
     assert admin.impersonate("sam", ["dev", "sre"]).apps_v2beta1.emqxes(namespace).list().items == []
     with pytest.raises(Forbidden):
         admin.impersonate("sam", ["dev"]).apps_v2beta1.emqxes(namespace).list()

@@ -33,6 +33,7 @@ from emqx.errors import (
     api_error_from_response,
 )
 from emqx.rest import Timeouts
+from tests.conftest import wait_until_allowed
 from tests.factories import emqx
 
 # ----- decoding Status bodies (no cluster) ------------------------------------------------
@@ -265,6 +266,7 @@ def test_a_viewer_may_list_but_creating_is_forbidden(sandbox, kubectl, namespace
         kubectl("create", "rolebinding", "viewer", "-n", namespace, "--role=emqx-viewer", "--user=victor").returncode
         == 0
     )
+    wait_until_allowed(kubectl, "list", "emqxes.apps.emqx.io", user="victor", namespace=namespace)
     with Clientset.from_kubeconfig(sandbox.user_kubeconfig("victor")) as cs:
         client = cs.apps_v2beta1.emqxes(namespace)
         assert client.list().items == []

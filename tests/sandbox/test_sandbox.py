@@ -16,7 +16,7 @@ import pytest
 
 from sandbox import Sandbox
 from sandbox.build import KUBE_VERSION
-from tests.conftest import KubectlRunner
+from tests.conftest import KubectlRunner, wait_until_allowed
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -129,6 +129,7 @@ def test_a_user_bound_to_a_read_role_can_read_but_not_delete(
         ).returncode
         == 0
     )
+    wait_until_allowed(kubectl, "get", "emqxes.apps.emqx.io", user="alice", namespace=namespace)
     alice = sandbox.user_kubeconfig("alice")
 
     got = kubectl("-n", namespace, "get", "emqx", "ro", "-o", "name", kubeconfig=alice)
@@ -146,6 +147,7 @@ def test_group_membership_from_the_client_certificate_counts_for_rbac(
 ) -> None:
     kubectl("-n", namespace, "create", "role", "emqx-lister", "--verb=list", "--resource=emqxes.apps.emqx.io")
     kubectl("-n", namespace, "create", "rolebinding", "ops-list", "--role=emqx-lister", "--group=ops")
+    wait_until_allowed(kubectl, "list", "emqxes.apps.emqx.io", user="bob", groups=("ops",), namespace=namespace)
     bob = sandbox.user_kubeconfig("bob", groups=["ops"])
     assert kubectl("-n", namespace, "get", "emqx", kubeconfig=bob).returncode == 0
 
