@@ -18,6 +18,10 @@ test: $(STAMP) sandbox-build browser
 	$(PY) -m emqx.codegen --verify
 	$(PY) -m pytest
 
+## make bench: the console's speed and its load on the API server (own sandbox; writes nothing)
+bench: $(STAMP) sandbox-build
+	$(PY) -m bench
+
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
