@@ -113,3 +113,26 @@ def test_cluster_rbac_bound_to_a_django_group_counts(
     RoleGrant.objects.create(user=user, role="viewer", namespace=namespace)
     client.force_login(user)
     eventually(lambda: client.get(f"/clusters/default/emqx/{namespace}/team-owned/").status_code == 200)
+
+
+def test_a_reader_in_the_cluster_cannot_delete_though_the_console_would_allow_it(
+    impersonating_console: None, rita: Client, namespace: str, sandbox: Sandbox
+) -> None:
+    import re
+
+    from console.models import AuditEntry
+
+    admin = Clientset.from_kubeconfig(sandbox.kubeconfig).apps_v2beta1.emqxes(namespace)
+    admin.create(factories.emqx("keeper", namespace=namespace))
+    url = f"/clusters/default/emqx/{namespace}/keeper/delete/"
+    eventually(lambda: rita.get(url).status_code == 200)  # the console role (Admin) offers it
+    page = rita.get(url).content.decode()
+    hidden = dict(re.findall(r'<input type="hidden" name="(uid|generation)" value="([^"]*)"', page))
+    # The console's identity may not read namespaces here, so the name must be typed too.
+    response = rita.post(url, {**hidden, "confirm_name": "keeper"})
+    html = response.content.decode()
+    assert "Cluster default does not allow Kubernetes user rita to delete it" in html
+    assert 'User &quot;rita&quot; cannot delete resource &quot;emqxes&quot;' in html
+    assert admin.get("keeper").metadata.name == "keeper"  # still there
+    entry = AuditEntry.objects.get(action="delete", name="keeper")
+    assert entry.outcome == "failure" and entry.username == "rita"
