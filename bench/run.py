@@ -320,7 +320,9 @@ def bench_poll(
                 barrier = threading.Barrier(viewers)
                 paths = [status_path(targets[v % len(targets)]) for v in range(viewers)]
                 threads = [
-                    threading.Thread(target=_viewer, args=(caller, path, seconds, barrier, lock, samples, statuses))
+                    threading.Thread(
+                        target=_viewer, args=(caller, path, seconds, barrier, lock, samples, statuses), daemon=True
+                    )
                     for path in paths
                 ]
                 for thread in threads:
@@ -610,6 +612,15 @@ def sandbox_cluster() -> Iterator[Sandbox]:
 
 
 def main() -> None:
+    try:
+        run()
+    except KeyboardInterrupt:
+        # The finally blocks have stopped gunicorn and the sandbox and removed their folders.
+        print("\ninterrupted: servers and sandbox stopped", file=sys.stderr)
+        raise SystemExit(130) from None
+
+
+def run() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated, of: {', '.join(SECTIONS)}")
     parser.add_argument("--sizes", default="10,100,1000", help="instance counts for the list page")
