@@ -19,13 +19,16 @@ from console.permissions import require, require_cluster_read, visible_namespace
 from console.views._common import banner, cluster_view
 from emqx.errors import EmqxClientError, Forbidden
 from emqx.events import EventsClient
-from emqx.models.apps_v2beta1 import EMQX
+from emqx.models._base import Resource
 
 
-def _yaml(obj: EMQX) -> str:
+def object_yaml(obj: Resource) -> str:
+    """The object as YAML for a person (managedFields left out). libyaml's dumper gives the
+    same text four times faster; only full pages need it, never the status polls."""
     data = obj.to_dict()
     data.get("metadata", {}).pop("managedFields", None)
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False)
 
 
 _EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
@@ -83,13 +86,15 @@ def _detail_context(request: HttpRequest, cluster: Cluster, namespace: str, name
         "name": name,
         "obj": obj,
         "emqx": summarize(obj) if obj else None,
-        "yaml": _yaml(obj) if obj else "",
     }
 
 
 @cluster_view
 def emqx_detail(request: HttpRequest, cluster: Cluster, namespace: str, name: str) -> HttpResponse:
-    return render(request, "console/emqx/detail.html", _detail_context(request, cluster, namespace, name))
+    context = _detail_context(request, cluster, namespace, name)
+    obj = context.get("obj")
+    context["yaml"] = object_yaml(obj) if isinstance(obj, Resource) else ""
+    return render(request, "console/emqx/detail.html", context)
 
 
 @cluster_view

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -13,7 +12,7 @@ from console.clusters import Cluster
 from console.permissions import require, require_cluster_read, visible_namespaces
 from console.registry import KindAdmin
 from console.views._common import banner, cluster_view
-from console.views.emqx import HTMX_STOP_POLLING
+from console.views.emqx import HTMX_STOP_POLLING, object_yaml
 from emqx.errors import EmqxClientError
 
 
@@ -63,18 +62,15 @@ def _detail_context(
     obj = cache.get(namespace, name)
     if obj is None and state.synced:
         raise Http404(f"No {admin.kind} {namespace}/{name} in cluster {cluster.name}.")
-    yaml_text = ""
-    if obj is not None:
-        data = obj.to_dict()
-        data.get("metadata", {}).pop("managedFields", None)
-        yaml_text = yaml.safe_dump(data, sort_keys=False)
-    context.update(banner=banner(cluster, state), obj=obj, summary=obj and admin.summarize(obj), yaml=yaml_text)
+    context.update(banner=banner(cluster, state), obj=obj, summary=obj and admin.summarize(obj))
     return context
 
 
 @cluster_view
 def resource_detail(request: HttpRequest, cluster: Cluster, kind: KindAdmin, namespace: str, name: str) -> HttpResponse:
-    return render(request, "console/resource/detail.html", _detail_context(request, cluster, kind, namespace, name))
+    context = _detail_context(request, cluster, kind, namespace, name)
+    context["yaml"] = object_yaml(context["obj"]) if context.get("obj") is not None else ""
+    return render(request, "console/resource/detail.html", context)
 
 
 @cluster_view
