@@ -407,6 +407,15 @@ class Sandbox:
         if status not in (201, 409):
             raise SandboxError(f"creating namespace {name} failed ({status}): {resp}")
 
+    def requests_served(self, *resources: str) -> int:
+        """How many requests for these resources (plural names) the API server has served so
+        far, by its own count (apiserver_request_total): to show that something made none."""
+        count = 0
+        for line in self.metrics().splitlines():
+            if line.startswith("apiserver_request_total{") and any(f'resource="{r}"' in line for r in resources):
+                count += int(float(line.rsplit(" ", 1)[1]))
+        return count
+
     def metrics(self) -> str:
         """The API server's Prometheus metrics (for counting requests in benchmarks and tests)."""
         status, body = self.request("GET", "/metrics")

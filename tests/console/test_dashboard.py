@@ -264,14 +264,6 @@ def test_only_namespaces_the_user_may_read_count(
     assert total(fleet_page, "instances") == "7" and "not-yours" not in fleet_page and other not in fleet_page
 
 
-def _api_requests(sandbox: Sandbox, resources: tuple[str, ...]) -> int:
-    count = 0
-    for line in sandbox.metrics().splitlines():
-        if line.startswith("apiserver_request_total{") and any(f'resource="{r}"' in line for r in resources):
-            count += int(float(line.rsplit(" ", 1)[1]))
-    return count
-
-
 def test_the_page_polls_its_partial_every_5s_while_visible(client: Client, fleet: dict[str, str]) -> None:
     _viewer(client, fleet["namespace"])
     html = _page(client)
@@ -292,11 +284,11 @@ def test_polls_cost_the_api_server_nothing_once_the_caches_are_warm(
     assert cluster is not None
     eventually(lambda: cluster.warning_events().snapshot().fetched_at is not None)
     watched = ("emqxes", "emqxbrokers", "emqxenterprises", "events")
-    before = _api_requests(sandbox, watched)
+    before = sandbox.requests_served(*watched)
     for _ in range(50):
         assert client.get("/dashboard/_dashboard", HTTP_HX_REQUEST="true").status_code == 200
         assert client.get("/clusters/default/_dashboard", HTTP_HX_REQUEST="true").status_code == 200
-    assert _api_requests(sandbox, watched) == before
+    assert sandbox.requests_served(*watched) == before
 
 
 def test_it_shows_recent_warning_events_of_readable_namespaces(

@@ -97,25 +97,17 @@ def test_polling_resumes_after_an_edit_until_the_operator_catches_up(
     assert 'hx-trigger="every 2s' in _detail(admin, namespace, "edited")
 
 
-def _emqx_requests(sandbox: Sandbox) -> int:
-    total = 0
-    for line in sandbox.metrics().splitlines():
-        if line.startswith("apiserver_request_total{") and 'resource="emqxes"' in line:
-            total += int(float(line.rsplit(" ", 1)[1]))
-    return total
-
-
 def test_polls_cost_the_api_server_nothing_once_the_cache_is_warm(
     admin: Client, clientset: Clientset, namespace: str, sandbox: Sandbox
 ) -> None:
     clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("hot", namespace=namespace))
     url = f"/clusters/default/emqx/{namespace}/hot/_status"
     eventually(lambda: admin.get(url, HTTP_HX_REQUEST="true").status_code == 200)
-    before = _emqx_requests(sandbox)
+    before = sandbox.requests_served("emqxes")
     for _ in range(100):
         assert admin.get(url, HTTP_HX_REQUEST="true").status_code == 200
         assert admin.get("/clusters/default/emqx/_rows", {"namespace": namespace}).status_code == 200
-    assert _emqx_requests(sandbox) == before
+    assert sandbox.requests_served("emqxes") == before
 
 
 def test_a_viewer_of_another_namespace_gets_404_not_a_hint(

@@ -22,15 +22,6 @@ def _eventually(check: Callable[[], bool], timeout: float = 15.0) -> None:
         time.sleep(0.02)
 
 
-def _emqx_requests(sandbox: Sandbox) -> int:
-    """How many requests for emqxes the API server has served so far, by its own count."""
-    total = 0
-    for line in sandbox.metrics().splitlines():
-        if line.startswith("apiserver_request_total{") and 'resource="emqxes"' in line:
-            total += int(float(line.rsplit(" ", 1)[1]))
-    return total
-
-
 @pytest.fixture
 def clientset(sandbox: Sandbox) -> Iterator[Clientset]:
     cs = Clientset.from_kubeconfig(sandbox.kubeconfig)
@@ -75,11 +66,11 @@ def test_reading_the_cache_costs_the_api_server_no_request(
 ) -> None:
     clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("quiet", namespace=namespace))
     _eventually(lambda: informer.get(namespace, "quiet") is not None)
-    before = _emqx_requests(sandbox)
+    before = sandbox.requests_served("emqxes")
     for _ in range(500):
         assert informer.get(namespace, "quiet") is not None
         informer.list(namespace)
-    assert _emqx_requests(sandbox) == before
+    assert sandbox.requests_served("emqxes") == before
 
 
 def test_generation_moves_only_when_something_changed(
