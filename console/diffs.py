@@ -5,14 +5,17 @@
   status ...), so diffs show intent, not bookkeeping.
 - :func:`unified` and :func:`changes` show one object against another, as YAML lines and as
   field paths.
-- :func:`merge3` is the 3-way merge behind the conflict view: the user's changes (base -> ours)
-  laid onto the version someone else saved meanwhile (base -> theirs), field by field; a
-  mapping field (labels) merges key by key. Fields both sides changed differently are
-  reported, never silently decided.
+- :func:`merge3` is the 3-way merge behind the form's conflict view: the user's changes
+  (base -> ours) laid onto the version someone else saved meanwhile (base -> theirs), field by
+  field; a mapping field (labels) merges key by key. Fields both sides changed differently
+  are reported, never silently decided.
+- :func:`merge_docs` is the same for whole documents (the YAML editor): mappings merge key by
+  key at every depth, anything else (a string, a number, a list) is one value.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,11 +23,11 @@ from typing import Any, Literal
 
 import yaml
 
-__all__ = ["Change", "DiffLine", "Merge", "changes", "clean", "merge3", "to_yaml", "unified"]
+__all__ = ["Change", "DiffLine", "DocMerge", "Merge", "changes", "clean", "merge3", "merge_docs", "to_yaml", "unified"]
 
 # Metadata a person decides; the rest (uid, resourceVersion, generation, managedFields,
 # creationTimestamp, ownerReferences, finalizers ...) belongs to the server or controllers.
-_EDITABLE_METADATA = ("name", "namespace", "labels", "annotations")
+EDITABLE_METADATA = ("name", "namespace", "labels", "annotations")
 
 
 def clean(doc: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -34,7 +37,7 @@ def clean(doc: Mapping[str, Any] | None) -> dict[str, Any]:
         return {}
     result: dict[str, Any] = {k: doc[k] for k in ("apiVersion", "kind") if k in doc}
     meta = doc.get("metadata") or {}
-    result["metadata"] = {k: meta[k] for k in _EDITABLE_METADATA if meta.get(k) not in (None, {}, [])}
+    result["metadata"] = {k: meta[k] for k in EDITABLE_METADATA if meta.get(k) not in (None, {}, [])}
     if doc.get("spec") is not None:
         result["spec"] = doc["spec"]
     return result
@@ -166,3 +169,51 @@ def merge3(base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str
         else:
             merge.values[name] = t
     return merge
+
+
+@dataclass
+class DocMerge:
+    """The result of :func:`merge_docs`: ``doc`` is theirs with every change of ours laid on
+    top (ours wins where both changed); ``ours``/``theirs`` the field paths each side changed
+    from the base; ``conflicts`` the paths both changed to different values."""
+
+    doc: dict[str, Any]
+    ours: list[str] = field(default_factory=list)
+    theirs: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+
+
+def _merge_node(base: Any, ours: Any, theirs: Any, path: str, conflicts: list[str]) -> Any:
+    if ours == base:
+        return theirs  # ours did not touch it: theirs stands (also when they removed it)
+    if theirs in (base, ours):
+        return ours
+    mappings = all(isinstance(v, Mapping) or v is _MISSING for v in (base, ours, theirs))
+    if mappings and ours is not _MISSING and theirs is not _MISSING:
+        # Both changed something inside: merge key by key. A section both added (no base)
+        # merges the same way, from nothing.
+        b = base if isinstance(base, Mapping) else {}
+        merged: dict[str, Any] = {}
+        for key in [*theirs, *(k for k in ours if k not in theirs)]:
+            value = _merge_node(
+                b.get(key, _MISSING), ours.get(key, _MISSING), theirs.get(key, _MISSING), f"{path}.{key}", conflicts
+            )
+            if value is not _MISSING:
+                merged[key] = value
+        return merged
+    conflicts.append(path.lstrip("."))
+    return ours
+
+
+def merge_docs(base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> DocMerge:
+    """Merge two edits of one object document (all three :func:`clean`-ed first). ``base`` is
+    what both started from, ``ours`` the user's document, ``theirs`` the version saved since."""
+    b, o, t = clean(base), clean(ours), clean(theirs)
+    conflicts: list[str] = []
+    merged = _merge_node(b, o, t, "", conflicts)
+    return DocMerge(
+        doc=copy.deepcopy(dict(merged)),
+        ours=[c.path for c in changes(b, o)],
+        theirs=[c.path for c in changes(b, t)],
+        conflicts=conflicts,
+    )

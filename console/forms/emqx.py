@@ -25,6 +25,7 @@ from django import forms
 from django.core import signing, validators
 from pydantic import ValidationError
 
+from console import diffs
 from emqx import hocon
 from emqx.errors import (
     AlreadyExists,
@@ -50,11 +51,13 @@ __all__ = [
     "EditBase",
     "add_api_error",
     "default_values",
+    "edit_yaml",
     "edited_emqx",
     "emqx_values",
     "new_emqx",
     "new_values",
     "values_as_data",
+    "yaml_edited_emqx",
 ]
 
 # ----- limits ------------------------------------------------------------------------------
@@ -352,6 +355,8 @@ def sanity_errors(obj: EMQX) -> list[tuple[str, str]]:
         errors.append((FIELD_PATHS["replicant_replicas"], replicants))
     if len(values["config_data"].encode()) > MAX_CONFIG_BYTES:
         errors.append((FIELD_PATHS["config_data"], f"at most {MAX_CONFIG_BYTES // 1024} KiB."))
+    elif values["config_data"].strip() and (problem := hocon.check(values["config_data"])) is not None:
+        errors.append((FIELD_PATHS["config_data"], f"not valid HOCON: {problem}."))
     errors += [(FIELD_PATHS[name], message) for name, message in check_quantities(values).items()]
     return errors
 
@@ -619,10 +624,45 @@ def yaml_skeleton(values: Mapping[str, Any]) -> str:
     return yaml.safe_dump(obj.to_dict(), sort_keys=False, default_flow_style=False)
 
 
+def _value_at(doc: Mapping[str, Any], path: str) -> Any:
+    node: Any = doc
+    for key in path.split("."):
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node
+
+
+def edit_yaml(doc: Mapping[str, Any]) -> str:
+    """What the YAML editor starts from: the part of the object a person edits (apiVersion,
+    kind, name, namespace, labels, annotations and the whole spec, unknown fields included),
+    without status or the server's bookkeeping."""
+    return yaml.safe_dump(diffs.clean(doc), sort_keys=False, default_flow_style=False, allow_unicode=True, width=100)
+
+
+def yaml_edited_emqx(base_doc: Mapping[str, Any], document: Mapping[str, Any]) -> EMQX:
+    """``base_doc`` (the object as the user opened it) with the labels, annotations and spec
+    of the user's document. The rest of the metadata (finalizers, owner references ...) and
+    the status stay the server's."""
+    doc = copy.deepcopy(dict(base_doc))
+    meta = doc.setdefault("metadata", {})
+    for key in ("labels", "annotations"):
+        value = (document.get("metadata") or {}).get(key)
+        if value:
+            meta[key] = copy.deepcopy(value)
+        else:
+            meta.pop(key, None)
+    doc["spec"] = copy.deepcopy(document.get("spec"))
+    return EMQX.from_dict(doc)
+
+
 class EMQXYamlForm(forms.Form):
-    """The whole object as YAML (create): parsed safely, checked for kind, known top-level
-    keys, the model's types and the form's own limits. Unknown fields inside the spec are
-    left to the API server, which knows its CRD version (strict field validation)."""
+    """The whole object as YAML: parsed safely, checked for kind, known top-level keys, the
+    model's types and the form's own limits. Unknown fields inside the spec are left to the
+    API server, which knows its CRD version (strict field validation).
+
+    With ``base`` (an edit), the document must keep the object's name and namespace; other
+    metadata the server keeps (resourceVersion, uid ...) may stay in the text as it was but
+    not change; and the form's limits judge only what the edit changes, so an instance
+    scaled past them with kubectl stays editable."""
 
     yaml = forms.CharField(
         strip=False,
@@ -631,8 +671,32 @@ class EMQXYamlForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 30, "cols": 100, "spellcheck": "false", "class": "code"}),
     )
 
+    def __init__(self, *args: Any, base: EditBase | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.base = base
+
     def field_for_path(self, path: str) -> str | None:
         return "yaml"
+
+    def _edit_errors(self, data: dict[str, Any]) -> list[str]:
+        """What an edit may not change, checked on (and trimmed from) the user's document."""
+        assert self.base is not None
+        errors = []
+        meta, base_meta = data["metadata"], self.base.doc.get("metadata") or {}
+        for key in ("name", "namespace"):
+            if meta.get(key) != base_meta.get(key):
+                errors.append(
+                    f"metadata.{key}: is {base_meta.get(key)!r} and cannot be changed "
+                    f"(got {meta.get(key)!r}); to move or rename an instance, create a new one."
+                )
+        for key in sorted(k for k in meta if k not in diffs.EDITABLE_METADATA):
+            if meta[key] != base_meta.get(key):
+                errors.append(
+                    f"metadata.{key}: kept by the cluster and not changed here; remove it from the YAML "
+                    "(you edit the version you opened)."
+                )
+            del meta[key]
+        return errors
 
     def clean_yaml(self) -> str:
         text = _normalize_newlines(self.cleaned_data["yaml"])
@@ -661,22 +725,41 @@ class EMQXYamlForm(forms.Form):
             errors.append(f"Unknown top-level field(s): {', '.join(unknown)} (allowed: {', '.join(_TOP_LEVEL)}).")
         if not isinstance(data.get("metadata"), dict):
             errors.append("metadata: a mapping with name and namespace is required.")
+        elif self.base is not None:
+            errors += self._edit_errors(data)
         if errors:
             raise forms.ValidationError(errors)
         try:
             obj = EMQX.model_validate(data)
         except ValidationError as error:
             raise forms.ValidationError(_pydantic_messages(error)) from None
-        problems = sanity_errors(obj)
+        if self.base is None:
+            problems = sanity_errors(obj)
+        else:
+            obj = yaml_edited_emqx(self.base.doc, data)
+            already, edited = sanity_errors(self.base.emqx), obj.to_dict()
+            problems = [
+                p
+                for p in sanity_errors(obj)
+                if p not in already or _value_at(edited, p[0]) != _value_at(self.base.doc, p[0])
+            ]
         if problems:
             raise forms.ValidationError([f"{path}: {message}" for path, message in problems])
         self.cleaned_data["emqx"] = obj
+        self.cleaned_data["document"] = data
         return text
 
     @property
     def emqx(self) -> EMQX:
+        """The object to write: the document as given (create), or the opened object with
+        the document's labels, annotations and spec (edit)."""
         obj: EMQX = self.cleaned_data["emqx"]
         return obj
+
+    def edited(self, base: EditBase) -> EMQX:
+        """The user's document laid onto ``base`` (another version than the one opened,
+        after the operator's status moved on)."""
+        return yaml_edited_emqx(base.doc, self.cleaned_data["document"])
 
 
 # ----- an edit's starting point ----------------------------------------------------------------

@@ -28,6 +28,7 @@ from console.forms.emqx import (
     EMQXForm,
     EMQXYamlForm,
     add_api_error,
+    edit_yaml,
     edited_emqx,
     emqx_values,
     new_emqx,
@@ -204,7 +205,24 @@ def _field_names(form: EMQXForm, names: list[str]) -> list[str]:
     return result
 
 
-def _conflict(request: HttpRequest, cluster: Cluster, form: EMQXForm, base: EditBase, intended: EMQX) -> HttpResponse:
+EditForm = EMQXForm | EMQXYamlForm
+
+
+def _edit_form(base: EditBase, yaml_mode: bool, data: Any = None) -> EditForm:
+    """The edit page's form, pre-filled from ``base``: the form, or the whole object as YAML."""
+    if yaml_mode:
+        return EMQXYamlForm(data, initial={"yaml": edit_yaml(base.doc)}, base=base)
+    return EMQXForm(data, initial=base.values(), editing=True)
+
+
+def _intended(form: EditForm, base: EditBase) -> EMQX:
+    """What the user asks for, as an update of ``base``."""
+    if isinstance(form, EMQXYamlForm):
+        return form.edited(base)
+    return edited_emqx(base.doc, form.values())
+
+
+def _conflict(request: HttpRequest, cluster: Cluster, form: EditForm, base: EditBase, intended: EMQX) -> HttpResponse:
     """Someone saved first: show both changes and offer to re-apply ours onto their version."""
     namespace, name = base.emqx.metadata.namespace or "", base.emqx.metadata.name or ""
     try:
@@ -212,9 +230,18 @@ def _conflict(request: HttpRequest, cluster: Cluster, form: EMQXForm, base: Edit
     except EmqxClientError as error:
         context = {"namespace": namespace, "name": name, "form": form, "editing": True}
         return _error_page(request, "console/emqx/form.html", context, error, cluster)
-    theirs = emqx_values(current)
-    merge = diffs.merge3(base.values(), form.values(), theirs, EDITABLE_FIELDS)
     fresh = EditBase.of(current)
+    reapply: EditForm
+    if isinstance(form, EMQXYamlForm):
+        # The whole document merges path by path: theirs, with each field of ours on top.
+        doc_merge = diffs.merge_docs(base.doc, intended.to_dict(), fresh.doc)
+        theirs, ours, both = doc_merge.theirs, doc_merge.ours, doc_merge.conflicts
+        reapply = EMQXYamlForm(initial={"yaml": edit_yaml(doc_merge.doc)}, base=fresh)
+    else:
+        values = emqx_values(current)
+        merge = diffs.merge3(base.values(), form.values(), values, EDITABLE_FIELDS)
+        theirs, ours, both = (_field_names(form, f) for f in (merge.theirs, merge.ours, merge.conflicts))
+        reapply = EMQXForm(initial={**values, **merge.values}, editing=True)
     return render(
         request,
         "console/emqx/conflict.html",
@@ -224,10 +251,11 @@ def _conflict(request: HttpRequest, cluster: Cluster, form: EMQXForm, base: Edit
             "name": name,
             "their_diff": diffs.unified(base.doc, fresh.doc),
             "your_diff": diffs.unified(base.doc, intended.to_dict()),
-            "their_fields": _field_names(form, merge.theirs),
-            "your_fields": _field_names(form, merge.ours),
-            "both_fields": _field_names(form, merge.conflicts),
-            "reapply": EMQXForm(initial={**theirs, **merge.values}, editing=True),
+            "their_fields": theirs,
+            "your_fields": ours,
+            "both_fields": both,
+            "reapply": reapply,
+            "yaml_mode": isinstance(form, EMQXYamlForm),
             "base": fresh,
         },
         status=409,
@@ -235,7 +263,7 @@ def _conflict(request: HttpRequest, cluster: Cluster, form: EMQXForm, base: Edit
 
 
 def _update(
-    request: HttpRequest, cluster: Cluster, form: EMQXForm, base: EditBase, intended: EMQX, *, save: bool
+    request: HttpRequest, cluster: Cluster, form: EditForm, base: EditBase, intended: EMQX, *, save: bool
 ) -> EMQX | Exception | None:
     """Dry-run the update, then (``save``) write it. Returns the saved object, the dry-run
     result (not saving), or the Conflict/NotFound the view shows as a page of its own;
@@ -280,17 +308,24 @@ def _rebased(request: HttpRequest, cluster: Cluster, base: EditBase) -> EditBase
 
 @cluster_view
 def emqx_change(request: HttpRequest, cluster: Cluster, namespace: str, name: str) -> HttpResponse:
-    """Edit: form -> preview of the diff -> save; a conflict shows both sides."""
+    """Edit with the form or as YAML (``mode=yaml``): edit -> preview of the diff -> save; a
+    conflict shows both sides and offers to re-apply onto the current version."""
     require(request.user, "update", KIND, namespace, cluster.name)
-    context: dict[str, Any] = {"cluster": cluster, "namespace": namespace, "name": name, "editing": True}
+    yaml_mode = (request.POST if request.method == "POST" else request.GET).get("mode") == "yaml"
+    context: dict[str, Any] = {
+        "cluster": cluster,
+        "namespace": namespace,
+        "name": name,
+        "editing": True,
+        "yaml_mode": yaml_mode,
+    }
     template = "console/emqx/form.html"
     if request.method != "POST":
         try:
             base = EditBase.of(_client(request, cluster, namespace).get(name))
         except EmqxClientError as error:
             return _error_page(request, template, context, error, cluster)
-        form = EMQXForm(initial=base.values(), editing=True)
-        return render(request, template, {**context, "form": form, "base": base})
+        return render(request, template, {**context, "form": _edit_form(base, yaml_mode), "base": base})
     loaded = EditBase.load(request.POST.get("base", ""))
     if (
         loaded is None
@@ -300,17 +335,21 @@ def emqx_change(request: HttpRequest, cluster: Cluster, namespace: str, name: st
         context["problem"] = "This form's starting point is missing or was altered. Open the edit page again."
         return render(request, template, context, status=400)
     base = loaded
-    form = EMQXForm(request.POST, initial=base.values(), editing=True)
+    form = _edit_form(base, yaml_mode, request.POST)
     step = request.POST.get("step", "preview")
     context.update(form=form, base=base)
     if step == "edit" or not form.is_valid():
         return render(request, template, context)
-    intended = edited_emqx(base.doc, form.values())
+    if step == "to_yaml":
+        # The form's changes so far, carried into the YAML editor (nothing is sent yet).
+        yaml_form = EMQXYamlForm(initial={"yaml": edit_yaml(_intended(form, base).to_dict())}, base=base)
+        return render(request, template, {**context, "form": yaml_form, "yaml_mode": True})
+    intended = _intended(form, base)
     result = _update(request, cluster, form, base, intended, save=step == "save")
     if isinstance(result, Conflict) and (rebased := _rebased(request, cluster, base)) is not None:
         # Only the operator's status (or other bookkeeping) moved on: nothing of theirs can be
         # overwritten, so the user's changes go onto the new version without asking.
-        base, intended = rebased, edited_emqx(rebased.doc, form.values())
+        base, intended = rebased, _intended(form, rebased)
         context["base"] = base
         result = _update(request, cluster, form, base, intended, save=step == "save")
     if isinstance(result, Conflict):
