@@ -634,8 +634,14 @@ def _value_at(doc: Mapping[str, Any], path: str) -> Any:
 def edit_yaml(doc: Mapping[str, Any]) -> str:
     """What the YAML editor starts from: the part of the object a person edits (apiVersion,
     kind, name, namespace, labels, annotations and the whole spec, unknown fields included),
-    without status or the server's bookkeeping."""
-    return yaml.safe_dump(diffs.clean(doc), sort_keys=False, default_flow_style=False, allow_unicode=True, width=100)
+    without status or the server's bookkeeping. Non-ASCII text stays readable, except where
+    PyYAML would write a character it reads back differently (NEL, line separators): then
+    everything is escaped, so that saving the text unchanged changes nothing."""
+    clean = diffs.clean(doc)
+    text = yaml.safe_dump(clean, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100)
+    if yaml.safe_load(text) != clean:
+        text = yaml.safe_dump(clean, sort_keys=False, default_flow_style=False, width=100)
+    return text
 
 
 def yaml_edited_emqx(base_doc: Mapping[str, Any], document: Mapping[str, Any]) -> EMQX:

@@ -386,3 +386,15 @@ def test_a_document_merge_names_what_both_changed_and_takes_the_users_value() ->
     assert merge.doc["spec"] == {"image": "b", "ports": [1, 2]}
     same = merge_docs(base, _doc({"image": "b", "ports": [1]}), _doc({"image": "b", "ports": [1]}))
     assert same.conflicts == []  # the same change on both sides is no conflict
+
+
+def test_an_untouched_yaml_edit_changes_nothing_even_with_non_ascii_text(
+    admin: Client, clientset: Clientset, namespace: str
+) -> None:
+    config = '# 日志级别\nlog.console.level = warning\nnode.cookie = "a\u2028b"\n'
+    _make(clientset, namespace, annotations={"note": "café"}, spec={"config": {"data": config}})
+    data, doc = _opened(admin, namespace)
+    assert "日志级别" in data["yaml"] and "café" in data["yaml"]  # readable, not \\u-escaped
+    assert doc["spec"]["config"]["data"] == config
+    page = admin.post(_url(namespace), {**data, "step": "preview"}).content.decode()
+    assert 'id="no-changes"' in page

@@ -11,11 +11,12 @@ from django.test import Client
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from console.diffs import merge3
+from console.diffs import clean, merge3, merge_docs
 from console.forms.emqx import (
     EDITABLE_FIELDS,
     EMQXForm,
     default_values,
+    edit_yaml,
     edited_emqx,
     emqx_values,
     new_emqx,
@@ -164,6 +165,29 @@ def test_generated_yaml_never_fails_and_writes_only_what_is_valid(
     check()
 
 
+def test_generated_yaml_edits_never_fail_and_a_review_writes_nothing(
+    admin: Client, clientset: Clientset, namespace: str
+) -> None:
+    emqxes = clientset.apps_v2beta1.emqxes(namespace)
+    made = emqxes.create(EMQX.from_dict({"metadata": {"name": "broker"}, "spec": {"image": "emqx/emqx:5.8.6"}}))
+    url = f"/clusters/default/emqx/{namespace}/broker/change/"
+    page = admin.get(url, {"mode": "yaml"}).content.decode()
+    base = page.split('name="base" value="', 1)[1].split('"', 1)[0]
+    rv = made.metadata.resource_version or ""
+
+    @EXAMPLES
+    @given(text=_yaml_input(namespace).map(lambda t: t.replace("name: ", "name: broker #", 1)) | _yaml_input(namespace))
+    def check(text: str) -> None:
+        response = admin.post(
+            url, {"mode": "yaml", "yaml": text, "base": base, "resource_version": rv, "step": "preview"}
+        )
+        assert response.status_code == 200, response.status_code
+        event("previewed" if b"Review changes to" in response.content else "refused")
+        assert emqxes.get("broker").metadata.resource_version == rv
+
+    check()
+
+
 # ----- laws of the pure parts ---------------------------------------------------------------------
 
 
@@ -210,3 +234,32 @@ def test_defaults_are_the_models_own() -> None:
     assert defaults["core_replicas"] == EMQXSpec.model_fields["core_template"].default["spec"]["replicas"]
     assert defaults["config_mode"] == Config.model_fields["mode"].default
     assert defaults["replicant_replicas"] is None  # no replicant template unless asked for
+
+
+_docs = st.fixed_dictionaries(
+    {
+        "metadata": st.fixed_dictionaries(
+            {
+                "name": st.just("b"),
+                "labels": st.dictionaries(st.sampled_from("abc"), st.sampled_from("xyz"), max_size=3),
+            }
+        ),
+        "spec": st.dictionaries(st.sampled_from(["image", "coreTemplate", "config", "x"]), _json, max_size=4),
+    }
+)
+
+
+@EXAMPLES
+@given(base=_docs, ours=_docs, theirs=_docs)
+def test_a_document_merge_keeps_the_side_that_changed(
+    base: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any]
+) -> None:
+    assert merge_docs(base, base, theirs).doc == clean(theirs)
+    assert merge_docs(base, ours, base).doc == clean(ours)
+    assert merge_docs(base, ours, base).conflicts == [] == merge_docs(base, base, theirs).conflicts
+    assert merge_docs(base, ours, ours).doc == clean(ours)
+    merged = merge_docs(base, ours, theirs)
+    assert yaml.safe_load(edit_yaml(merged.doc)) == clean(merged.doc)  # what the re-apply editor shows
+    for conflict in merged.conflicts:  # only where both sides changed something
+        for side in (merged.ours, merged.theirs):
+            assert any(path == conflict or path.startswith(conflict + ".") for path in side), (conflict, side)

@@ -78,3 +78,42 @@ def test_live_updates_pause_again_once_an_edit_is_rolled_out(
     ready = obj.status.conditions[0]
     assert (ready.type, ready.observed_generation) == ("Ready", obj.metadata.generation)
     expect(panel).to_contain_text("settled", timeout=LIVE_TIMEOUT_MS // 4)
+
+
+def test_an_edit_as_yaml_keeps_the_users_text_through_review_and_save(
+    page: Page, console: str, admin_user: Persona, namespace: str, clientset: Clientset
+) -> None:
+    config = "log.console.level = warning\nlisteners.tcp.default.bind = 1883\n"
+    clientset.apps_v2beta1.emqxes(namespace).create(
+        factories.emqx(
+            "yamled",
+            namespace=namespace,
+            core_replicas=1,
+            spec={"imagePullPolicy": "Always", "config": {"data": config}},
+        )
+    )
+    log_in(page, console, admin_user, detail_path(namespace, "yamled"))
+    page.get_by_role("link", name="Edit", exact=True).click()
+    page.get_by_role("link", name="Edit as YAML").click()
+    editor = page.locator("textarea[name=yaml]")
+    expect(editor).to_contain_text("imagePullPolicy: Always")  # a field the form does not show
+    text = editor.input_value()
+    assert "replicas: 1" in text
+    editor.fill(
+        text.replace("replicas: 1", "replicas: 3").replace("imagePullPolicy: Always", "imagePullPolicy: IfNotPresent")
+    )
+    page.get_by_role("button", name="Review changes").click()
+
+    expect(page.get_by_role("heading", name="Review changes to EMQX yamled")).to_be_visible()
+    expect(page.locator("#changes tbody tr")).to_have_count(2)
+    page.get_by_role("button", name="Back to the YAML").click()
+    expect(page.locator("textarea[name=yaml]")).to_contain_text("replicas: 3")
+    page.get_by_role("button", name="Review changes").click()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text(f"EMQX {namespace}/yamled was saved")
+
+    saved = clientset.apps_v2beta1.emqxes(namespace).get("yamled")
+    assert saved.spec.core_template.spec.replicas == 3  # type: ignore[union-attr]
+    assert saved.to_dict()["spec"]["imagePullPolicy"] == "IfNotPresent"
+    # The multi-line config went through the preview's hidden field and back unchanged.
+    assert saved.spec.config is not None and saved.spec.config.data == config  # type: ignore[union-attr]
