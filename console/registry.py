@@ -153,6 +153,8 @@ class KindAdmin:
     summarize: Callable[[Any], ObjectSummary]
     version_label: str = "Version"
     create_hint: str = ""
+    timeline: bool = False
+    """The console records its condition changes (console.timeline.TRACKED_KINDS)."""
 
 
 KINDS: dict[str, KindAdmin] = {
@@ -165,6 +167,7 @@ KINDS: dict[str, KindAdmin] = {
             "EMQX brokers (v4)",
             summarize_broker,
             create_hint="kind EmqxBroker, apiVersion apps.emqx.io/v1beta4",
+            timeline=True,
         ),
         KindAdmin(
             "EmqxEnterprise",
@@ -173,6 +176,7 @@ KINDS: dict[str, KindAdmin] = {
             "EMQX Enterprise (v4)",
             summarize_broker,
             create_hint="kind EmqxEnterprise, apiVersion apps.emqx.io/v1beta4",
+            timeline=True,
         ),
         KindAdmin(
             "Rebalance",

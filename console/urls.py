@@ -34,6 +34,11 @@ urlpatterns = [
         resources.resource_status,
         name="resource_status",
     ),
+    path(
+        "clusters/<slug:cluster>/<kind:kind>/<slug:namespace>/<str:name>/timeline/",
+        timeline_views.resource_timeline,
+        name="resource_timeline",
+    ),
     path("audit/", audit.audit_list, name="audit_list"),
     path("dashboard/", dashboard_views.fleet_dashboard, name="fleet_dashboard"),
     path("dashboard/_dashboard", dashboard_views.fleet_dashboard_partial, name="fleet_dashboard_partial"),

@@ -1,7 +1,9 @@
-"""An EMQX instance's condition timeline: the transitions this console recorded (see
-console.timeline), as phases with their durations."""
+"""An instance's condition timeline (EMQX, EmqxBroker, EmqxEnterprise): the transitions this
+console recorded (see console.timeline), as phases with their durations."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -11,26 +13,29 @@ from django.utils import timezone
 from console.clusters import Cluster
 from console.models import ConditionTransition
 from console.permissions import require
+from console.registry import KindAdmin
 from console.svg import phase_strip
-from console.timeline import history, recording_enabled
+from console.timeline import TRACKED_KINDS, history, recording_enabled
 from console.views._common import banner, cluster_view
+from emqx.cache import Informer
 from emqx.errors import EmqxClientError
 
 
-@cluster_view
-def emqx_timeline(request: HttpRequest, cluster: Cluster, namespace: str, name: str) -> HttpResponse:
-    require(request.user, "get", "EMQX", namespace, cluster.name)
-    recorded = ConditionTransition.objects.filter(cluster=cluster.name, kind="EMQX", namespace=namespace, name=name)
+def _timeline(
+    request: HttpRequest, cluster: Cluster, kind: str, namespace: str, name: str, context: dict[str, Any]
+) -> HttpResponse:
+    require(request.user, "get", kind, namespace, cluster.name)
+    recorded = ConditionTransition.objects.filter(cluster=cluster.name, kind=kind, namespace=namespace, name=name)
     page_banner, uid = None, ""
     try:
-        cache = cluster.emqx_cache()
+        cache: Informer[Any] = cluster.emqx_cache() if kind == "EMQX" else cluster.cache(kind)
         state = cache.state()
         obj = cache.get(namespace, name)
         page_banner = banner(cluster, state)
         if obj is not None:
             uid = obj.metadata.uid or ""
         elif state.synced:
-            raise Http404(f"No EMQX {namespace}/{name} in cluster {cluster.name}.")
+            raise Http404(f"No {kind} {namespace}/{name} in cluster {cluster.name}.")
     except EmqxClientError as error:
         page_banner = banner(cluster, None, str(error))
     if not uid:  # the cluster cannot tell: the instance recorded last under this name
@@ -39,10 +44,12 @@ def emqx_timeline(request: HttpRequest, cluster: Cluster, namespace: str, name: 
     found, now = history(transitions), timezone.now()
     return render(
         request,
-        "console/emqx/timeline.html",
+        "console/timeline.html",
         {
+            **context,
             "cluster": cluster,
             "banner": page_banner,
+            "kind": kind,
             "namespace": namespace,
             "name": name,
             "uid": uid,
@@ -55,3 +62,18 @@ def emqx_timeline(request: HttpRequest, cluster: Cluster, namespace: str, name: 
             "now": now,
         },
     )
+
+
+@cluster_view
+def emqx_timeline(request: HttpRequest, cluster: Cluster, namespace: str, name: str) -> HttpResponse:
+    return _timeline(request, cluster, "EMQX", namespace, name, {})
+
+
+@cluster_view
+def resource_timeline(
+    request: HttpRequest, cluster: Cluster, kind: KindAdmin, namespace: str, name: str
+) -> HttpResponse:
+    """The 4.x brokers' timeline (Rebalance has phases, not conditions to follow: no timeline)."""
+    if not kind.timeline or kind.kind not in TRACKED_KINDS:
+        raise Http404(f"The console keeps no condition timeline of {kind.verbose_name_plural}.")
+    return _timeline(request, cluster, kind.kind, namespace, name, {"admin": kind})

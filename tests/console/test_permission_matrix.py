@@ -44,6 +44,7 @@ REQUIRED_VERB: dict[str, str | None] = {
     "dashboard": None,
     "dashboard_partial": None,
     "emqx_timeline": "get",
+    "resource_timeline": "get",
 }
 PUBLIC = {"login", "logout"}
 ROLES = ("viewer", "operator", "admin")

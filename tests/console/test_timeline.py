@@ -240,3 +240,35 @@ def test_recording_is_off_by_default_on_an_in_memory_sqlite_database(settings: A
     assert recording_enabled() is False
     settings.CONSOLE_TIMELINE_RECORDING = True
     assert recording_enabled() is True
+
+
+def test_a_brokers_timeline_shows_when_it_went_running(console: Client, clientset: Clientset, namespace: str) -> None:
+    cluster = clusters.get_cluster("default")
+    assert cluster is not None and cluster.cache("EmqxBroker").wait_for_sync(30)
+    brokers = clientset.apps_v1beta4.emqx_brokers(namespace)
+    brokers.create(factories.emqx_broker("legacy", namespace=namespace, replicas=1))
+    sim = Simulator(clientset, pace=0.05, namespace=namespace)
+
+    def running() -> bool:
+        obj = brokers.get("legacy")
+        first = obj.status.conditions[0] if obj.status and obj.status.conditions else None
+        return first is not None and (first.type, first.status) == ("Running", "True")
+
+    for _ in range(40):
+        if running():
+            break
+        if sim.reconcile_object("EmqxBroker", namespace, "legacy"):
+            time.sleep(1.05)
+    assert running()
+    detail = console.get(f"/clusters/default/emqxbrokers/{namespace}/legacy/").content.decode()
+    url = f"/clusters/default/emqxbrokers/{namespace}/legacy/timeline/"
+    assert f'href="{url}"' in detail
+    eventually(lambda: any(t.condition_type == "Running" for t in _recorded(namespace, "legacy")))
+    response = console.get(url)
+    html = response.content.decode()
+    assert response.status_code == 200 and "Condition timeline of EmqxBroker legacy" in html
+    phases = _phases_on_page(html)
+    assert phases[-1][:2] == ("Running", "went Ready")
+    assert "EMQX brokers (v4)" in html  # the breadcrumbs lead back to the brokers, not to EMQX 5
+    assert console.get(f"/clusters/default/emqxbrokers/{namespace}/nobody/timeline/").status_code == 404
+    assert console.get(f"/clusters/default/rebalances/{namespace}/any/timeline/").status_code == 404
