@@ -16,6 +16,7 @@ status polls) take from the store and cause **no** API request, however many of 
 
 from __future__ import annotations
 
+import builtins
 import logging
 import threading
 import time
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from emqx.client.resource import ResourceClient
-from emqx.client.watch import EventType
+from emqx.client.watch import EventType, Watch
 from emqx.errors import ApiError, ClusterUnreachable, EmqxClientError
 from emqx.models._base import Resource
 
@@ -92,7 +93,7 @@ class Informer(Generic[T]):
         self._last_sync: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._watch: object | None = None
+        self._watch: Watch[T] | None = None
         self._resource_version: str | None = None
         self._listeners: list[Callable[[EventType, T], None]] = []
         self._invalid: dict[Key, str] = {}
@@ -111,7 +112,7 @@ class Informer(Generic[T]):
         self._stop.set()
         watch = self._watch
         if watch is not None:
-            watch.stop()  # type: ignore[attr-defined]
+            watch.stop()
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -172,7 +173,9 @@ class Informer(Generic[T]):
             return dict(self._invalid)
 
     def _on_invalid(self, raw: Mapping[str, Any], error: Exception) -> None:
-        meta = raw.get("metadata") if isinstance(raw.get("metadata"), Mapping) else {}
+        meta = raw.get("metadata")
+        if not isinstance(meta, Mapping):
+            meta = {}
         key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
         log.warning("informer %s: skipping %s/%s: %s", self.name, key[0], key[1], error)
         with self._lock:
@@ -180,7 +183,7 @@ class Informer(Generic[T]):
             if self._store.pop(key, None) is not None:
                 self._bump()
 
-    def namespaces(self) -> list[str]:
+    def namespaces(self) -> builtins.list[str]:
         with self._lock:
             return sorted({ns for ns, _ in self._store})
 
@@ -239,7 +242,7 @@ class Informer(Generic[T]):
             if changed:
                 self._bump()
 
-    def _replace(self, items: list[T], resource_version: str | None) -> None:
+    def _replace(self, items: builtins.list[T], resource_version: str | None) -> None:
         with self._lock:
             self._store = {(o.metadata.namespace or "", o.metadata.name or ""): o for o in items}
             self._resource_version = resource_version

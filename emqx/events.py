@@ -124,14 +124,14 @@ def reference_to(obj: Resource | Mapping[str, Any]) -> ObjectReference:
             resourceVersion=meta.resource_version,
         )
     if isinstance(obj, Mapping):
-        meta = obj.get("metadata") or {}
+        raw_meta = obj.get("metadata") or {}
         return ObjectReference(
             apiVersion=obj.get("apiVersion"),
             kind=obj.get("kind"),
-            name=meta.get("name"),
-            namespace=meta.get("namespace"),
-            uid=meta.get("uid"),
-            resourceVersion=meta.get("resourceVersion"),
+            name=raw_meta.get("name"),
+            namespace=raw_meta.get("namespace"),
+            uid=raw_meta.get("uid"),
+            resourceVersion=raw_meta.get("resourceVersion"),
         )
     raise InvalidArgument(f"an involved object is a Resource model or a mapping, got {type(obj).__name__}")
 

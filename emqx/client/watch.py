@@ -24,8 +24,8 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from enum import Enum, StrEnum
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
 
 from emqx.errors import Gone, ResponseDecodeError, Status, api_error_from_status
 from emqx.models._base import Resource
@@ -64,7 +64,13 @@ class WatchEvent(Generic[T]):
     synthetic: bool = False
 
 
-_SKIPPED = object()  # _event's answer for an object handed to on_invalid
+class _Skipped(Enum):
+    """_event's answer for an object handed to on_invalid (an enum member, so `is` narrows it away)."""
+
+    SKIPPED = "skipped"
+
+
+_SKIPPED: Final = _Skipped.SKIPPED
 
 
 def _key(obj: Resource) -> tuple[str, str]:
@@ -171,7 +177,7 @@ class Watch(Generic[T]):
             # Otherwise the server ended this request (its timeoutSeconds): go on from
             # the last resourceVersion, until our own deadline.
 
-    def _event(self, raw: Mapping[str, Any]) -> WatchEvent[T] | object | None:
+    def _event(self, raw: Mapping[str, Any]) -> WatchEvent[T] | Literal[_Skipped.SKIPPED] | None:
         """Decode one line; None means ``410 Gone`` (relist). Other errors are raised."""
         kind = raw.get("type")
         obj = raw.get("object")
@@ -196,7 +202,9 @@ class Watch(Generic[T]):
             if self._on_invalid is None:
                 raise
             # Skip it, but move on past it and forget any valid version we knew of it.
-            meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+            meta = obj.get("metadata")
+            if not isinstance(meta, Mapping):
+                meta = {}
             self._resource_version = str(meta.get("resourceVersion") or "") or self._resource_version
             self._known.pop((str(meta.get("namespace") or ""), str(meta.get("name") or "")), None)
             self._on_invalid(obj, error)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from datamodel_code_generator import DataModelType, InputFileType, generate
+from datamodel_code_generator import DatetimeClassType, LiteralType, PythonVersion, generate
+from datamodel_code_generator.enums import DataModelType, InputFileType
+from datamodel_code_generator.format import Formatter
 
 from emqx.codegen.schema import ModuleSchema, build_module_schema, load_kind
 from emqx.codegen.targets import CRD_DIR, TARGETS, ModuleTarget
@@ -33,8 +37,8 @@ def render(target: ModuleTarget) -> GeneratedModule:
         json.dumps(module.document),
         input_file_type=InputFileType.JsonSchema,
         output_model_type=DataModelType.PydanticV2BaseModel,
-        target_python_version="3.11",
-        formatters=["builtin"],  # no black/isort/ruff config from the project can change the output
+        target_python_version=PythonVersion.PY_311,
+        formatters=[Formatter.BUILTIN],  # no black/isort/ruff config from the project can change the output
         custom_file_header=_header(target, module),
         disable_timestamp=True,
         skip_root_model=True,
@@ -47,8 +51,8 @@ def render(target: ModuleTarget) -> GeneratedModule:
         aliases=module.field_names,  # our snake_case (externalIPs -> external_ips); the JSON key is the alias
         use_annotated=True,
         field_constraints=True,
-        enum_field_as_literal="all",  # Literal values dump as plain strings, Enum members do not
-        output_datetime_class="datetime",  # read leniently; pydantic writes UTC back as "...Z"
+        enum_field_as_literal=LiteralType.All,  # Literal values dump as plain strings, Enum members do not
+        output_datetime_class=DatetimeClassType.Datetime,  # read leniently; pydantic writes UTC back as "...Z"
         apply_default_values_for_required_fields=True,  # the apiserver defaults before it checks required
     )
     assert isinstance(code, str)
@@ -136,10 +140,11 @@ def _header(target: ModuleTarget, module: ModuleSchema) -> str:
     return "\n".join(lines)
 
 
-def _class_lines(module: ModuleSchema) -> dict[str, dict[str, list[str]]]:
-    data: dict[str, dict[str, list[str]]] = {}
+def _class_lines(module: ModuleSchema) -> defaultdict[str, dict[str, Any]]:
+    """Per class name, the template data `emqx_class_lines` (a list of source lines)."""
+    data: defaultdict[str, dict[str, Any]] = defaultdict(dict)
     for name, comments in module.class_comments.items():
-        data.setdefault(name, {"emqx_class_lines": []})["emqx_class_lines"].extend(comments)
+        data[name].setdefault("emqx_class_lines", []).extend(comments)
     for info in module.kinds:
         lines = [
             f"group: ClassVar[str] = {info.group!r}",
@@ -150,5 +155,5 @@ def _class_lines(module: ModuleSchema) -> dict[str, dict[str, list[str]]]:
             f"plural: ClassVar[str] = {info.plural!r}",
             f"namespaced: ClassVar[bool] = {info.namespaced!r}",
         ]
-        data.setdefault(info.kind, {"emqx_class_lines": []})["emqx_class_lines"][:0] = lines
+        data[info.kind].setdefault("emqx_class_lines", [])[:0] = lines
     return data

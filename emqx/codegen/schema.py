@@ -141,7 +141,10 @@ def load_kind(crd_path: Path, version: str) -> tuple[KindInfo, dict[str, Any]]:
 def _read_crd(crd_path: Path) -> dict[str, Any]:
     # libyaml when present: the pure-Python loader takes a second per large CRD. Callers do not mutate it.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(crd_path.read_text(encoding="utf-8"), Loader=loader)
+    document = yaml.load(crd_path.read_text(encoding="utf-8"), Loader=loader)
+    if not isinstance(document, dict):
+        raise ValueError(f"{crd_path.name} is not a YAML mapping")
+    return document
 
 
 def build_module_schema(kinds: list[tuple[KindInfo, dict[str, Any]]]) -> ModuleSchema:
