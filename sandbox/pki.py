@@ -53,7 +53,10 @@ class CertificateAuthority:
         self.cert_path = directory / "ca.crt"
         self.key_path = directory / "ca.key"
         if self.cert_path.exists():
-            self._key = serialization.load_pem_private_key(self.key_path.read_bytes(), None)
+            key = serialization.load_pem_private_key(self.key_path.read_bytes(), None)
+            if not isinstance(key, ec.EllipticCurvePrivateKey):  # we wrote it; anything else is not our CA
+                raise ValueError(f"{self.key_path} is not the sandbox CA's EC key; delete {directory} to start over")
+            self._key = key
             self._cert = x509.load_pem_x509_certificate(self.cert_path.read_bytes())
             return
         now = dt.datetime.now(dt.UTC)
@@ -91,7 +94,7 @@ class CertificateAuthority:
         self,
         stem: str,
         subject: x509.Name,
-        usage: ExtendedKeyUsageOID,
+        usage: x509.ObjectIdentifier,
         sans: list[x509.GeneralName] | None = None,
     ) -> CertPair:
         now = dt.datetime.now(dt.UTC)
@@ -109,7 +112,7 @@ class CertificateAuthority:
         )
         if sans:
             builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        cert = builder.sign(self._key, hashes.SHA256())  # type: ignore[arg-type]
+        cert = builder.sign(self._key, hashes.SHA256())
         pair = CertPair(self.directory / f"{stem}.crt", self.directory / f"{stem}.key")
         _write_key(pair.key, key)
         _write_cert(pair.cert, cert)

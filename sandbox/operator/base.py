@@ -91,5 +91,7 @@ def move_to_front(
     return [new, *rest]
 
 
-def first_condition(conditions: list[dict[str, Any]], predicate: Callable[[dict[str, Any]], bool]) -> dict | None:
+def first_condition(
+    conditions: list[dict[str, Any]], predicate: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any] | None:
     return next((c for c in conditions if predicate(c)), None)

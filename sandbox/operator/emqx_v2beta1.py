@@ -190,11 +190,12 @@ class EmqxController(Controller):
 
         config = emqx.spec.config.data if emqx.spec.config is not None else None
         if config:
-            error = hocon.check(config)
-            if error is not None:
+            config_error = hocon.check(config)
+            if config_error is not None:
                 if world.warned_generation != generation:
                     world.warned_generation = generation
-                    sim.recorder.event(raw, "Warning", "InvalidConfig", f"Invalid HOCON in .spec.config.data: {error}")
+                    message = f"Invalid HOCON in .spec.config.data: {config_error}"
+                    sim.recorder.event(raw, "Warning", "InvalidConfig", message)
                 return Outcome(settled=True)
 
         if not (raw.get("status") or {}).get("conditions"):
@@ -279,7 +280,8 @@ class EmqxController(Controller):
                 reason, message = world.replicant.pending
                 set_condition(REPLICANT_NODES_PROGRESSING, reason, message)
                 remove(READY, AVAILABLE, REPLICANT_NODES_READY)
-        replicant_status, replicant_nodes = self._replicant_counts(world, emqx), []
+        replicant_status = self._replicant_counts(world, emqx)
+        replicant_nodes: list[dict[str, Any]] = []
         if world.replicant.sets:
             replicant_status, replicant_nodes = _nodes_status(world.replicant, emqx, current, has_replicants=True)
 
