@@ -18,6 +18,7 @@ from console.forms.emqx import EditBase, values_as_data
 from console.models import AuditEntry
 from emqx.client.clientset import Clientset
 from emqx.models.apps_v2beta1 import EMQX
+from sandbox import Sandbox
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -398,3 +399,20 @@ def test_an_untouched_yaml_edit_changes_nothing_even_with_non_ascii_text(
     assert doc["spec"]["config"]["data"] == config
     page = admin.post(_url(namespace), {**data, "step": "preview"}).content.decode()
     assert 'id="no-changes"' in page
+
+
+def test_a_cluster_that_goes_down_keeps_the_yaml_the_user_wrote(
+    admin: Client, clientset: Clientset, namespace: str, sandbox: Sandbox
+) -> None:
+    _make(clientset, namespace)
+    data, doc = _opened(admin, namespace)
+    doc["spec"]["image"] = "emqx/emqx:5.8.7"
+    text = "# keep me\n" + _dump(doc)
+    with sandbox.outage():
+        response = admin.post(_url(namespace), {**data, "yaml": text, "step": "save"})
+        page = response.content.decode()
+        assert response.status_code == 200 and "is unreachable. Nothing was saved" in page
+        assert _textarea(page) == text
+    assert _client(clientset, namespace).get("broker").spec.image == factories.EMQX5_IMAGE
+    assert admin.post(_url(namespace), {**data, "yaml": text, "step": "save"}).status_code == 302
+    assert _client(clientset, namespace).get("broker").spec.image == "emqx/emqx:5.8.7"
