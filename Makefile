@@ -6,15 +6,16 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements-installed
 
-.PHONY: run test lint models verify-models sandbox-build sandbox-up sandbox-down browser bench clean
+.PHONY: run test lint typecheck models verify-models sandbox-build sandbox-up sandbox-down browser bench clean
 
 ## make run: the console on a throwaway sandbox cluster with demo data, at http://127.0.0.1:8000
 run: $(STAMP) sandbox-build
 	$(PY) manage.py demo
 
-## make test: every test (lint, generated-code check, unit, integration against the sandbox)
+## make test: every test (lint, type check, generated-code check, unit, integration against the sandbox)
 test: $(STAMP) sandbox-build browser
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m emqx.codegen --verify
 	$(PY) -m pytest
 
@@ -24,6 +25,10 @@ bench: $(STAMP) sandbox-build
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+
+# mypy --strict on emqx/ and sandbox/ (pyproject.toml [tool.mypy]); .mypy_cache makes a re-run take a second.
+typecheck: $(STAMP)
+	$(PY) -m mypy
 
 ## make models: regenerate emqx/models/ from the vendored CRDs
 models: $(STAMP)
@@ -55,4 +60,4 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 clean:
 	-$(PY) -m sandbox down
-	rm -rf $(VENV) .sandbox .pytest_cache .ruff_cache
+	rm -rf $(VENV) .sandbox .pytest_cache .ruff_cache .mypy_cache
