@@ -1,7 +1,9 @@
 """EMQX (apps.emqx.io/v2beta1) pages: list, detail, and their live partials.
 
 Reads come from the cluster's shared watch cache, so pages and polls cost the API server
-nothing; a cluster that is down still shows its last known state under a banner.
+nothing; a cluster that is down still shows its last known state under a banner. The list
+also pages through the API server itself (limit/continue) while the cache is loading or
+when asked to (console/listing.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import yaml
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from console import listing
 from console.clusters import Cluster
 from console.emqx_summary import summarize
 from console.forms.emqx_filter import EMQXFilterForm, filter_emqx
@@ -38,12 +41,20 @@ HTMX_STOP_POLLING = 286
 
 
 def _list_context(request: HttpRequest, cluster: Cluster) -> dict[str, object]:
+    """The list from the shared cache (the default: no API request), or one page from the API
+    server while the cache loads, for a continue token, or on request (see console.listing)."""
     form = EMQXFilterForm(request.GET or None)
+    if listing.wants_api(request.GET):
+        # The cache is only the fallback here: do not wait for one that is still loading.
+        return listing.api_context(request, cluster, form, cluster.peek("EMQX").informer)
     try:
         cache = cluster.emqx_cache()
     except EmqxClientError as error:
-        return {"cluster": cluster, "form": form, "banner": banner(cluster, None, str(error)), "listing": None}
+        context = {"cluster": cluster, "form": form, "banner": banner(cluster, None, str(error)), "listing": None}
+        return {**context, "query": request.GET.urlencode(), "source": "cache", "poll": True}
     state = cache.state()
+    if listing.choose_source(request.GET, state) == "api":
+        return listing.api_context(request, cluster, form, cache)
     allowed = visible_namespaces(request.user, cluster, cluster.clientset.apps_v2beta1.emqxes(None), cache.namespaces())
     items = [o for o in cache.list() if allowed is None or o.metadata.namespace in allowed]
     namespaces = [ns for ns in cache.namespaces() if allowed is None or ns in allowed]
@@ -54,6 +65,9 @@ def _list_context(request: HttpRequest, cluster: Cluster) -> dict[str, object]:
         "listing": filter_emqx(items, form) if state.synced else None,
         "namespaces": namespaces,
         "query": request.GET.urlencode(),
+        "source": "cache",
+        "poll": True,
+        "api_query": listing.api_query(request.GET),
     }
 
 
@@ -64,7 +78,19 @@ def emqx_list(request: HttpRequest, cluster: Cluster) -> HttpResponse:
 
 @cluster_view
 def emqx_rows(request: HttpRequest, cluster: Cluster) -> HttpResponse:
-    """The list's table body alone, for the list page's poll."""
+    """The list's table body alone, for the list page's poll (every 5 s while visible).
+
+    No poll costs an API request. From the cache (the default) it reads memory. While the
+    cache is still loading, the page showed page 1 from the API and keeps polling: each poll
+    answers 204 (htmx leaves the table as it is) without listing again, and the cache's table
+    (sortable, live) as soon as the cache has synced. API pages reached through "next" or asked
+    for with ``source=api`` are not polled (the page leaves hx-trigger out): re-listing the API
+    every 5 s would be a LIST per viewer forever. Asked for anyway, this view answers them
+    as the page does, with one LIST."""
+    if not listing.wants_api(request.GET):
+        informer = cluster.peek("EMQX").informer
+        if informer is not None and listing.choose_source(request.GET, informer.state()) == "api":
+            return HttpResponse(status=204)
     return render(request, "console/emqx/_table.html", _list_context(request, cluster))
 
 
