@@ -98,8 +98,9 @@ class Cluster:
 
         return impersonation.clientset_for(self.clientset, user)
 
-    def emqx_cache(self) -> Informer[EMQX]:
-        """The shared cache of every EMQX (v2beta1) in the cluster, started on first use."""
+    def emqx_cache(self, wait: float = FIRST_SYNC_WAIT_S) -> Informer[EMQX]:
+        """The shared cache of every EMQX (v2beta1) in the cluster, started on first use;
+        waits up to ``wait`` seconds for its first LIST (pages that have nothing else to show)."""
         with self._lock:
             informer = self._informers.get("EMQX")
         if informer is None:
@@ -108,7 +109,7 @@ class Cluster:
                 informer = self._informers.setdefault("EMQX", created)
             if informer is created:
                 created.start()
-        informer.wait_for_sync(FIRST_SYNC_WAIT_S)
+        informer.wait_for_sync(wait)
         return informer
 
     def cache(self, kind: str) -> Informer[Any]:

@@ -38,6 +38,8 @@ _EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 # htmx stops polling when a poll answers 286.
 HTMX_STOP_POLLING = 286
+# How long the list page waits for a starting cache before it reads page 1 from the API.
+LIST_SYNC_WAIT_S = 1.0
 
 
 def _list_context(request: HttpRequest, cluster: Cluster) -> dict[str, object]:
@@ -48,7 +50,8 @@ def _list_context(request: HttpRequest, cluster: Cluster) -> dict[str, object]:
         # The cache is only the fallback here: do not wait for one that is still loading.
         return listing.api_context(request, cluster, form, cluster.peek("EMQX").informer)
     try:
-        cache = cluster.emqx_cache()
+        # A fleet whose first LIST takes longer than this gets page 1 from the API meanwhile.
+        cache = cluster.emqx_cache(wait=LIST_SYNC_WAIT_S)
     except EmqxClientError as error:
         context = {"cluster": cluster, "form": form, "banner": banner(cluster, None, str(error)), "listing": None}
         return {**context, "query": request.GET.urlencode(), "source": "cache", "poll": True}
