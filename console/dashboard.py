@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from console.emqx_summary import PROGRESSING_TYPES, summarize
+from console.emqx_summary import PROGRESSING_TYPES, EmqxSummary, summarize
 from console.registry import summarize_broker
 
 READY, PROGRESSING, DEGRADED, UNKNOWN = "ready", "progressing", "degraded", "unknown"
@@ -90,19 +90,64 @@ def _stopped(nodes: Iterable[Any]) -> list[str]:
     return [str(n.node or "?") for n in nodes if (n.node_status or "").lower() not in ("running", "")]
 
 
+def _state(
+    kind: str,
+    ready: bool,
+    stopped: list[str],
+    failed: Any,
+    current: Any,
+    seen_ready: bool,
+    generation: int | None,
+) -> tuple[str, str]:
+    """(state, why) by the rules in this module's docstring; ``failed`` is the current
+    condition when it is a 2021 broker's ``Failed``, else None."""
+    if ready:
+        return READY, ""
+    if stopped:
+        return DEGRADED, f"node {', '.join(stopped)} not running"
+    if failed is not None:
+        return DEGRADED, f"Failed: {failed.message}"
+    if seen_ready:
+        return DEGRADED, f"fell back from Ready with no spec change (generation {generation})"
+    if current is None:
+        return UNKNOWN, "no status: the operator has not reported on it"
+    if current.type not in KNOWN_CONDITIONS[kind]:
+        return UNKNOWN, f"unknown condition {current.type}"
+    return PROGRESSING, ""
+
+
+@dataclass(frozen=True)
+class Health:
+    """An EMQX's state as the dashboards count it, for the list and detail pages."""
+
+    state: str
+    why: str
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self.state]
+
+
+def emqx_health(s: EmqxSummary, *, seen_ready: bool) -> Health:
+    """The dashboards' state of one EMQX from its summary: the same rules as :func:`classify`."""
+    current = next((c for c in s.conditions if c.status == "True"), None)
+    stopped = _stopped([*s.core_nodes, *s.replicant_nodes])
+    state, why = _state("EMQX", s.state == "Ready", stopped, None, current, seen_ready, s.generation)
+    return Health(state, why)
+
+
 def classify(cluster: str, kind: str, obj: Any, *, seen_ready: bool = False) -> Instance:
     """The dashboard's view of one cached object. ``seen_ready``: this console saw it Ready
     at its current generation (console.timeline remembers)."""
     meta = obj.metadata
     if kind == "EMQX":
         s = summarize(obj)
+        health = emqx_health(s, seen_ready=seen_ready)
         current = next((c for c in s.conditions if c.status == "True"), None)
-        ready = s.state == "Ready"
-        stopped = _stopped([*s.core_nodes, *s.replicant_nodes])
-        failed = False
         nodes_ready = s.core.ready + (s.replicant.ready if s.replicant else 0)
         nodes_desired = s.core.desired + (s.replicant.desired if s.replicant else 0)
         version = s.version
+        state, why = health.state, health.why
     else:
         b = summarize_broker(obj)
         current = b.conditions[0] if b.conditions else None
@@ -116,23 +161,7 @@ def classify(cluster: str, kind: str, obj: Any, *, seen_ready: bool = False) -> 
             replicas = getattr(obj.spec, "replicas", None)
             nodes_desired = replicas if replicas is not None else _V1BETA1_DEFAULT_REPLICAS
         version = b.version
-    why = ""
-    if ready:
-        state = READY
-    elif stopped or failed:
-        state = DEGRADED
-        why = f"node {', '.join(stopped)} not running" if stopped else f"Failed: {current.message if current else ''}"
-    elif seen_ready:
-        state = DEGRADED
-        why = f"fell back from Ready with no spec change (generation {meta.generation})"
-    elif current is None:
-        state = UNKNOWN
-        why = "no status: the operator has not reported on it"
-    elif current.type not in KNOWN_CONDITIONS[kind]:
-        state = UNKNOWN
-        why = f"unknown condition {current.type}"
-    else:
-        state = PROGRESSING
+        state, why = _state(kind, ready, stopped, current if failed else None, current, seen_ready, meta.generation)
     condition = ""
     if current is not None:
         condition = current.type if current.status == "True" else f"{current.type} ({current.status})"

@@ -3,6 +3,11 @@ from __future__ import annotations
 from django import template
 from django.http import HttpRequest
 
+from console import dashboard
+from console.dashboard import Health
+from console.emqx_summary import EmqxSummary
+from console.timeline import RECORDER
+
 register = template.Library()
 
 
@@ -56,3 +61,12 @@ def can_somewhere(context: template.Context, verb: str, kind: str) -> bool:
 
     cluster = context.get("cluster")
     return _can_somewhere(context["request"].user, verb, kind, getattr(cluster, "name", ""))
+
+
+@register.simple_tag(takes_context=True)
+def emqx_health(context: template.Context, summary: EmqxSummary) -> Health:
+    """The dashboards' state of an EMQX on this page's cluster (ready, progressing, degraded,
+    unknown), so the list and the detail page never disagree with the dashboard."""
+    cluster = context["cluster"].name
+    seen_ready = RECORDER.was_ready_at(cluster, summary.uid, summary.generation)
+    return dashboard.emqx_health(summary, seen_ready=seen_ready)

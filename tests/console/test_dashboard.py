@@ -229,6 +229,31 @@ def test_an_instance_that_falls_back_from_ready_is_degraded_but_an_edit_is_progr
     eventually(lambda: total(_page(client), DEGRADED) == "1" and total(_page(client), PROGRESSING) == "1")
     html = _page(client)
     assert cell(html, "EMQX", DEGRADED) == 1 and cell(html, "EMQX", PROGRESSING) == 1
+    assert _marked_degraded(client, namespace) == {"falls"}  # the list agrees with the dashboard
+
+
+def _marked_degraded(client: Client, namespace: str) -> set[str]:
+    """The instances the EMQX list marks Degraded."""
+    html = client.get("/clusters/default/emqx/", {"namespace": namespace}).content.decode()
+    rows = re.findall(r'<tr class="row-(\w+)">.*?emqx/[^/]+/([^/]+)/">.*?</tr>', html, re.S)
+    marked = {
+        name for _, name in rows if 'class="state state-degraded"' in html.split(f'/{name}/">', 1)[1].split("</tr>")[0]
+    }
+    assert marked == {name for css, name in rows if css == "bad"}  # the row is flagged too
+    return marked
+
+
+def test_the_list_and_the_detail_page_call_degraded_what_the_dashboard_counts(
+    client: Client, fleet: dict[str, str]
+) -> None:
+    namespace = fleet["namespace"]
+    _viewer(client, namespace)
+    eventually(lambda: total(_page(client), DEGRADED) == "1")
+    assert _marked_degraded(client, namespace) == {"faulty"}
+    faulty = client.get(f"/clusters/default/emqx/{namespace}/faulty/").content.decode()
+    assert '<p class="errornote" id="degraded">Degraded: node emqx@faulty-core-0 not running.</p>' in faulty
+    rolling = client.get(f"/clusters/default/emqx/{namespace}/rolling/").content.decode()
+    assert 'id="degraded"' not in rolling
 
 
 def test_the_states_follow_the_definitions(clientset: Clientset, namespace: str) -> None:
