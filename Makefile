@@ -6,14 +6,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements-installed
 
-.PHONY: run test lint typecheck models verify-models sandbox-build sandbox-up sandbox-down browser bench clean
+.PHONY: run test postgres lint typecheck models verify-models sandbox-build sandbox-up sandbox-down browser bench clean
 
 ## make run: the console on a throwaway sandbox cluster with demo data, at http://127.0.0.1:8000
 run: $(STAMP) sandbox-build
 	$(PY) manage.py demo
 
 ## make test: every test (lint, type check, generated-code check, unit, integration against the sandbox)
-test: $(STAMP) sandbox-build browser
+test: $(STAMP) sandbox-build browser postgres
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m emqx.codegen --verify
@@ -42,6 +42,12 @@ browser:
 	@command -v chromium >/dev/null || { \
 	  echo "Installing Debian's chromium for the browser tests (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# The console's database tests also run on PostgreSQL (tests/test_postgres.py starts its own server).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  echo "Installing Debian's postgresql for the database tests (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 sandbox-build: $(STAMP)
 	$(PY) -m sandbox build >/dev/null
