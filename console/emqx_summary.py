@@ -10,7 +10,7 @@ import datetime as dt
 import weakref
 from dataclasses import dataclass, field
 
-from emqx.models.apps_v2beta1 import EMQX, EMQXCondition, Node, NodesStatus
+from emqx.models.apps_v2beta1 import EMQX, EMQXCondition, EMQXSpec, Node, NodesStatus
 
 PROGRESSING_TYPES = {
     "Initialized",
@@ -115,7 +115,9 @@ def summarize(obj: EMQX) -> EmqxSummary:
 
 
 def _summarize(obj: EMQX) -> EmqxSummary:
-    meta, spec, status = obj.metadata, obj.spec, obj.status
+    # The CRD does not require a spec: an EMQX without one is accepted by the API server, and
+    # reads as the schema's defaults with no image.
+    meta, spec, status = obj.metadata, obj.spec or EMQXSpec(image=""), obj.status
     conditions: list[EMQXCondition] = (status.conditions or []) if status else []
     current = next((c for c in conditions if c.status == "True"), None)
     if current is None:

@@ -84,6 +84,8 @@ def _base(obj: Resource) -> dict[str, Any]:
 
 def _broker_image(obj: Any) -> str:
     spec = obj.spec
+    if spec is None:  # no CRD requires a spec: the API server stores objects without one
+        return ""
     if obj.version == "v1beta1":
         return spec.image or ""
     container = spec.template.spec.emqx_container if spec.template and spec.template.spec else None
@@ -109,8 +111,9 @@ def summarize_broker(obj: Any) -> ObjectSummary:
     else:
         state = "Progressing"
     ready = None
+    replicas = getattr(obj.spec, "replicas", None)
     if obj.version != "v1beta1":
-        ready = Counts(ready=(status.ready_replicas or 0) if status else 0, desired=obj.spec.replicas or 0)
+        ready = Counts(ready=(status.ready_replicas or 0) if status else 0, desired=replicas or 0)
     image = _broker_image(obj)
     return ObjectSummary(
         **_base(obj),
@@ -120,7 +123,7 @@ def summarize_broker(obj: Any) -> ObjectSummary:
         ready=ready,
         conditions=conditions,
         nodes=list(getattr(status, "emqx_nodes", None) or []) if status else [],
-        details=[("Image", image), ("Replicas", str(obj.spec.replicas if obj.spec.replicas is not None else "—"))],
+        details=[("Image", image or "—"), ("Replicas", str(replicas if replicas is not None else "—"))],
     )
 
 
@@ -128,16 +131,18 @@ def summarize_rebalance(obj: Any) -> ObjectSummary:
     status, spec = obj.status, obj.spec
     phase = (status.phase if status else None) or ""
     state = {"Processing": "Processing", "Completed": "Completed", "Failed": "Failed"}.get(phase, "Pending")
+    instance = f"{spec.instance_kind} {spec.instance_name}" if spec is not None else "—"
+    strategy = spec.rebalance_strategy if spec is not None else None
     return ObjectSummary(
         **_base(obj),
-        version=f"{spec.instance_kind} {spec.instance_name}",
+        version=instance,
         state=state,
         current_condition=phase,
         ready=None,
         conditions=_rows(status.conditions if status else None),
         details=[
-            ("Instance", f"{spec.instance_kind} {spec.instance_name}"),
-            ("Connection evict rate", str(spec.rebalance_strategy.conn_evict_rate)),
+            ("Instance", instance),
+            ("Connection evict rate", str(strategy.conn_evict_rate) if strategy is not None else "—"),
             ("Started", str(status.started_time or "—") if status else "—"),
             ("Completed", str(status.completed_time or "—") if status else "—"),
         ],

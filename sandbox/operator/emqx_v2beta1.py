@@ -182,7 +182,11 @@ class EmqxController(Controller):
                 error,
             )
             return Outcome(settled=True)
-        assert emqx.spec is not None
+        if emqx.spec is None:
+            # The CRD does not require a spec. The operator would build pods without an image
+            # that never start; the simulator leaves such an object alone and says so.
+            log.warning("skipping EMQX %s/%s: it has no spec", meta.get("namespace"), meta.get("name"))
+            return Outcome(settled=True)
         world = self._worlds.get(str(meta.get("uid")))
         if world is None:
             world = self._worlds[str(meta.get("uid"))] = _adopt(_World(str(meta.get("uid"))), raw)

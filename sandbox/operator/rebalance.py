@@ -75,7 +75,11 @@ class RebalanceController(Controller):
         phase = (raw.get("status") or {}).get("phase") or ""
         if phase in ("Completed", "Failed"):
             return Outcome(settled=True)
-        assert rebalance.spec is not None
+        if rebalance.spec is None:
+            # The CRD does not require a spec; which instance to rebalance is unknown, and the
+            # simulator does not guess how the operator words that: it leaves it alone.
+            log.warning("skipping Rebalance %s/%s: it has no spec", meta.get("namespace"), meta.get("name"))
+            return Outcome(settled=True)
         progress = self._progress.setdefault(str(meta.get("uid")), _Progress())
         if phase == "Processing" and progress.step == 0:  # a simulator started after it began
             progress.step = _resume_step(raw)
