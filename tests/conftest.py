@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from emqx.client.clientset import Clientset
 from sandbox import Sandbox
 from sandbox.build import binaries
 
@@ -53,6 +54,20 @@ def namespace(sandbox: Sandbox, request: pytest.FixtureRequest) -> str:
     name = _namespace_name(request.node.name)
     sandbox.create_namespace(name)
     return name
+
+
+@pytest.fixture
+def clientset(sandbox: Sandbox) -> Iterator[Clientset]:
+    """The test's own client as the sandbox's admin, for arranging and checking state;
+    closed after the test."""
+    with Clientset.from_kubeconfig(sandbox.kubeconfig) as cs:
+        yield cs
+
+
+@pytest.fixture
+def cs(clientset: Clientset) -> Clientset:
+    """The same client under the short name the client and operator tests use."""
+    return clientset
 
 
 def run_kubectl(kubeconfig: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:

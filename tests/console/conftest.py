@@ -9,7 +9,6 @@ import pytest
 from django.test import Client
 
 from console import clusters
-from emqx.client.clientset import Clientset
 from sandbox import Sandbox
 
 
@@ -21,14 +20,6 @@ def console_cluster(settings: object, sandbox: Sandbox) -> Iterator[clusters.Clu
     assert cluster is not None
     yield cluster
     clusters.reset()
-
-
-@pytest.fixture
-def clientset(sandbox: Sandbox) -> Iterator[Clientset]:
-    """The test's own client (not the console's), for arranging and checking state."""
-    cs = Clientset.from_kubeconfig(sandbox.kubeconfig)
-    yield cs
-    cs.close()
 
 
 @pytest.fixture

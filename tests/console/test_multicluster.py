@@ -53,9 +53,8 @@ def two_clusters(settings: Any, sandbox: Sandbox, beta: Sandbox) -> Iterator[Non
 
 @pytest.fixture
 def beta_clientset(beta: Sandbox) -> Iterator[Clientset]:
-    cs = Clientset.from_kubeconfig(beta.kubeconfig)
-    yield cs
-    cs.close()
+    with Clientset.from_kubeconfig(beta.kubeconfig) as cs:
+        yield cs
 
 
 def _user(client: Client, grants: list[tuple[str, str]]) -> None:

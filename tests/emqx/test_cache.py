@@ -23,13 +23,6 @@ def _eventually(check: Callable[[], bool], timeout: float = 15.0) -> None:
 
 
 @pytest.fixture
-def clientset(sandbox: Sandbox) -> Iterator[Clientset]:
-    cs = Clientset.from_kubeconfig(sandbox.kubeconfig)
-    yield cs
-    cs.close()
-
-
-@pytest.fixture
 def informer(clientset: Clientset) -> Iterator[Informer[EMQX]]:
     inf = Informer(clientset.apps_v2beta1.emqxes(None)).start()
     assert inf.wait_for_sync(15)

@@ -3,20 +3,12 @@ conflicts with other managers are typed, force takes ownership over."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from emqx.client import Clientset
 from emqx.errors import Conflict
 from emqx.models import apps_v2beta1
 from tests.factories import emqx
-
-
-@pytest.fixture
-def cs(sandbox) -> Iterator[Clientset]:
-    with Clientset.from_kubeconfig(sandbox.kubeconfig) as clientset:
-        yield clientset
 
 
 def _managers(obj: apps_v2beta1.EMQX) -> dict[str, dict]:

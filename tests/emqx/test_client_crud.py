@@ -4,20 +4,12 @@ the /scale subresource, and dry-run on every write."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from emqx.client import Clientset, Scale
 from emqx.errors import ApiError, Conflict, NotFound
 from emqx.models import apps_v2beta1
 from tests.factories import emqx, emqx_broker, emqx_enterprise, emqx_v2alpha1, rebalance, unique_name
-
-
-@pytest.fixture
-def cs(sandbox) -> Iterator[Clientset]:
-    with Clientset.from_kubeconfig(sandbox.kubeconfig) as clientset:
-        yield clientset
 
 
 def _with_status(obj: apps_v2beta1.EMQX, status: dict) -> apps_v2beta1.EMQX:

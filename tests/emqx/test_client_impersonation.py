@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from emqx.client.clientset import Clientset
@@ -14,10 +12,9 @@ from tests.conftest import KubectlRunner, wait_until_allowed
 
 
 @pytest.fixture
-def admin(sandbox: Sandbox) -> Iterator[Clientset]:
-    cs = Clientset.from_kubeconfig(sandbox.kubeconfig)
-    yield cs
-    cs.close()
+def admin(clientset: Clientset) -> Clientset:
+    """The sandbox's admin, who creates what the impersonated users are allowed to see."""
+    return clientset
 
 
 def test_an_impersonated_reader_can_get_but_not_delete(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -14,12 +13,6 @@ from emqx.errors import BadRequest
 from emqx.models import ResourceList, apps_v2beta1
 from emqx.rest import gc_paused
 from tests.factories import emqx, unique_name
-
-
-@pytest.fixture
-def cs(sandbox) -> Iterator[Clientset]:
-    with Clientset.from_kubeconfig(sandbox.kubeconfig) as clientset:
-        yield clientset
 
 
 def test_list_returns_a_typed_list_with_its_resource_version(cs: Clientset, namespace: str) -> None:

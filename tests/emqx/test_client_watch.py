@@ -10,19 +10,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from emqx.client import Clientset, EventType, ResourceClient, Watch, WatchEvent
 from emqx.models import apps_v2beta1
 from tests.factories import emqx, unique_name
-
-
-@pytest.fixture
-def cs(sandbox) -> Iterator[Clientset]:
-    with Clientset.from_kubeconfig(sandbox.kubeconfig) as clientset:
-        yield clientset
 
 
 def _take(watch: Watch, count: int) -> list[WatchEvent]:

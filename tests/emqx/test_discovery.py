@@ -31,12 +31,6 @@ def test_a_beta_outranks_a_newer_major_alpha() -> None:
 # ----- today's cluster ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def cs(sandbox) -> Iterator[Clientset]:
-    with Clientset.from_kubeconfig(sandbox.kubeconfig) as clientset:
-        yield clientset
-
-
 def test_the_current_cluster_serves_every_kind_in_its_versions(cs: Clientset) -> None:
     kinds = cs.discovery.kinds()
     assert set(KNOWN_KINDS) <= set(kinds)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -106,12 +105,6 @@ def test_every_error_is_an_emqx_client_error() -> None:
 
 
 # ----- against the sandbox ------------------------------------------------------------------
-
-
-@pytest.fixture
-def cs(sandbox) -> Iterator[Clientset]:
-    with Clientset.from_kubeconfig(sandbox.kubeconfig) as clientset:
-        yield clientset
 
 
 def test_getting_a_missing_emqx_raises_not_found(cs: Clientset, namespace: str) -> None:

@@ -4,10 +4,8 @@ field for field, in every direction and across served versions."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import yaml
 
 from emqx.client import Clientset
@@ -75,12 +73,6 @@ spec:
     spec:
       type: ClusterIP
 """
-
-
-@pytest.fixture
-def cs(sandbox) -> Iterator[Clientset]:
-    with Clientset.from_kubeconfig(sandbox.kubeconfig) as clientset:
-        yield clientset
 
 
 def _flatten(value: Any, path: str = "") -> dict[str, Any]:

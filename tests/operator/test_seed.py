@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from emqx.client import Clientset
@@ -13,12 +11,6 @@ from tests.operator import head
 
 # The seed writes fixed namespaces (emqx-prod, ...), so these tests share one seeded cluster.
 pytestmark = pytest.mark.usefixtures("sandbox")
-
-
-@pytest.fixture
-def cs(sandbox) -> Iterator[Clientset]:
-    with Clientset.from_kubeconfig(sandbox.kubeconfig) as clientset:
-        yield clientset
 
 
 def _names(cs: Clientset, kind: str) -> list[str]:

@@ -4,26 +4,12 @@ v1beta1 on a 2021 one (the simulator picks the version through discovery)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from emqx.client import Clientset, ResourceClient
 from sandbox.operator import FAULT_ANNOTATION, Simulator
 from tests.factories import emqx_broker, emqx_broker_v1beta1, emqx_enterprise
 from tests.operator import FAST, drive, events_of, head, types_of
-
-
-@pytest.fixture
-def cs(sandbox) -> Iterator[Clientset]:
-    with Clientset.from_kubeconfig(sandbox.kubeconfig) as clientset:
-        yield clientset
-
-
-@pytest.fixture
-def sim(cs: Clientset, namespace: str) -> Simulator:
-    return Simulator(cs, pace=FAST, namespace=namespace)
 
 
 def _running(obj: Any) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -28,17 +27,6 @@ HEALTHY_ORDER = [
     "CoreNodesProgressing",
     "Initialized",
 ]
-
-
-@pytest.fixture
-def cs(sandbox) -> Iterator[Clientset]:
-    with Clientset.from_kubeconfig(sandbox.kubeconfig) as clientset:
-        yield clientset
-
-
-@pytest.fixture
-def sim(cs: Clientset, namespace: str) -> Simulator:
-    return Simulator(cs, pace=FAST, namespace=namespace)
 
 
 @pytest.fixture

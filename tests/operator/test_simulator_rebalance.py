@@ -3,27 +3,13 @@ the instance is missing, not ready or not an Enterprise edition."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from emqx.client import Clientset
 from sandbox.operator import Simulator
 from sandbox.operator.rebalance import STATES
 from tests.factories import emqx, emqx_enterprise, rebalance
-from tests.operator import FAST, drive, events_of, head
-
-
-@pytest.fixture
-def cs(sandbox) -> Iterator[Clientset]:
-    with Clientset.from_kubeconfig(sandbox.kubeconfig) as clientset:
-        yield clientset
-
-
-@pytest.fixture
-def sim(cs: Clientset, namespace: str) -> Simulator:
-    return Simulator(cs, pace=FAST, namespace=namespace)
+from tests.operator import drive, events_of, head
 
 
 def _ready_emqx(sim: Simulator, cs: Clientset, namespace: str, name: str, image: str, replicants: int = 2) -> Any:
