@@ -17,6 +17,7 @@ import pytest
 from emqx.client.clientset import Clientset
 from sandbox import Sandbox
 from sandbox.build import binaries
+from tests.support import eventually
 
 KubectlRunner = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -105,12 +106,11 @@ def wait_until_allowed(
 
     RBAC is served from the API server's own informers, so a binding takes effect a moment
     after it is stored; `kubectl auth can-i --as` asks the same authorizer."""
-    import time
-
     args = ["auth", "can-i", verb, resource, f"--as={user}", *(f"--as-group={g}" for g in groups)]
     if namespace:
         args += ["-n", namespace]
-    deadline = time.monotonic() + timeout
-    while kubectl(*args).stdout.strip() != "yes":
-        assert time.monotonic() < deadline, f"RBAC never allowed {user} to {verb} {resource}"
-        time.sleep(0.05)
+    eventually(
+        lambda: kubectl(*args).stdout.strip() == "yes",
+        timeout,
+        message=f"RBAC never allowed {user} to {verb} {resource}",
+    )

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from django.test import Client
@@ -26,10 +25,3 @@ def console_cluster(settings: object, sandbox: Sandbox) -> Iterator[clusters.Clu
 def admin(admin_client: Client, console_cluster: clusters.Cluster) -> Client:
     return admin_client
 
-
-def eventually(check: Callable[[], object], timeout: float = 15.0) -> None:
-    """Wait for what a user would eventually see; fails with the deadline, never sleeps blindly."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "the expected state did not appear in time"
-        time.sleep(0.05)

@@ -21,7 +21,7 @@ from emqx.models.apps_v1beta4 import EmqxBroker
 from emqx.models.apps_v2beta1 import EMQX
 from sandbox import Sandbox
 from tests import factories
-from tests.console.conftest import eventually
+from tests.support import eventually
 
 pytestmark = pytest.mark.django_db
 

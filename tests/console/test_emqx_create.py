@@ -15,7 +15,7 @@ from emqx.client.clientset import Clientset
 from emqx.client.resource import ResourceClient
 from emqx.errors import ClusterUnreachable
 from sandbox import Sandbox
-from tests.console.conftest import eventually
+from tests.support import eventually
 
 pytestmark = pytest.mark.django_db
 

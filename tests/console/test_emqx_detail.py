@@ -13,7 +13,7 @@ from emqx.client.clientset import Clientset
 from emqx.models.apps_v2beta1 import EMQX
 from sandbox import Sandbox
 from tests import factories
-from tests.console.conftest import eventually
+from tests.support import eventually
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.test import Client
 from console import clusters
 from emqx.client.clientset import Clientset
 from tests import factories
-from tests.console.conftest import eventually
+from tests.support import eventually
 
 pytestmark = pytest.mark.django_db
 

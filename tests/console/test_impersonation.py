@@ -16,7 +16,7 @@ from emqx.client.clientset import Clientset
 from sandbox import Sandbox
 from tests import factories
 from tests.conftest import KubectlRunner, wait_until_allowed
-from tests.console.conftest import eventually
+from tests.support import eventually
 
 pytestmark = pytest.mark.django_db
 

@@ -19,8 +19,8 @@ from emqx.client.clientset import Clientset
 from sandbox import Sandbox
 from sandbox.cluster import free_port
 from tests import factories
-from tests.console.conftest import eventually
 from tests.console.test_dashboard import READY_TYPES, ROLLING, emqx_status, total
+from tests.support import eventually
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from console import clusters
 from emqx.client.clientset import Clientset
 from sandbox import Sandbox
 from tests import factories
-from tests.console.conftest import eventually
+from tests.support import eventually
 
 pytestmark = pytest.mark.django_db
 

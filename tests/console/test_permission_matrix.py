@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from console.models import RoleGrant
 from emqx.client.clientset import Clientset
 from tests import factories
-from tests.console.conftest import eventually
+from tests.support import eventually
 
 pytestmark = pytest.mark.django_db
 

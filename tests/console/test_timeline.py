@@ -20,7 +20,7 @@ from emqx.client.resource import ResourceClient
 from emqx.models.apps_v2beta1 import EMQX
 from sandbox.operator import FAULT_ANNOTATION, Simulator
 from tests import factories
-from tests.console.conftest import eventually
+from tests.support import eventually
 
 # The recorder writes from its own thread: the test's transaction must not hold the database.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -13,13 +12,7 @@ from emqx.client.clientset import Clientset
 from emqx.models.apps_v2beta1 import EMQX
 from sandbox import Sandbox
 from tests import factories
-
-
-def _eventually(check: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
+from tests.support import eventually
 
 
 @pytest.fixture
@@ -44,13 +37,13 @@ def test_it_holds_objects_that_existed_before_it_started(clientset: Clientset, n
 def test_it_sees_creation_change_and_deletion(clientset: Clientset, informer: Informer[EMQX], namespace: str) -> None:
     emqxes = clientset.apps_v2beta1.emqxes(namespace)
     emqxes.create(factories.emqx("live", namespace=namespace))
-    _eventually(lambda: informer.get(namespace, "live") is not None)
+    eventually(lambda: informer.get(namespace, "live") is not None)
 
     emqxes.patch("live", {"spec": {"image": "emqx/emqx:5.7.0"}})
-    _eventually(lambda: informer.get(namespace, "live").spec.image == "emqx/emqx:5.7.0")  # type: ignore[union-attr]
+    eventually(lambda: informer.get(namespace, "live").spec.image == "emqx/emqx:5.7.0")  # type: ignore[union-attr]
 
     emqxes.delete("live")
-    _eventually(lambda: informer.get(namespace, "live") is None)
+    eventually(lambda: informer.get(namespace, "live") is None)
     assert [o.metadata.name for o in informer.list(namespace)] == []
 
 
@@ -58,7 +51,7 @@ def test_reading_the_cache_costs_the_api_server_no_request(
     sandbox: Sandbox, clientset: Clientset, informer: Informer[EMQX], namespace: str
 ) -> None:
     clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("quiet", namespace=namespace))
-    _eventually(lambda: informer.get(namespace, "quiet") is not None)
+    eventually(lambda: informer.get(namespace, "quiet") is not None)
     before = sandbox.requests_served("emqxes")
     for _ in range(500):
         assert informer.get(namespace, "quiet") is not None
@@ -80,16 +73,16 @@ def test_an_outage_keeps_the_last_known_state_and_recovers(
 ) -> None:
     emqxes = clientset.apps_v2beta1.emqxes(namespace)
     emqxes.create(factories.emqx("steady", namespace=namespace))
-    _eventually(lambda: informer.get(namespace, "steady") is not None)
+    eventually(lambda: informer.get(namespace, "steady") is not None)
     with sandbox.outage():
-        _eventually(lambda: not informer.state().healthy)
+        eventually(lambda: not informer.state().healthy)
         state = informer.state()
         assert state.error_kind == "unreachable"
         assert re.search(r"refused|unreachable|connect", state.error, re.I)
         assert informer.get(namespace, "steady") is not None  # last known state kept
-    _eventually(lambda: informer.state().healthy, timeout=30)
+    eventually(lambda: informer.state().healthy, timeout=30)
     emqxes.create(factories.emqx("after", namespace=namespace))
-    _eventually(lambda: informer.get(namespace, "after") is not None)
+    eventually(lambda: informer.get(namespace, "after") is not None)
 
 
 def test_an_object_that_does_not_fit_the_model_is_set_aside_not_fatal(
@@ -100,8 +93,8 @@ def test_an_object_that_does_not_fit_the_model_is_set_aside_not_fatal(
     odd = {"apiVersion": "apps.emqx.io/v2alpha1", "kind": "EMQX", "metadata": {"name": "odd"}, "spec": {}}
     clientset.apps_v2alpha1.emqxes(namespace).create(odd)
     clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("fine", namespace=namespace))
-    _eventually(lambda: informer.get(namespace, "fine") is not None)
-    _eventually(lambda: (namespace, "odd") in informer.invalid())
+    eventually(lambda: informer.get(namespace, "fine") is not None)
+    eventually(lambda: (namespace, "odd") in informer.invalid())
     assert informer.get(namespace, "odd") is None
     assert "image" in informer.invalid()[(namespace, "odd")]
     assert informer.state().healthy
@@ -121,10 +114,10 @@ def test_during_an_outage_it_never_claims_to_be_healthy(
     sandbox: Sandbox, clientset: Clientset, informer: Informer[EMQX]
 ) -> None:
     with sandbox.outage():
-        _eventually(lambda: not informer.state().healthy)
+        eventually(lambda: not informer.state().healthy)
         before = informer.state().generation
         # Every health flip bumps the generation: across several retries (backoff 0.2, 0.4,
         # 0.8, 1.6 s) it must not move, nor may the cache look healthy.
         assert informer.wait_for_change(before, timeout=3.5) == before
         assert not informer.state().healthy
-    _eventually(lambda: informer.state().healthy, timeout=30)
+    eventually(lambda: informer.state().healthy, timeout=30)
