@@ -1,12 +1,14 @@
 """Helpers the test packages share (fixtures are in the conftest.py files).
 
-Plain functions, imported where they are used: waiting on state with a deadline.
+Plain functions, imported where they are used: waiting on state with a deadline, reading a
+page's form as a browser would submit it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from html.parser import HTMLParser
 
 
 def eventually(
@@ -20,3 +22,29 @@ def eventually(
     while not check():
         assert time.monotonic() < deadline, message
         time.sleep(0.05)
+
+
+class _FormInputs(HTMLParser):
+    """The named inputs of one <form id=...> in a page: what a browser would submit."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__()
+        self.form_id, self.inside, self.fields = form_id, False, {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("id") == self.form_id
+        elif self.inside and tag == "input" and a.get("name"):
+            self.fields[a["name"] or ""] = a.get("value") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+
+
+def form_inputs(html: str, form_id: str) -> dict[str, str]:
+    """The named inputs of the <form id=form_id> in ``html`` and their values."""
+    parser = _FormInputs(form_id)
+    parser.feed(html)
+    return parser.fields

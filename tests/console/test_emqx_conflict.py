@@ -4,7 +4,6 @@ silently, and re-applying merges field by field (labels key by key)."""
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
@@ -15,6 +14,7 @@ from console.models import AuditEntry
 from emqx.client.clientset import Clientset
 from emqx.models.apps_v2beta1 import EMQX
 from tests import factories
+from tests.support import form_inputs
 
 pytestmark = pytest.mark.django_db
 
@@ -30,31 +30,6 @@ def _opened(client: Client, namespace: str) -> dict[str, str]:
     base = EditBase.load(token.group(1))
     assert base is not None
     return {"base": token.group(1), "resource_version": base.resource_version, **values_as_data(base.values())}
-
-
-class _FormInputs(HTMLParser):
-    """The named inputs of one <form id=...> in a page: what a browser would submit."""
-
-    def __init__(self, form_id: str) -> None:
-        super().__init__()
-        self.form_id, self.inside, self.fields = form_id, False, {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "form":
-            self.inside = a.get("id") == self.form_id
-        elif self.inside and tag == "input" and a.get("name"):
-            self.fields[a["name"] or ""] = a.get("value") or ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self.inside = False
-
-
-def _inputs(html: str, form_id: str) -> dict[str, str]:
-    parser = _FormInputs(form_id)
-    parser.feed(html)
-    return parser.fields
 
 
 @pytest.fixture
@@ -83,12 +58,12 @@ def test_two_users_edit_the_same_instance_and_re_applying_keeps_both_changes(
     live = clientset.apps_v2beta1.emqxes(namespace).get("broker")
     assert live.spec.core_template.spec.replicas == 3 and live.metadata.labels == {"team": "iot"}  # type: ignore[union-attr]
 
-    reapply = _inputs(html, "reapply")
+    reapply = form_inputs(html, "reapply")
     assert reapply["core_replicas"] == "3" and "owner=bob" in reapply["labels"]
     preview = client.post(_url(namespace), {**reapply, "step": "preview"})
     assert preview.status_code == 200 and "Review changes" in preview.content.decode()
     assert "<code>spec.coreTemplate.spec.replicas</code>" not in preview.content.decode()  # theirs is the base now
-    saved = client.post(_url(namespace), {**_inputs(preview.content.decode(), "preview-form"), "step": "save"})
+    saved = client.post(_url(namespace), {**form_inputs(preview.content.decode(), "preview-form"), "step": "save"})
     assert saved.status_code == 302
     final = clientset.apps_v2beta1.emqxes(namespace).get("broker")
     assert final.spec.core_template.spec.replicas == 3  # type: ignore[union-attr]
@@ -107,10 +82,10 @@ def test_a_field_both_changed_is_named_and_only_an_explicit_re_apply_decides(
     assert "Core replicas" in both
     assert f'href="/clusters/default/emqx/{namespace}/broker/"' in html  # discard: back to the instance
     assert clientset.apps_v2beta1.emqxes(namespace).get("broker").spec.core_template.spec.replicas == 3  # type: ignore[union-attr]
-    preview = client.post(_url(namespace), {**_inputs(html, "reapply"), "step": "preview"}).content.decode()
+    preview = client.post(_url(namespace), {**form_inputs(html, "reapply"), "step": "preview"}).content.decode()
     assert '<span class="diff-del">-      replicas: 3</span>' in preview
     assert '<span class="diff-add">+      replicas: 5</span>' in preview
-    client.post(_url(namespace), {**_inputs(preview, "preview-form"), "step": "save"})
+    client.post(_url(namespace), {**form_inputs(preview, "preview-form"), "step": "save"})
     assert clientset.apps_v2beta1.emqxes(namespace).get("broker").spec.core_template.spec.replicas == 5  # type: ignore[union-attr]
 
 
@@ -123,7 +98,7 @@ def test_labels_merge_key_by_key(
     html = client.post(
         _url(namespace), {**bob, "labels": "tier=gold", "step": "save"}
     ).content.decode()  # bob drops team
-    labels = _inputs(html, "reapply")["labels"]
+    labels = form_inputs(html, "reapply")["labels"]
     assert sorted(labels.split("\n")) == ["region=eu", "tier=gold"]
     assert "Labels: team" in html[html.index('id="both-changed"') :]  # alice changed team, bob dropped it
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from emqx.client.clientset import Clientset
 from emqx.models.apps_v2beta1 import EMQX
 from sandbox import Sandbox
 from tests import factories
+from tests.support import form_inputs
 
 pytestmark = pytest.mark.django_db
 
@@ -46,31 +46,6 @@ def _opened(client: Client, namespace: str, name: str = "broker") -> tuple[dict[
     text = _textarea(page)
     data = {"base": token.group(1), "resource_version": base.resource_version, "mode": "yaml", "yaml": text}
     return data, yaml.safe_load(text)
-
-
-class _Inputs(HTMLParser):
-    """The named inputs of one <form id=...>: what a browser would submit."""
-
-    def __init__(self, form_id: str) -> None:
-        super().__init__()
-        self.form_id, self.inside, self.fields = form_id, False, {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "form":
-            self.inside = a.get("id") == self.form_id
-        elif self.inside and tag == "input" and a.get("name"):
-            self.fields[a["name"] or ""] = a.get("value") or ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self.inside = False
-
-
-def _inputs(page: str, form_id: str) -> dict[str, str]:
-    parser = _Inputs(form_id)
-    parser.feed(page)
-    return parser.fields
 
 
 def _dump(doc: dict[str, Any]) -> str:
@@ -143,7 +118,7 @@ def test_a_yaml_edit_is_previewed_then_saved_and_audited_once(
     assert _client(clientset, namespace).get("broker").metadata.generation == 1  # the dry-run wrote nothing
     assert AuditEntry.objects.count() == 0
 
-    saved = admin.post(_url(namespace), {**_inputs(page, "preview-form"), "step": "save"})
+    saved = admin.post(_url(namespace), {**form_inputs(page, "preview-form"), "step": "save"})
     assert saved.status_code == 302 and saved["Location"] == f"/clusters/default/emqx/{namespace}/broker/"
     obj = _client(clientset, namespace).get("broker")
     assert obj.spec.core_template.spec.replicas == 3
@@ -163,7 +138,7 @@ def test_removing_a_section_in_yaml_removes_it_from_the_instance(
     del doc["spec"]["replicantTemplate"]
     del doc["spec"]["imagePullPolicy"]
     preview = admin.post(_url(namespace), {**data, "yaml": _dump(doc), "step": "preview"}).content.decode()
-    assert admin.post(_url(namespace), {**_inputs(preview, "preview-form"), "step": "save"}).status_code == 302
+    assert admin.post(_url(namespace), {**form_inputs(preview, "preview-form"), "step": "save"}).status_code == 302
     spec = _client(clientset, namespace).get("broker").to_dict()["spec"]
     assert "replicantTemplate" not in spec
     assert spec.get("imagePullPolicy") in (None, "IfNotPresent")  # gone, or the schema's default
@@ -191,7 +166,7 @@ def test_the_form_continues_in_yaml_with_the_users_changes(admin: Client, client
     doc = yaml.safe_load(_textarea(switched))
     assert doc["spec"]["coreTemplate"]["spec"]["replicas"] == 3
     assert _client(clientset, namespace).get("broker").metadata.generation == 1  # nothing sent yet
-    data = {**_inputs(switched, "emqx-form"), "yaml": _textarea(switched), "step": "save"}
+    data = {**form_inputs(switched, "emqx-form"), "yaml": _textarea(switched), "step": "save"}
     assert admin.post(_url(namespace), data).status_code == 302
     assert _client(clientset, namespace).get("broker").spec.core_template.spec.replicas == 3
 
@@ -306,7 +281,7 @@ def test_a_yaml_edit_after_someone_saved_shows_both_changes_and_re_applying_keep
     live = _client(clientset, namespace).get("broker")
     assert live.spec.image == "emqx/emqx:5.8.7" and live.spec.core_template.spec.replicas == 1
 
-    reapply = _inputs(page, "reapply")
+    reapply = form_inputs(page, "reapply")
     assert reapply["mode"] == "yaml"
     merged = yaml.safe_load(reapply["yaml"])
     assert merged["spec"]["image"] == "emqx/emqx:5.8.7"  # theirs
@@ -314,7 +289,7 @@ def test_a_yaml_edit_after_someone_saved_shows_both_changes_and_re_applying_keep
     assert merged["metadata"]["labels"] == {"team": "iot", "region": "eu", "owner": "bob"}
     preview = bob.post(_url(namespace), {**reapply, "step": "preview"}).content.decode()
     assert "<code>spec.image</code>" not in preview  # theirs is the base now
-    assert bob.post(_url(namespace), {**_inputs(preview, "preview-form"), "step": "save"}).status_code == 302
+    assert bob.post(_url(namespace), {**form_inputs(preview, "preview-form"), "step": "save"}).status_code == 302
     final = _client(clientset, namespace).get("broker")
     assert final.spec.image == "emqx/emqx:5.8.7"
     assert final.spec.core_template.spec.replicas == 3
@@ -334,7 +309,7 @@ def test_a_yaml_field_both_changed_is_named_and_nothing_is_decided_without_the_u
     page = bob.post(_url(namespace), {**bob_data, "yaml": _dump(bob_doc), "step": "preview"}).content.decode()
     assert "spec.coreTemplate.spec.replicas" in page[page.index('id="both-changed"') :]
     assert _client(clientset, namespace).get("broker").spec.core_template.spec.replicas == 3
-    preview = bob.post(_url(namespace), {**_inputs(page, "reapply"), "step": "preview"}).content.decode()
+    preview = bob.post(_url(namespace), {**form_inputs(page, "reapply"), "step": "preview"}).content.decode()
     assert '<span class="diff-del">-      replicas: 3</span>' in preview
     assert '<span class="diff-add">+      replicas: 5</span>' in preview
 
