@@ -1,14 +1,19 @@
 """Helpers the test packages share (fixtures are in the conftest.py files).
 
 Plain functions, imported where they are used: waiting on state with a deadline, reading a
-page's form as a browser would submit it.
+page's form as a browser would submit it, writing an EMQX status as the operator does.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from html.parser import HTMLParser
+from typing import Any
+
+from emqx.client.resource import ResourceClient
+from emqx.models.apps_v2beta1 import EMQX
 
 
 def eventually(
@@ -48,3 +53,33 @@ def form_inputs(html: str, form_id: str) -> dict[str, str]:
     parser = _FormInputs(form_id)
     parser.feed(html)
     return parser.fields
+
+
+def rfc3339(when: dt.datetime) -> str:
+    """A timestamp as Kubernetes writes it: UTC, whole seconds."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def write_emqx_status(
+    client: ResourceClient[EMQX], name: str, conditions: Iterable[tuple[str, str, dt.datetime]], **status: Any
+) -> EMQX:
+    """Write an EMQX status as the operator does: ``conditions`` as (type, reason,
+    lastTransitionTime), newest first, all True, "<type> reached", at the object's generation;
+    ``status`` adds other status fields as the API names them (coreNodes, coreNodesStatus)."""
+    obj = client.get(name)
+    doc = obj.to_dict()
+    doc["status"] = {
+        "conditions": [
+            {
+                "type": t,
+                "status": "True",
+                "reason": reason,
+                "message": f"{t} reached",
+                "lastTransitionTime": rfc3339(at),
+                "observedGeneration": obj.metadata.generation,
+            }
+            for t, reason, at in conditions
+        ],
+        **status,
+    }
+    return client.update_status(EMQX.from_dict(doc))

@@ -21,15 +21,11 @@ from emqx.models.apps_v1beta4 import EmqxBroker
 from emqx.models.apps_v2beta1 import EMQX
 from sandbox import Sandbox
 from tests import factories
-from tests.support import eventually
+from tests.support import eventually, rfc3339, write_emqx_status
 
 pytestmark = pytest.mark.django_db
 
 HOUR_AGO = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
-
-
-def _rfc3339(when: dt.datetime) -> str:
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def emqx_status(
@@ -45,29 +41,17 @@ def emqx_status(
 ) -> EMQX:
     """Write an EMQX status as the operator does: (type, reason) newest first, all True,
     the node list and the core counts."""
-    client = clientset.apps_v2beta1.emqxes(namespace)
-    obj = client.get(name)
-    when = _rfc3339(at or dt.datetime.now(dt.UTC))
-    doc = obj.to_dict()
-    doc["status"] = {
-        "conditions": [
-            {
-                "type": t,
-                "status": "True",
-                "reason": reason,
-                "message": f"{t} reached",
-                "lastTransitionTime": when,
-                "observedGeneration": obj.metadata.generation,
-            }
-            for t, reason in types
-        ],
-        "coreNodes": [
+    when = at or dt.datetime.now(dt.UTC)
+    return write_emqx_status(
+        clientset.apps_v2beta1.emqxes(namespace),
+        name,
+        [(t, reason, when) for t, reason in types],
+        coreNodes=[
             {"node": f"emqx@{name}-core-{i}", "node_status": node_status if i == 0 else "running", "version": "5.8.6"}
             for i in range(ready)
         ],
-        "coreNodesStatus": {"replicas": desired, "readyReplicas": ready},
-    }
-    return client.update_status(EMQX.from_dict(doc))
+        coreNodesStatus={"replicas": desired, "readyReplicas": ready},
+    )
 
 
 def broker_running(clientset: Clientset, namespace: str, name: str, *, ready: int, replicas: int) -> None:
@@ -80,8 +64,8 @@ def broker_running(clientset: Clientset, namespace: str, name: str, *, ready: in
                 "type": "Running",
                 "status": status,
                 "reason": "ClusterReady" if status == "True" else "ClusterNotReady",
-                "lastTransitionTime": _rfc3339(dt.datetime.now(dt.UTC)),
-                "lastUpdateTime": _rfc3339(dt.datetime.now(dt.UTC)),
+                "lastTransitionTime": rfc3339(dt.datetime.now(dt.UTC)),
+                "lastUpdateTime": rfc3339(dt.datetime.now(dt.UTC)),
             }
         ],
         "replicas": replicas,
@@ -334,7 +318,7 @@ def test_it_shows_recent_warning_events_of_readable_namespaces(
                 "reason": reason,
                 "message": f"EMQX node emqx@{name}-core-0 is stopped",
                 "count": 2,
-                "lastTimestamp": _rfc3339(dt.datetime.now(dt.UTC)),
+                "lastTimestamp": rfc3339(dt.datetime.now(dt.UTC)),
             }
         )
     _viewer(client, namespace)

@@ -13,33 +13,22 @@ from emqx.client.clientset import Clientset
 from emqx.models.apps_v2beta1 import EMQX
 from sandbox import Sandbox
 from tests import factories
-from tests.support import eventually
+from tests.support import eventually, rfc3339, write_emqx_status
 
 pytestmark = pytest.mark.django_db
 
-NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC).isoformat().replace("+00:00", "Z")
+NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
 
 
 def _write_status(clientset: Clientset, namespace: str, name: str, types: list[str]) -> EMQX:
-    """Write conditions the way the operator does: True only, newest first."""
-    client = clientset.apps_v2beta1.emqxes(namespace)
-    obj = client.get(name)
-    doc = obj.to_dict()
-    doc["status"] = {
-        "conditions": [
-            {
-                "type": t,
-                "status": "True",
-                "reason": t,
-                "message": f"{t} reached",
-                "lastTransitionTime": NOW,
-                "observedGeneration": obj.metadata.generation,
-            }
-            for t in types
-        ],
-        "coreNodesStatus": {"replicas": 1, "readyReplicas": 1},
-    }
-    return client.update_status(EMQX.from_dict(doc))
+    """Write conditions the way the operator does (True only, newest first), each with its
+    type as reason, and the core counts 1/1."""
+    return write_emqx_status(
+        clientset.apps_v2beta1.emqxes(namespace),
+        name,
+        [(t, t, NOW) for t in types],
+        coreNodesStatus={"replicas": 1, "readyReplicas": 1},
+    )
 
 
 def _detail(client: Client, namespace: str, name: str) -> str:
@@ -178,7 +167,7 @@ def test_an_edited_instance_settles_once_ready_for_its_new_generation(
     client.patch("rolled", {"spec": {"image": "emqx/emqx:5.8.7"}})  # generation 2
     obj = client.get("rolled")
     doc = obj.to_dict()
-    stamp = {"status": "True", "lastTransitionTime": NOW}
+    stamp = {"status": "True", "lastTransitionTime": rfc3339(NOW)}
     doc["status"] = {
         "conditions": [
             {"type": "Ready", "reason": "Ready", "message": "ready", "observedGeneration": 2, **stamp},

@@ -20,7 +20,7 @@ from emqx.client.resource import ResourceClient
 from emqx.models.apps_v2beta1 import EMQX
 from sandbox.operator import FAULT_ANNOTATION, Simulator
 from tests import factories
-from tests.support import eventually
+from tests.support import eventually, write_emqx_status
 
 # The recorder writes from its own thread: the test's transaction must not hold the database.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,26 +46,6 @@ def _watching() -> None:
     cluster = clusters.get_cluster("default")
     assert cluster is not None
     assert cluster.emqx_cache().state().synced
-
-
-def _write(client: ResourceClient[EMQX], name: str, conditions: list[tuple[str, str, dt.datetime]]) -> EMQX:
-    """A status as the operator writes it: (type, reason, lastTransitionTime), newest first, all True."""
-    obj = client.get(name)
-    doc = obj.to_dict()
-    doc["status"] = {
-        "conditions": [
-            {
-                "type": t,
-                "status": "True",
-                "reason": reason,
-                "message": f"{t} reached",
-                "lastTransitionTime": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "observedGeneration": obj.metadata.generation,
-            }
-            for t, reason, at in conditions
-        ]
-    }
-    return client.update_status(EMQX.from_dict(doc))
 
 
 def _recorded(namespace: str, name: str) -> list[ConditionTransition]:
@@ -143,10 +123,10 @@ def test_the_page_shows_when_it_went_ready_when_it_fell_back_and_how_long_each_p
                    ("CoreNodesReady", "CoreNodesReady", T0 + 65 * s), ("Available", "Available", T0 + 70 * s),
                    ("Ready", "Ready", T0 + 75 * s)]:  # fmt: skip
         conditions = [newest, *conditions]  # set one more, newest first
-        _write(client, "timed", conditions)
+        write_emqx_status(client, "timed", conditions)
     # The core nodes dropped an hour later: the operator starts over, same generation.
-    _write(client, "timed", [("CoreNodesProgressing", "CoreNodesProgressing", T0 + 3600 * s),
-                             ("Initialized", "Initialized", T0)])  # fmt: skip
+    write_emqx_status(client, "timed", [("CoreNodesProgressing", "CoreNodesProgressing", T0 + 3600 * s),
+                                        ("Initialized", "Initialized", T0)])  # fmt: skip
     eventually(lambda: len(_recorded(namespace, "timed")) == 9)
 
     html = _page(console, namespace, "timed")
@@ -171,9 +151,10 @@ def test_a_restart_records_nothing_twice_and_remembers_it_was_ready(
     client = clientset.apps_v2beta1.emqxes(namespace)
     uid = client.create(factories.emqx("again", namespace=namespace)).metadata.uid or ""
     ready = [("Ready", "Ready", T0 + dt.timedelta(minutes=2)), ("Initialized", "Initialized", T0)]
-    _write(client, "again", ready)
+    write_emqx_status(client, "again", ready)
     eventually(lambda: RECORDER.was_ready_at("default", uid, 1))
-    _write(client, "again", [("CoreNodesProgressing", "CoreNodesProgressing", T0 + dt.timedelta(hours=1)), ready[1]])
+    fell_back = ("CoreNodesProgressing", "CoreNodesProgressing", T0 + dt.timedelta(hours=1))
+    write_emqx_status(client, "again", [fell_back, ready[1]])
     eventually(lambda: len(_recorded(namespace, "again")) == 4)  # Initialized, Ready; Ready removed, CNP
     before = [(t.condition_type, t.change, t.at) for t in _recorded(namespace, "again")]
 
@@ -193,7 +174,8 @@ def test_it_keeps_a_bounded_number_of_transitions_per_instance(
     client = clientset.apps_v2beta1.emqxes(namespace)
     client.create(factories.emqx("chatty", namespace=namespace))
     for minute in range(10):
-        _write(client, "chatty", [("CoreNodesProgressing", "UpdateStatefulSet", T0 + dt.timedelta(minutes=minute))])
+        at = T0 + dt.timedelta(minutes=minute)
+        write_emqx_status(client, "chatty", [("CoreNodesProgressing", "UpdateStatefulSet", at)])
     eventually(lambda: _recorded(namespace, "chatty")[-1].at == T0 + dt.timedelta(minutes=9))
     kept = _recorded(namespace, "chatty")
     assert [t.at for t in kept] == [T0 + dt.timedelta(minutes=m) for m in (6, 7, 8, 9)]
@@ -205,10 +187,11 @@ def test_an_instance_found_ready_shows_the_phases_its_conditions_still_tell(
     client = clientset.apps_v2beta1.emqxes(namespace)
     client.create(factories.emqx("older", namespace=namespace))
     minute = dt.timedelta(minutes=1)
-    _write(client, "older", [("Ready", "Ready", T0 + 4 * minute), ("Available", "Available", T0 + 3 * minute),
-                             ("CoreNodesReady", "CoreNodesReady", T0 + 2 * minute),
-                             ("CoreNodesProgressing", "CreateNewStatefulSet", T0 + minute),
-                             ("Initialized", "Initialized", T0)])  # fmt: skip
+    write_emqx_status(client, "older", [("Ready", "Ready", T0 + 4 * minute),
+                                        ("Available", "Available", T0 + 3 * minute),
+                                        ("CoreNodesReady", "CoreNodesReady", T0 + 2 * minute),
+                                        ("CoreNodesProgressing", "CreateNewStatefulSet", T0 + minute),
+                                        ("Initialized", "Initialized", T0)])  # fmt: skip
     _watching()  # the console starts watching only now
     eventually(lambda: len(_recorded(namespace, "older")) == 5)
     html = _page(console, namespace, "older")
