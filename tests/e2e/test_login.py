@@ -39,6 +39,9 @@ def test_a_user_logs_in_lands_on_the_start_page_and_opens_an_instance(
         page.get_by_role("navigation", name="Sections").get_by_role("link", name="EMQX instances").click()
         expect(page.get_by_role("heading", name="EMQX instances", level=1)).to_be_visible()
 
+    # The session's cluster holds every test's instances: find ours by name, as a user would.
+    page.get_by_placeholder("name").fill("first-look")
+    page.get_by_role("button", name="Filter").click()
     row = page.locator("#emqx-table tbody tr", has=page.get_by_role("link", name="first-look", exact=True))
     expect(row).to_contain_text(namespace)
     expect(row.locator(".state")).to_have_text("Ready")
