@@ -161,6 +161,16 @@ def shoot(base: str, cs: Any, out: Path, user: str, password: str) -> None:
         expect(page.locator(".field-image .errorlist")).to_be_visible()
         take(page, out, "form-error", down_to="fieldset:nth-of-type(2)")
 
+        # Edit as YAML: a field the form does not show, and the review of the whole change.
+        page.goto(f"{base}/clusters/default/emqx/iot-lab/fleet-rollout/change/?mode=yaml")
+        editor = page.locator("textarea[name=yaml]")
+        text = editor.input_value()
+        text = text.replace("spec:\n", "spec:\n  imagePullPolicy: Always\n", 1)
+        editor.fill(text.replace("  annotations:\n", "  annotations:\n    ticket: OPS-1234\n", 1))
+        page.get_by_role("button", name="Review changes").click()
+        expect(page.locator("#changes")).to_be_visible()
+        take(page, out, "yaml-review")
+
         canary = cs.apps_v2beta1.emqxes("emqx-staging")
         page.goto(f"{base}/clusters/default/emqx/emqx-staging/canary/change/")
         expect(page.locator("#id_core_replicas")).to_have_value("1")
