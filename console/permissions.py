@@ -8,9 +8,13 @@ A user who may not even read a namespace gets 404 there, so existence does not l
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import Http404
 
 from console.models import ALL, Role, RoleGrant
@@ -24,15 +28,39 @@ VERBS_BY_ROLE: dict[str, frozenset[str]] = {
 ALL_VERBS = VERBS_BY_ROLE[Role.ADMIN]
 
 
+# Grants by user, remembered for a few seconds: every page and every status poll asks, and
+# reading them was a third of a poll's time. A change made through this process (the admin,
+# a script) forgets them at once (see _forget_grants); other worker processes see it within
+# GRANTS_TTL_S, as the cluster's own RBAC takes a moment to apply a new RoleBinding.
+GRANTS_TTL_S = 5.0
+_remembered: dict[tuple[Any, Any], tuple[float, list[RoleGrant]]] = {}
+_remembered_lock = threading.Lock()
+
+
 def _grants(user: Any) -> list[RoleGrant]:
-    """The user's grants (own and through groups), read once per request object."""
-    cached = getattr(user, "_emqx_grants_cache", None)
-    if cached is None:
-        cached = list(
-            RoleGrant.objects.filter(user=user) | RoleGrant.objects.filter(group__in=user.groups.all())
-        )
-        user._emqx_grants_cache = cached
-    return cached
+    """The user's grants (own and through groups)."""
+    now = time.monotonic()
+    # date_joined too: a user id can come back (SQLite reuses the highest one after a delete).
+    key = (user.pk, getattr(user, "date_joined", None))
+    with _remembered_lock:
+        found = _remembered.get(key)
+    if found is not None and found[0] > now:
+        return found[1]
+    grants = list(RoleGrant.objects.filter(user=user) | RoleGrant.objects.filter(group__in=user.groups.all()))
+    with _remembered_lock:
+        _remembered[key] = (now + GRANTS_TTL_S, grants)
+    return grants
+
+
+def _forget_grants(**_: Any) -> None:
+    # Which users a group's grant or membership concerns is not worth working out: forget all.
+    with _remembered_lock:
+        _remembered.clear()
+
+
+for _signal in (post_save, post_delete):
+    _signal.connect(_forget_grants, sender=RoleGrant, dispatch_uid=f"console-grants-{_signal}")
+m2m_changed.connect(_forget_grants, sender=User.groups.through, dispatch_uid="console-grants-groups")
 
 
 def can(user: Any, verb: str, kind: str, namespace: str, cluster: str) -> bool:

@@ -161,3 +161,36 @@ def test_a_viewer_is_never_offered_add(world: dict[str, str], client: Client) ->
     RoleGrant.objects.create(user=user, role="viewer")
     client.force_login(user)
     assert "Add EMQX" not in client.get("/clusters/default/emqx/").content.decode()
+
+
+def test_a_revoked_role_or_group_membership_applies_on_the_next_request(world: dict[str, str], client: Client) -> None:
+    from django.contrib.auth.models import Group
+
+    page = f"/clusters/default/emqx/{world['in']}/inside/"
+    ops = Group.objects.create(name="ops-revoked")
+    user = User.objects.create_user("revoked", password="pw-revoked-123456")
+    user.groups.add(ops)
+    grant = RoleGrant.objects.create(user=user, role="admin", namespace=world["in"])
+    RoleGrant.objects.create(group=ops, role="viewer", namespace=world["in"])
+    client.force_login(user)
+    assert client.get(page + "delete/").status_code == 200
+    grant.delete()  # as the Django admin does it
+    assert client.get(page + "delete/").status_code == 403  # still a viewer through the group
+    user.groups.remove(ops)
+    assert client.get(page).status_code == 404
+
+
+def test_a_change_made_elsewhere_applies_within_the_grants_lifetime(
+    world: dict[str, str], client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from console import permissions
+
+    monkeypatch.setattr(permissions, "GRANTS_TTL_S", 0.2)
+    user = User.objects.create_user("elsewhere", password="pw-elsewhere-123456")
+    grant = RoleGrant.objects.create(user=user, role="admin", namespace=world["in"])
+    client.force_login(user)
+    page = f"/clusters/default/emqx/{world['in']}/inside/delete/"
+    assert client.get(page).status_code == 200
+    # Another worker process's change: no signal reaches this one (update() sends none either).
+    RoleGrant.objects.filter(pk=grant.pk).update(role="viewer")
+    eventually(lambda: client.get(page).status_code == 403, timeout=5)

@@ -1,0 +1,117 @@
+"""What remembering a user's role grants saves per status poll (console.permissions.GRANTS_TTL_S).
+
+    .venv/bin/python bench/poll_roles.py               # SQLite, as `make run`
+    .venv/bin/python bench/poll_roles.py --postgres    # PostgreSQL on loopback, as production
+
+It starts its own sandbox (and PostgreSQL server) with 10 EMQX instances, logs in a Viewer of
+their namespace (not a superuser: a superuser needs no grants) and polls one instance's status
+partial in-process, in alternating blocks: grants remembered (the product) and grants read
+from the database on every request (``GRANTS_TTL_S = 0``, as before). Alternating blocks in
+one process cancel most of the machine's noise. Prints the median per poll of CPU and wall
+time and of the database queries each poll makes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.dashboard import NAMESPACES, _create
+from sandbox import Sandbox
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--postgres", action="store_true", help="the console's database on PostgreSQL")
+    parser.add_argument("--blocks", type=int, default=10, help="blocks per variant")
+    parser.add_argument("--polls", type=int, default=200, help="polls per block")
+    args = parser.parse_args()
+
+    sb = Sandbox.create(prefix="emqx-bench-roles-")
+    pg = None
+    tmp = tempfile.mkdtemp(prefix="emqx-bench-db-")
+    try:
+        sb.start()
+        os.environ["DJANGO_SETTINGS_MODULE"] = "console.settings"
+        os.environ["CONSOLE_SQLITE_PATH"] = f"{tmp}/db.sqlite3"
+        os.environ["CONSOLE_CLUSTERS_JSON"] = json.dumps([{"name": "default", "kubeconfig": str(sb.kubeconfig)}])
+        os.environ["CONSOLE_TIMELINE_RECORDING"] = "false"
+        if args.postgres:
+            from tests.postgres import PostgresServer
+
+            pg = PostgresServer().start()
+            os.environ["DATABASE_URL"] = pg.url
+        import django
+
+        django.setup()
+        from django.contrib.auth.models import User
+        from django.core.management import call_command
+        from django.db import connection
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
+
+        from console import clusters, permissions
+        from console.models import RoleGrant
+        from emqx.client.clientset import Clientset
+
+        call_command("migrate", verbosity=0)
+        namespace = NAMESPACES[0]
+        sb.create_namespace(namespace)
+        with Clientset.from_kubeconfig(sb.kubeconfig) as cs:
+            for i in range(0, 100, len(NAMESPACES)):  # 10 instances, all in the first namespace
+                _create(cs, i)
+        viewer = User.objects.create_user("bench-viewer", password="bench-viewer-pw-1")
+        RoleGrant.objects.create(user=viewer, role="viewer", namespace=namespace)
+        client = Client()
+        client.force_login(viewer)
+        cluster = clusters.get_cluster("default")
+        assert cluster is not None and cluster.emqx_cache().wait_for_sync(30)
+        url = f"/clusters/default/emqx/{namespace}/emqx-0000/_status"
+
+        def poll() -> None:
+            assert client.get(url, HTTP_HX_REQUEST="true").status_code in (200, 286)
+
+        results: dict[str, dict[str, list[float]]] = {}
+        for _ in range(args.blocks):
+            for variant, ttl in (("remembered (product)", 5.0), ("read every request", 0.0)):
+                permissions.GRANTS_TTL_S = ttl
+                permissions._forget_grants()
+                poll()  # warm, and fill the remembered grants
+                row = results.setdefault(variant, {"cpu": [], "wall": [], "queries": []})
+                for _ in range(args.polls):
+                    cpu, wall = time.process_time(), time.perf_counter()
+                    with CaptureQueriesContext(connection) as queries:
+                        poll()
+                    row["cpu"].append((time.process_time() - cpu) * 1000)
+                    row["wall"].append((time.perf_counter() - wall) * 1000)
+                    row["queries"].append(len(queries))
+        database = "PostgreSQL (loopback)" if args.postgres else "SQLite (file)"
+        load = os.getloadavg()[0]
+        print(f"{os.cpu_count()} CPUs, load {load:.2f}; {database}; {args.blocks} x {args.polls} polls per variant")
+        print(f"{'grants':<24} {'CPU p50 ms':>10} {'wall p50 ms':>11} {'wall p90 ms':>11} {'DB queries':>10}")
+        for variant, row in results.items():
+            p90 = statistics.quantiles(row["wall"], n=10)[8]
+            print(
+                f"{variant:<24} {statistics.median(row['cpu']):10.2f} {statistics.median(row['wall']):11.2f}"
+                f" {p90:11.2f} {statistics.median(row['queries']):10.0f}"
+            )
+        clusters.reset()
+    finally:
+        sb.destroy()
+        if pg is not None:
+            pg.stop()
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
