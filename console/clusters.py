@@ -310,7 +310,7 @@ class _InformerTable(dict[str, Informer[Any]]):
         self._cluster_name = cluster.name
         self._hook = hook
 
-    def setdefault(self, kind: str, informer: Informer[Any]) -> Informer[Any]:  # type: ignore[override]
+    def setdefault(self, kind: str, informer: Informer[Any]) -> Informer[Any]:
         if kind not in self:
             if self._hook is None:
                 from console.timeline import informer_created

@@ -190,9 +190,9 @@ def _clusters_from_env() -> list[dict[str, object]]:
         if not isinstance(declared, list) or not all(isinstance(c, dict) for c in declared):
             raise ImproperlyConfigured("CONSOLE_CLUSTERS_JSON must be a JSON list of objects.")
     for item in contexts:
-        name, _, context = item.rpartition("=")
-        name = name or re.sub(r"[^a-z0-9-]+", "-", context.lower()).strip("-")
-        declared.append({"name": name, "kubeconfig": CONSOLE_KUBECONFIG, "context": context})
+        given, _, context = item.rpartition("=")
+        given = given or re.sub(r"[^a-z0-9-]+", "-", context.lower()).strip("-")
+        declared.append({"name": given, "kubeconfig": CONSOLE_KUBECONFIG, "context": context})
     seen: set[str] = set()
     for cluster in declared:
         unknown = set(cluster) - _CLUSTER_KEYS

@@ -22,7 +22,9 @@ class AuditFilterForm(forms.Form):
     until = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        # Form.clean() returns cleaned_data, but is typed Optional (an override may return None): use it directly.
+        data = self.cleaned_data
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", "The end of the range is before its start.")
         return data

@@ -48,7 +48,8 @@ def can(context: template.Context, verb: str, kind: str, namespace: str) -> bool
 @register.simple_tag(takes_context=True)
 def page_query_format(context: template.Context, fmt: str) -> str:
     """The current filters with ``format=fmt`` (for export links)."""
-    params = context["request"].GET.copy()
+    request: HttpRequest = context["request"]
+    params = request.GET.copy()
     params.pop("page", None)
     params["format"] = fmt
     return params.urlencode()

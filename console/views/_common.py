@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import Any, Concatenate, ParamSpec
+from typing import Any, Concatenate, ParamSpec, Protocol
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,7 +17,14 @@ P = ParamSpec("P")
 ClusterView = Callable[Concatenate[HttpRequest, Cluster, P], HttpResponse]
 
 
-def cluster_view(view: ClusterView[P]) -> Callable[Concatenate[HttpRequest, str, P], HttpResponse]:
+class URLClusterView(Protocol[P]):
+    """What cluster_view makes: a view taking the cluster's name. Not a Callable[Concatenate[...]], which
+    would make ``cluster`` positional-only: the URL resolver passes it by keyword (``<slug:cluster>``)."""
+
+    def __call__(self, request: HttpRequest, cluster: str, *args: P.args, **kwargs: P.kwargs) -> HttpResponse: ...
+
+
+def cluster_view(view: ClusterView[P]) -> URLClusterView[P]:
     """Log-in required; turns the URL's cluster name into a Cluster (404 if not configured)."""
 
     @login_required

@@ -8,6 +8,7 @@ import json
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from console.forms.audit import AuditFilterForm, visible_entries
@@ -38,16 +39,16 @@ class _Echo:
 
 
 @login_required
-def audit_list(request: HttpRequest) -> HttpResponse:
+def audit_list(request: HttpRequest) -> HttpResponseBase:
     form = AuditFilterForm(request.GET or None)
     entries = form.filter(visible_entries(request.user))
     export = request.GET.get("format")
     if export == "csv":
         writer = csv.writer(_Echo())
         rows = (writer.writerow(r) for r in [list(EXPORT_FIELDS)] + [_row(e) for e in entries.iterator()])
-        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="emqx-console-audit.csv"'
-        return response
+        stream = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+        stream["Content-Disposition"] = 'attachment; filename="emqx-console-audit.csv"'
+        return stream
     if export == "json":
         data = [dict(zip(EXPORT_FIELDS, _row(e), strict=True)) for e in entries.iterator()]
         response = HttpResponse(json.dumps(data, indent=1), content_type="application/json")
