@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console.emqx_summary import ConditionRow, Counts, version_of
+from emqx.models import apps_v1beta1, apps_v1beta4, apps_v2beta1
 from emqx.models._base import Resource
+
+Broker2021 = apps_v1beta1.EmqxBroker | apps_v1beta1.EmqxEnterprise
+Broker = Broker2021 | apps_v1beta4.EmqxBroker | apps_v1beta4.EmqxEnterprise
+"""The 4.x brokers in the versions the console reads: v1beta4, or the 2021 v1beta1."""
+AnyRebalance = apps_v1beta4.Rebalance | apps_v2beta1.Rebalance
 
 STATE_CLASSES = {
     "Ready": "ok",
@@ -82,12 +88,13 @@ def _base(obj: Resource) -> dict[str, Any]:
     }
 
 
-def _broker_image(obj: Any) -> str:
+def _broker_image(obj: Broker) -> str:
+    # No CRD requires a spec: the API server stores objects without one.
+    if isinstance(obj, Broker2021):
+        return (obj.spec.image or "") if obj.spec else ""
     spec = obj.spec
-    if spec is None:  # no CRD requires a spec: the API server stores objects without one
+    if spec is None:
         return ""
-    if obj.version == "v1beta1":
-        return spec.image or ""
     container = spec.template.spec.emqx_container if spec.template and spec.template.spec else None
     image = container.image if container else None
     if image is None:
@@ -96,7 +103,7 @@ def _broker_image(obj: Any) -> str:
     return f"{repo}:{image.prefix or ''}{image.version}{image.suffix or ''}"
 
 
-def summarize_broker(obj: Any) -> ObjectSummary:
+def summarize_broker(obj: Broker) -> ObjectSummary:
     """EmqxBroker / EmqxEnterprise, v1beta4 (Running condition) or the 2021 v1beta1 (Healthy)."""
     status = obj.status
     conditions = _rows(status.conditions if status else None)
@@ -112,8 +119,8 @@ def summarize_broker(obj: Any) -> ObjectSummary:
         state = "Progressing"
     ready = None
     replicas = getattr(obj.spec, "replicas", None)
-    if obj.version != "v1beta1":
-        ready = Counts(ready=(status.ready_replicas or 0) if status else 0, desired=replicas or 0)
+    if not isinstance(obj, Broker2021):
+        ready = Counts(ready=(obj.status.ready_replicas or 0) if obj.status else 0, desired=replicas or 0)
     image = _broker_image(obj)
     return ObjectSummary(
         **_base(obj),
@@ -127,11 +134,15 @@ def summarize_broker(obj: Any) -> ObjectSummary:
     )
 
 
-def summarize_rebalance(obj: Any) -> ObjectSummary:
+def summarize_rebalance(obj: AnyRebalance) -> ObjectSummary:
     status, spec = obj.status, obj.spec
     phase = (status.phase if status else None) or ""
     state = {"Processing": "Processing", "Completed": "Completed", "Failed": "Failed"}.get(phase, "Pending")
-    instance = f"{spec.instance_kind} {spec.instance_name}" if spec is not None else "—"
+    # v2beta1 names the kind it acts on; a (deprecated) v1beta4 Rebalance has no instanceKind: it acts on an
+    # EmqxEnterprise (load rebalancing is an EMQX Enterprise 4.4 feature). A cluster that serves only v1beta4
+    # (an older operator) is read in v1beta4.
+    target_kind = spec.instance_kind if isinstance(spec, apps_v2beta1.RebalanceSpec) else "EmqxEnterprise"
+    instance = f"{target_kind} {spec.instance_name}" if spec is not None else "—"
     strategy = spec.rebalance_strategy if spec is not None else None
     return ObjectSummary(
         **_base(obj),
