@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console.emqx_summary import PROGRESSING_TYPES, EmqxSummary, summarize
-from console.registry import summarize_broker
+from console.registry import Broker, summarize_broker
+from emqx.models.apps_v2beta1 import EMQX
 
 READY, PROGRESSING, DEGRADED, UNKNOWN = "ready", "progressing", "degraded", "unknown"
 STATES = (READY, PROGRESSING, DEGRADED, UNKNOWN)
@@ -136,11 +137,11 @@ def emqx_health(s: EmqxSummary, *, seen_ready: bool) -> Health:
     return Health(state, why)
 
 
-def classify(cluster: str, kind: str, obj: Any, *, seen_ready: bool = False) -> Instance:
+def classify(cluster: str, kind: str, obj: EMQX | Broker, *, seen_ready: bool = False) -> Instance:
     """The dashboard's view of one cached object. ``seen_ready``: this console saw it Ready
     at its current generation (console.timeline remembers)."""
     meta = obj.metadata
-    if kind == "EMQX":
+    if isinstance(obj, EMQX):  # kind "EMQX": the console reads EMQX in v2beta1 only (Cluster.emqx_cache)
         s = summarize(obj)
         health = emqx_health(s, seen_ready=seen_ready)
         current = next((c for c in s.conditions if c.status == "True"), None)
