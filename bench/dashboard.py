@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.console_on_sandbox import console_on_sandbox, logged_in_superuser
 from sandbox import Sandbox
 
 WATCHED = ("emqxes", "emqxbrokers", "emqxenterprises", "events")
@@ -96,28 +95,12 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(n) for n in args.sizes.split(",")]
 
-    sb = Sandbox.create(prefix="emqx-bench-dashboard-")
-    tmp = tempfile.mkdtemp(prefix="emqx-bench-db-")
-    try:
-        sb.start()
-        os.environ["DJANGO_SETTINGS_MODULE"] = "console.settings"
-        os.environ["CONSOLE_SQLITE_PATH"] = f"{tmp}/db.sqlite3"
-        os.environ["CONSOLE_CLUSTERS_JSON"] = json.dumps([{"name": "default", "kubeconfig": str(sb.kubeconfig)}])
-        os.environ["CONSOLE_EVENTS_POLL_SECONDS"] = "3600"  # one LIST of Events at start, none while timing
-        import django
-
-        django.setup()
-        from django.contrib.auth import get_user_model
-        from django.core.management import call_command
-        from django.test import Client
-
+    env = {"CONSOLE_EVENTS_POLL_SECONDS": "3600"}  # one LIST of Events at start, none while timing
+    with console_on_sandbox("emqx-bench-dashboard-", env=env) as sb:
         from console import clusters
         from emqx.client.clientset import Clientset
 
-        call_command("migrate", verbosity=0)
-        admin = get_user_model().objects.create_superuser("bench", password="bench-pw-123456")
-        client = Client()
-        client.force_login(admin)
+        client: Any = logged_in_superuser()
         cs = Clientset.from_kubeconfig(sb.kubeconfig)
         for ns in NAMESPACES:
             sb.create_namespace(ns)
@@ -154,12 +137,6 @@ def main() -> None:
                 p50, p90 = statistics.median(times), statistics.quantiles(times, n=10)[8]
                 print(f"{n:>7} {brokers:>8} {url:<26} {p50:7.1f} {p90:7.1f} {max(times):7.1f} {used:>8}")
         cs.close()
-        clusters.reset()
-    finally:
-        sb.destroy()
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -14,18 +14,16 @@ time and of the database queries each poll makes.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.console_on_sandbox import console_on_sandbox
 from bench.dashboard import NAMESPACES, _create
-from sandbox import Sandbox
 
 
 def main() -> None:
@@ -35,25 +33,10 @@ def main() -> None:
     parser.add_argument("--polls", type=int, default=200, help="polls per block")
     args = parser.parse_args()
 
-    sb = Sandbox.create(prefix="emqx-bench-roles-")
-    pg = None
-    tmp = tempfile.mkdtemp(prefix="emqx-bench-db-")
-    try:
-        sb.start()
-        os.environ["DJANGO_SETTINGS_MODULE"] = "console.settings"
-        os.environ["CONSOLE_SQLITE_PATH"] = f"{tmp}/db.sqlite3"
-        os.environ["CONSOLE_CLUSTERS_JSON"] = json.dumps([{"name": "default", "kubeconfig": str(sb.kubeconfig)}])
-        os.environ["CONSOLE_TIMELINE_RECORDING"] = "false"
-        if args.postgres:
-            from tests.postgres import PostgresServer
-
-            pg = PostgresServer().start()
-            os.environ["DATABASE_URL"] = pg.url
-        import django
-
-        django.setup()
+    with console_on_sandbox(
+        "emqx-bench-roles-", env={"CONSOLE_TIMELINE_RECORDING": "false"}, postgres=args.postgres
+    ) as sb:
         from django.contrib.auth.models import User
-        from django.core.management import call_command
         from django.db import connection
         from django.test import Client
         from django.test.utils import CaptureQueriesContext
@@ -62,7 +45,6 @@ def main() -> None:
         from console.models import RoleGrant
         from emqx.client.clientset import Clientset
 
-        call_command("migrate", verbosity=0)
         namespace = NAMESPACES[0]
         sb.create_namespace(namespace)
         with Clientset.from_kubeconfig(sb.kubeconfig) as cs:
@@ -103,14 +85,6 @@ def main() -> None:
                 f"{variant:<24} {statistics.median(row['cpu']):10.2f} {statistics.median(row['wall']):11.2f}"
                 f" {p90:11.2f} {statistics.median(row['queries']):10.0f}"
             )
-        clusters.reset()
-    finally:
-        sb.destroy()
-        if pg is not None:
-            pg.stop()
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
