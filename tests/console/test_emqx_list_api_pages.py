@@ -73,7 +73,7 @@ def _create_many(clientset: Clientset, names: list[tuple[str, str]], labels: dic
 @pytest.fixture
 def fleet(
     clientset: Clientset, namespace: str, sandbox: Sandbox, console_cluster: clusters.Cluster
-) -> dict[str, object]:
+) -> Iterator[dict[str, object]]:
     """120 instances in two namespaces (70 + 50), labelled with a batch of their own, so that
     a selector isolates them from the rest of the session's cluster; the cache is synced."""
     # Not the first one's name plus a suffix: the API orders by "namespace/name" (its etcd key),
@@ -85,7 +85,10 @@ def fleet(
     _create_many(clientset, names, {"batch": batch})
     cache = console_cluster.emqx_cache()
     eventually(lambda: all(cache.get(ns, name) is not None for ns, name in names), timeout=30)
-    return {"a": namespace, "b": other, "batch": batch, "names": sorted(names, key="/".join)}
+    yield {"a": namespace, "b": other, "batch": batch, "names": sorted(names, key="/".join)}
+    # 120 instances per test would slow every later cache sync of the session's shared cluster.
+    for ns in (namespace, other):
+        clientset.apps_v2beta1.emqxes(ns).delete_collection(label_selector=f"batch={batch}")
 
 
 def test_api_pages_follow_the_continue_token_to_the_end_one_list_request_each(
