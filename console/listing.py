@@ -205,7 +205,7 @@ def api_context(
         context["banner"] = banner(cluster, _unreachable(state, error))
         context["source"], context["poll"] = "cache", False
         if cache is not None and state is not None and state.synced:
-            context["listing"] = filter_emqx(_visible_cached(request, cluster, cache), form)
+            context["listing"] = filter_emqx(visible_cached(request, cluster, cache)[0], form)
     except Gone:
         context["expired"] = True
     except BadRequest as error:
@@ -231,10 +231,13 @@ def api_context(
     return context
 
 
-def _visible_cached(request: HttpRequest, cluster: Cluster, cache: Informer[EMQX]) -> list[EMQX]:
+def visible_cached(request: HttpRequest, cluster: Cluster, cache: Informer[EMQX]) -> tuple[list[EMQX], list[str]]:
+    """The cached instances and the namespaces the user may see (the cached list's, too)."""
     kind_client = cluster.clientset.apps_v2beta1.emqxes(None)
-    allowed = visible_namespaces(request.user, cluster, kind_client, cache.namespaces())
-    return [o for o in cache.list() if allowed is None or o.metadata.namespace in allowed]
+    namespaces = cache.namespaces()
+    allowed = visible_namespaces(request.user, cluster, kind_client, namespaces)
+    items = [o for o in cache.list() if allowed is None or o.metadata.namespace in allowed]
+    return items, [ns for ns in namespaces if allowed is None or ns in allowed]
 
 
 def _namespaces(

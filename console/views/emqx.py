@@ -18,7 +18,7 @@ from console import listing
 from console.clusters import Cluster
 from console.emqx_summary import summarize
 from console.forms.emqx_filter import EMQXFilterForm, filter_emqx
-from console.permissions import require, require_cluster_read, visible_namespaces
+from console.permissions import require, require_cluster_read
 from console.views._common import banner, cluster_view
 from emqx.errors import EmqxClientError, Forbidden
 from emqx.events import EventsClient
@@ -58,9 +58,7 @@ def _list_context(request: HttpRequest, cluster: Cluster) -> dict[str, object]:
     state = cache.state()
     if listing.choose_source(request.GET, state) == "api":
         return listing.api_context(request, cluster, form, cache)
-    allowed = visible_namespaces(request.user, cluster, cluster.clientset.apps_v2beta1.emqxes(None), cache.namespaces())
-    items = [o for o in cache.list() if allowed is None or o.metadata.namespace in allowed]
-    namespaces = [ns for ns in cache.namespaces() if allowed is None or ns in allowed]
+    items, namespaces = listing.visible_cached(request, cluster, cache)
     return {
         "cluster": cluster,
         "form": form,
