@@ -133,26 +133,10 @@ class Merge:
     conflicts: list[str] = field(default_factory=list)
 
 
-def _merge_mapping(
-    name: str, base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str, Any], merge: Merge
-) -> dict[str, Any]:
-    merged = dict(theirs)
-    for key in sorted(set(base) | set(ours)):
-        b, o, t = base.get(key, _MISSING), ours.get(key, _MISSING), theirs.get(key, _MISSING)
-        if o == b:
-            continue  # ours did not touch this key: theirs stands
-        if t != b and t != o:
-            merge.conflicts.append(f"{name}[{key}]")
-        if o is _MISSING:
-            merged.pop(key, None)
-        else:
-            merged[key] = o
-    return merged
-
-
 def merge3(base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str, Any], fields: Iterable[str]) -> Merge:
     """Merge two edits of the same form values. ``base`` is what both started from, ``ours``
-    the user's values, ``theirs`` the values of the version saved meanwhile."""
+    the user's values, ``theirs`` the values of the version saved meanwhile. The same rule as
+    :func:`merge_docs`, field by field (a mapping field key by key)."""
     merge = Merge(values={})
     for name in fields:
         b, o, t = base.get(name), ours.get(name), theirs.get(name)
@@ -160,14 +144,10 @@ def merge3(base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str
             merge.ours.append(name)
         if t != b:
             merge.theirs.append(name)
-        if isinstance(b, Mapping) and isinstance(o, Mapping) and isinstance(t, Mapping):
-            merge.values[name] = _merge_mapping(name, b, o, t, merge)
-        elif o != b:
-            merge.values[name] = o
-            if t != b and t != o:
-                merge.conflicts.append(name)
-        else:
-            merge.values[name] = t
+        conflicts: list[str] = []
+        merge.values[name] = _merge_node(b, o, t, name, conflicts)
+        # A mapping's keys are reported as field[key] (a label key may hold dots itself).
+        merge.conflicts += [c if c == name else f"{name}[{c[len(name) + 1 :]}]" for c in conflicts]
     return merge
 
 
