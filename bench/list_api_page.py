@@ -73,7 +73,7 @@ def main() -> None:
             with ThreadPoolExecutor(8) as pool:
                 list(pool.map(lambda i: _create(cs, i), range(created, n)))
             created = n
-            cache = cluster.emqx_cache()
+            cache = cluster.cache("EMQX")
             deadline = time.monotonic() + 60
             while len(cache) < n:
                 assert time.monotonic() < deadline, "the cache did not fill in time"

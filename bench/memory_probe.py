@@ -48,7 +48,7 @@ def main() -> None:
     cluster = get_cluster("default")
     assert cluster is not None
     started = time.monotonic()
-    cache = cluster.emqx_cache()
+    cache = cluster.cache("EMQX")
     while len(cache) < args.expect:
         if time.monotonic() - started > 60:
             raise SystemExit(f"the cache holds {len(cache)} of {args.expect} objects after 60 s")

@@ -55,7 +55,7 @@ def main() -> None:
         client = Client()
         client.force_login(viewer)
         cluster = clusters.get_cluster("default")
-        assert cluster is not None and cluster.emqx_cache().wait_for_sync(30)
+        assert cluster is not None and cluster.cache("EMQX").wait_for_sync(30)
         url = f"/clusters/default/emqx/{namespace}/emqx-0000/_status"
 
         def poll() -> None:

@@ -24,10 +24,6 @@ measures, each several times, printing median and spread (min-max):
             production, -w 2 --threads 4 by default), next to two trivial views of bench/urls.py in the
             same run, from a bounded keep-alive client (threads, http.client) on 127.0.0.1.
 
-What-if rows (skip them with --no-what-if) measure the status poll without the YAML dump of the whole
-object that its view computes on every poll and never shows: in this process by patching
-console.views.emqx._yaml, under gunicorn through bench/urls.py. They change nothing in the product.
-
 The machine and its load average (before and after) are printed with the results: the numbers are
 only comparable between runs at a similar load. docs/benchmarks.md has the results and their reading.
 """
@@ -144,7 +140,7 @@ def wait_for_cache(console: Console, count: int, timeout: float = 120.0) -> None
     """Until the console's watch cache holds ``count`` instances, each with its status; then until
     the condition timeline (if this tree has it) has written what it saw, so that nothing runs
     in the background while we measure."""
-    cache = console.cluster.emqx_cache()
+    cache = console.cluster.cache("EMQX")
     deadline = time.monotonic() + timeout
     while len(cache) < count or any(o.status is None for o in cache.list()):
         if time.monotonic() > deadline:
@@ -245,24 +241,6 @@ class PollResult:
 def poll_targets(count: int) -> list[int]:
     """Instances that are still progressing (those a browser keeps polling: a settled one answers 286)."""
     return [i for i in range(count) if state_of(i) != "Ready"]
-
-
-@contextlib.contextmanager
-def without_status_yaml() -> Iterator[bool]:
-    """What-if, in this process only: the status partial without the YAML dump of the whole object
-    that its view computes on every poll and its template never shows (console/views/emqx.py
-    _detail_context). Yields False, changing nothing, if the view has no such step any more."""
-    from console.views import emqx as views
-
-    original = getattr(views, "_yaml", None)
-    if original is None:
-        yield False
-        return
-    views._yaml = lambda obj: ""  # type: ignore[attr-defined]
-    try:
-        yield True
-    finally:
-        views._yaml = original  # type: ignore[attr-defined]
 
 
 def _viewer(
@@ -431,15 +409,10 @@ def bench_throughput(
     runs: int,
     seconds: float,
     target: int,
-    what_if: bool,
 ) -> ThroughputResult:
     env = {**console.env, "CONSOLE_ENV": "production", "DJANGO_ALLOWED_HOSTS": "127.0.0.1"}
     server = Gunicorn(env, workers=workers, threads=threads, log=workdir / "gunicorn.log")
-    # The what-if: a second server whose status partial skips the YAML dump (bench/urls.py).
     servers = [server]
-    if what_if:
-        env_what_if = {**env, "BENCH_WHAT_IF_NO_STATUS_YAML": "1"}
-        servers.append(Gunicorn(env_what_if, workers=workers, threads=threads, log=workdir / "gunicorn-what-if.log"))
     connections = workers * threads
     # Behind the TLS proxy that production has: it says https, so no redirect to https.
     headers = {"Host": "127.0.0.1", "Cookie": console.cookie, "X-Forwarded-Proto": "https", "HX-Request": "true"}
@@ -448,8 +421,6 @@ def bench_throughput(
         "trivial view": (server, "/_bench/trivial"),
         "trivial view, logged in": (server, "/_bench/trivial-logged-in"),
     }
-    if what_if:
-        endpoints["status poll, what-if: no YAML dump"] = (servers[1], status_path(target))
     try:
         for each in servers:
             each.start()
@@ -632,7 +603,6 @@ def run() -> None:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--load-runs", type=int, default=5, help="runs of each throughput measurement")
     parser.add_argument("--load-seconds", type=float, default=4.0, help="length of a throughput run")
-    parser.add_argument("--no-what-if", action="store_true", help="skip the status poll measured without its YAML dump")
     parser.add_argument("--profile", type=Path, help="write pyinstrument profiles of the list page and poll here")
     args = parser.parse_args()
     only = {s.strip() for s in args.only.split(",") if s.strip()}
@@ -673,14 +643,6 @@ def run() -> None:
                     poll = bench_poll(console, sandbox, targets, viewers, args.runs, args.poll_seconds)
                     results["poll"].append(poll)
                     print(f"  poll, {viewers} viewers: p50 {poll.p50.ms(2)}, p99 {poll.p99.ms(2)}")
-                for viewers in () if args.no_what_if else (1, 100):
-                    with without_status_yaml() as patched:
-                        if not patched:
-                            break
-                        poll = bench_poll(console, sandbox, targets, viewers, args.runs, args.poll_seconds)
-                    poll.how += "; what-if: no YAML dump"
-                    results["poll"].append(poll)
-                    print(f"  poll without YAML, {viewers} viewers: p50 {poll.p50.ms(2)}, p99 {poll.p99.ms(2)}")
             if args.profile:
                 write_profiles(console, args.profile, targets[0])
             if "freshness" in only:
@@ -699,7 +661,6 @@ def run() -> None:
                     runs=args.load_runs,
                     seconds=args.load_seconds,
                     target=targets[0],
-                    what_if=not args.no_what_if,
                 )
                 print(f"  throughput: {results['throughput'].rps['status poll'].median:.0f} polls/s")
             console.cluster.close()

@@ -21,9 +21,9 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from emqx.cache import CacheState, Informer
-from emqx.client.clientset import Clientset
+from emqx.client.clientset import SUPPORTED_VERSIONS, Clientset
+from emqx.client.resource import ResourceClient
 from emqx.errors import ClusterUnreachable, ConfigurationError, EmqxClientError, UnknownKind
-from emqx.models.apps_v2beta1 import EMQX
 from emqx.rest import Timeouts
 
 log = logging.getLogger(__name__)
@@ -98,36 +98,49 @@ class Cluster:
 
         return impersonation.clientset_for(self.clientset, user)
 
-    def emqx_cache(self, wait: float = FIRST_SYNC_WAIT_S) -> Informer[EMQX]:
-        """The shared cache of every EMQX (v2beta1) in the cluster, started on first use;
-        waits up to ``wait`` seconds for its first LIST (pages that have nothing else to show)."""
-        with self._lock:
-            informer = self._informers.get("EMQX")
-        if informer is None:
-            created: Informer[EMQX] = Informer(self.clientset.apps_v2beta1.emqxes(None), name=f"{self.name}/EMQX")
-            with self._lock:
-                informer = self._informers.setdefault("EMQX", created)
-            if informer is created:
-                created.start()
-        informer.wait_for_sync(wait)
-        return informer
-
-    def cache(self, kind: str) -> Informer[Any]:
-        """The shared cache of one kind, in the best version the cluster serves and this
-        console supports (discovered once). Raises UnknownKind when the cluster serves none."""
+    def cache(self, kind: str, wait: float = FIRST_SYNC_WAIT_S) -> Informer[Any]:
+        """The shared cache of every ``kind`` object in the cluster, started on first use, in the
+        best version that the cluster serves and the kind's admin handles (discovered once);
+        waits up to ``wait`` seconds for its first LIST (pages that have nothing else to show).
+        Raises UnknownKind when the cluster serves none of them, ClusterUnreachable or
+        ConfigurationError when it cannot be asked."""
         with self._lock:
             informer = self._informers.get(kind)
         if informer is None:
-            created: Informer[Any] = Informer(self.clientset.for_kind(kind, None), name=f"{self.name}/{kind}")
+            created: Informer[Any] = Informer(self.kind_client(kind), name=f"{self.name}/{kind}")
             with self._lock:
                 informer = self._informers.setdefault(kind, created)
             if informer is created:
                 created.start()
-        informer.wait_for_sync(FIRST_SYNC_WAIT_S)
+        if wait > 0:
+            informer.wait_for_sync(wait)
         return informer
 
-    def emqx_state(self) -> CacheState:
-        return self.emqx_cache().state()
+    def kind_client(self, kind: str) -> ResourceClient[Any]:
+        """The console's own client of ``kind`` in all namespaces, in the served version."""
+        return self.clientset.for_kind(kind, None, version=self.served_version(kind))
+
+    def served_version(self, kind: str) -> str:
+        """The version the console uses for ``kind`` here: the best one the cluster serves of
+        those its admin handles (discovery, asked once). Raises UnknownKind when there is none,
+        ClusterUnreachable or ConfigurationError when the cluster cannot be asked."""
+        from console.registry import site
+
+        admin = site.get(kind)
+        handled = admin.versions if admin is not None else SUPPORTED_VERSIONS.get(kind, ())
+        best: str | None = self.clientset.discovery.best_version(kind, handled)
+        if best is None:
+            served = self.clientset.discovery.kind(kind).versions
+            raise UnknownKind(
+                f"cluster {self.name} serves {kind} in {', '.join(served) or 'no version'}; "
+                f"the console handles {', '.join(handled) or 'none'}"
+            )
+        return best
+
+    def client_for(self, user: Any, kind: str, namespace: str | None) -> ResourceClient[Any]:
+        """A client of ``kind`` in ``namespace`` (None: all) acting for ``user``: the console's
+        identity, or the user's in impersonation mode. Same errors as :meth:`served_version`."""
+        return self.clientset_for(user).for_kind(kind, namespace, version=self.served_version(kind))
 
     def close(self) -> None:
         self._closed = True
@@ -173,7 +186,7 @@ class Cluster:
         try:
             # Both create the informer, start it and wait for its first LIST here, on this
             # background thread; peek() hands the informer out as soon as it exists.
-            self.emqx_cache() if kind == "EMQX" else self.cache(kind)
+            self.cache(kind)
         except UnknownKind as exc:
             error = ("not-served", str(exc))
         except ConfigurationError as exc:

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from console import impersonation
 from console.clusters import cluster_names
-from console.registry import KINDS
+from console.registry import site
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -18,7 +18,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     current = (match.kwargs.get("cluster") if match else None) or cluster_names()[0]
     return {
         "nav_cluster": current,
-        "nav_kinds": list(KINDS.values()),
+        "nav_kinds": list(site),
         "nav_clusters": cluster_names(),
         "k8s_identity": impersonation.describe(request.user),
     }

@@ -29,23 +29,31 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from console.emqx_summary import PROGRESSING_TYPES, EmqxSummary, summarize
-from console.registry import Broker, summarize_broker
-from emqx.models.apps_v2beta1 import EMQX
+from console.registry import DEGRADED, PROGRESSING, READY, STATE_LABELS, STATES, UNKNOWN, Health, site
 
-READY, PROGRESSING, DEGRADED, UNKNOWN = "ready", "progressing", "degraded", "unknown"
-STATES = (READY, PROGRESSING, DEGRADED, UNKNOWN)
-STATE_LABELS = {READY: "Ready", PROGRESSING: "Progressing", DEGRADED: "Degraded", UNKNOWN: "Unknown"}
-KINDS = ("EMQX", "EmqxBroker", "EmqxEnterprise")
-KIND_LABELS = {"EMQX": "EMQX 5", "EmqxBroker": "EmqxBroker (4.x)", "EmqxEnterprise": "EmqxEnterprise (4.x)"}
-KNOWN_CONDITIONS = {
-    "EMQX": PROGRESSING_TYPES | {"Available", "Ready"},
-    "EmqxBroker": {"Running", "PluginInitialized", "Creating", "Scaling", "Upgrading", "Updating", "Failed", "Healthy"},
-    "EmqxEnterprise": {"Running", "BlueGreenUpdating", "PluginInitialized", "Creating", "Scaling", "Upgrading",
-                       "Updating", "Failed", "Healthy"},
-}  # fmt: skip
-# The 2021 brokers' replicas default (operator 1.0).
-_V1BETA1_DEFAULT_REPLICAS = 3
+__all__ = [
+    "DEGRADED",
+    "PROGRESSING",
+    "READY",
+    "STATES",
+    "STATE_LABELS",
+    "UNKNOWN",
+    "Health",
+    "Instance",
+    "classify",
+    "counted_kinds",
+    "kind_label",
+]
+
+
+def counted_kinds() -> tuple[str, ...]:
+    """The kinds the dashboards count as instances (their admins' ``counted``), in menu order."""
+    return tuple(a.kind for a in site if a.counted)
+
+
+def kind_label(kind: str) -> str:
+    admin = site.get(kind)
+    return (admin.dashboard_label or admin.verbose_name_plural) if admin is not None else kind
 
 
 @dataclass(frozen=True)
@@ -81,106 +89,33 @@ class Instance:
         return now - self.since
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _stopped(nodes: Iterable[Any]) -> list[str]:
-    return [str(n.node or "?") for n in nodes if (n.node_status or "").lower() not in ("running", "")]
-
-
-def _state(
-    kind: str,
-    ready: bool,
-    stopped: list[str],
-    failed: Any,
-    current: Any,
-    seen_ready: bool,
-    generation: int | None,
-) -> tuple[str, str]:
-    """(state, why) by the rules in this module's docstring; ``failed`` is the current
-    condition when it is a 2021 broker's ``Failed``, else None."""
-    if ready:
-        return READY, ""
-    if stopped:
-        return DEGRADED, f"node {', '.join(stopped)} not running"
-    if failed is not None:
-        return DEGRADED, f"Failed: {failed.message}"
-    if seen_ready:
-        return DEGRADED, f"fell back from Ready with no spec change (generation {generation})"
-    if current is None:
-        return UNKNOWN, "no status: the operator has not reported on it"
-    if current.type not in KNOWN_CONDITIONS[kind]:
-        return UNKNOWN, f"unknown condition {current.type}"
-    return PROGRESSING, ""
-
-
-@dataclass(frozen=True)
-class Health:
-    """An EMQX's state as the dashboards count it, for the list and detail pages."""
-
-    state: str
-    why: str
-
-    @property
-    def label(self) -> str:
-        return STATE_LABELS[self.state]
-
-
-def emqx_health(s: EmqxSummary, *, seen_ready: bool) -> Health:
-    """The dashboards' state of one EMQX from its summary: the same rules as :func:`classify`."""
-    current = next((c for c in s.conditions if c.status == "True"), None)
-    stopped = _stopped([*s.core_nodes, *s.replicant_nodes])
-    state, why = _state("EMQX", s.state == "Ready", stopped, None, current, seen_ready, s.generation)
-    return Health(state, why)
-
-
-def classify(cluster: str, kind: str, obj: EMQX | Broker, *, seen_ready: bool = False) -> Instance:
-    """The dashboard's view of one cached object. ``seen_ready``: this console saw it Ready
-    at its current generation (console.timeline remembers)."""
-    meta = obj.metadata
-    if isinstance(obj, EMQX):  # kind "EMQX": the console reads EMQX in v2beta1 only (Cluster.emqx_cache)
-        s = summarize(obj)
-        health = emqx_health(s, seen_ready=seen_ready)
-        current = next((c for c in s.conditions if c.status == "True"), None)
-        nodes_ready = s.core.ready + (s.replicant.ready if s.replicant else 0)
-        nodes_desired = s.core.desired + (s.replicant.desired if s.replicant else 0)
-        version = s.version
-        state, why = health.state, health.why
-    else:
-        b = summarize_broker(obj)
-        current = b.conditions[0] if b.conditions else None
-        ready = b.state == "Ready"
-        stopped = _stopped(b.nodes)
-        failed = current is not None and current.type == "Failed"
-        if b.ready is not None:
-            nodes_ready, nodes_desired = b.ready.ready, b.ready.desired
-        else:  # v1beta1 reports no counts: its nodes do
-            nodes_ready = sum(1 for n in b.nodes if (n.node_status or "").lower() == "running")
-            replicas = getattr(obj.spec, "replicas", None)
-            nodes_desired = replicas if replicas is not None else _V1BETA1_DEFAULT_REPLICAS
-        version = b.version
-        state, why = _state(kind, ready, stopped, current if failed else None, current, seen_ready, meta.generation)
+def classify(cluster: str, kind: str, obj: Any, *, seen_ready: bool = False) -> Instance:
+    """The dashboard's view of one cached object, by its kind's admin (the one place that
+    says what state an object is in). ``seen_ready``: this console saw it Ready at its
+    current generation (console.timeline remembers)."""
+    admin = site.for_kind(kind)
+    summary = admin.summarize(obj)
+    health = admin.health(summary, seen_ready=seen_ready)
+    current = summary.current
     condition = ""
     if current is not None:
         condition = current.type if current.status == "True" else f"{current.type} ({current.status})"
+    meta = obj.metadata
     return Instance(
         cluster=cluster,
         kind=kind,
-        namespace=meta.namespace or "",
-        name=meta.name or "",
-        uid=meta.uid or "",
+        namespace=summary.namespace,
+        name=summary.name,
+        uid=summary.uid,
         generation=meta.generation,
-        state=state,
+        state=health.state,
         condition=condition,
         reason=current.reason if current else "",
-        since=_aware(current.last_transition_time if current else None) or _aware(meta.creation_timestamp),
-        why=why,
-        version=version or "unknown",
-        nodes_ready=nodes_ready,
-        nodes_desired=nodes_desired,
+        since=(current.last_transition_time if current else None) or summary.created,
+        why=health.why,
+        version=summary.version or "unknown",
+        nodes_ready=summary.nodes_ready,
+        nodes_desired=summary.nodes_desired,
     )
 
 
@@ -205,7 +140,8 @@ class Totals:
     def kinds(self) -> list[tuple[str, str, list[tuple[str, int]], int]]:
         """(kind, label, [(state, count)] in STATES order, total) per kind, for tables."""
         return [
-            (k, KIND_LABELS[k], [(s, self.by_kind[k][s]) for s in STATES], sum(self.by_kind[k].values())) for k in KINDS
+            (k, kind_label(k), [(s, self.by_kind[k][s]) for s in STATES], sum(self.by_kind[k].values()))
+            for k in self.by_kind
         ]
 
     @property
@@ -215,7 +151,7 @@ class Totals:
 
 def aggregate(instances: Iterable[Instance], *, now: dt.datetime, threshold: dt.timedelta) -> Totals:
     """Count instances by kind and state, nodes, versions, and list those not Ready too long."""
-    by_kind = {k: dict.fromkeys(STATES, 0) for k in KINDS}
+    by_kind = {k: dict.fromkeys(STATES, 0) for k in counted_kinds()}
     by_state = dict.fromkeys(STATES, 0)
     versions: Counter[str] = Counter()
     nodes_ready = nodes_desired = count = 0
@@ -310,4 +246,4 @@ class ClusterBoard:
 
     @property
     def not_served(self) -> list[str]:
-        return [KIND_LABELS[k] for k, c in self.caches.items() if c.error_kind == "not-served"]
+        return [kind_label(k) for k, c in self.caches.items() if c.error_kind == "not-served"]

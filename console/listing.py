@@ -1,6 +1,6 @@
-"""The EMQX list's second source: one page straight from the API server (``limit``/``continue``).
+"""The change list's second source: one page straight from the API server (``limit``/``continue``).
 
-The list page reads the shared watch cache by default: it costs the API server nothing and
+The list page (of any kind) reads the shared watch cache by default: it costs the API server nothing and
 can sort and search the whole fleet. Three cases read a page from the API server instead:
 
 * the cache has not finished its first LIST yet (console just started, big fleet) and the
@@ -34,14 +34,14 @@ from django.http import HttpRequest, QueryDict
 
 from console import impersonation
 from console.clusters import Cluster
-from console.emqx_summary import EmqxSummary, summarize
-from console.forms.emqx_filter import PAGE_SIZE, EMQXFilterForm, filter_emqx
+from console.forms.filters import PAGE_SIZE, ObjectFilterForm, filter_objects
 from console.permissions import readable_namespaces, visible_namespaces
+from console.registry import ResourceAdmin
+from console.summaries import Summary
 from console.views._common import banner
 from emqx.cache import CacheState, Informer
 from emqx.errors import BadRequest, ClusterUnreachable, EmqxClientError, Forbidden, Gone, Status
 from emqx.models._base import ListMeta
-from emqx.models.apps_v2beta1 import EMQX
 
 Source = Literal["cache", "api"]
 
@@ -57,9 +57,9 @@ EXPIRED = (
 
 @dataclass(frozen=True)
 class ApiPage:
-    """One page of EMQX instances as the API server listed them."""
+    """One page of objects as the API server listed them."""
 
-    items: list[EmqxSummary]
+    items: list[Summary]
     continue_token: str
     """The token for the next page; '' on the last one."""
     remaining: int | None
@@ -94,7 +94,7 @@ def choose_source(params: Mapping[str, str], state: CacheState | None) -> Source
     return "cache"
 
 
-def read_page(request: HttpRequest, cluster: Cluster, form: EMQXFilterForm, params: Mapping[str, str]) -> ApiPage:
+def read_page(request: HttpRequest, cluster: Cluster, form: ObjectFilterForm, params: Mapping[str, str]) -> ApiPage:
     """One LIST (``limit=PAGE_SIZE``) as the user, narrowed to the namespaces they may read.
     Raises the client's errors (Gone, BadRequest, Forbidden, ClusterUnreachable ...)."""
     data = form.cleaned_data if form.is_valid() else {}
@@ -110,15 +110,18 @@ def read_page(request: HttpRequest, cluster: Cluster, form: EMQXFilterForm, para
         if not allowed:
             return ApiPage(items=[], continue_token="", remaining=None, number=number, listed=0)
         chosen = next(iter(allowed))  # one namespace: list it, not the cluster and then filter
-    client = cluster.clientset_for(request.user).apps_v2beta1.emqxes(chosen or None)
+    client = cluster.client_for(request.user, form.admin.kind, chosen or None)
     found = client.list(limit=PAGE_SIZE, continue_=token or None, label_selector=data.get("labels") or None)
-    return _page(request, cluster, found.items, found.metadata, data, number, narrowed=not chosen and bool(allowed))
+    return _page(
+        request, cluster, form, found.items, found.metadata, data, number, narrowed=not chosen and bool(allowed)
+    )
 
 
 def _page(
     request: HttpRequest,
     cluster: Cluster,
-    items: list[EMQX],
+    form: ObjectFilterForm,
+    items: list[Any],
     meta: ListMeta,
     data: Mapping[str, Any],
     number: int,
@@ -126,11 +129,10 @@ def _page(
     narrowed: bool,
 ) -> ApiPage:
     seen = sorted({o.metadata.namespace or "" for o in items})
-    kind_client = cluster.clientset.apps_v2beta1.emqxes(None)
-    visible = visible_namespaces(request.user, cluster, kind_client, seen)
+    visible = visible_namespaces(request.user, cluster, cluster.kind_client(form.admin.kind), seen)
     mine = [o for o in items if visible is None or o.metadata.namespace in visible]
     query = (data.get("q") or "").lower()
-    rows = [summarize(o) for o in mine if query in (o.metadata.name or "").lower()]
+    rows = [form.admin.summarize(o) for o in mine if query in (o.metadata.name or "").lower()]
     # A count that includes namespaces the user may not read would tell them they exist.
     remaining = None if narrowed or (visible is not None and set(seen) - visible) else meta.remaining_item_count
     return ApiPage(
@@ -178,7 +180,7 @@ def _unreachable(state: CacheState | None, error: ClusterUnreachable) -> CacheSt
 
 
 def api_context(
-    request: HttpRequest, cluster: Cluster, form: EMQXFilterForm, cache: Informer[EMQX] | None
+    request: HttpRequest, cluster: Cluster, form: ObjectFilterForm, cache: Informer[Any] | None
 ) -> dict[str, Any]:
     """The list page's context for an API page: the page, or why there is none (an expired
     token, a selector the server refused, a namespace the cluster does not let the user list);
@@ -195,17 +197,17 @@ def api_context(
         "expired": False,
         "cache_synced": bool(state and state.synced),
         "poll": not wants_api(params),
-        "banner": banner(cluster, state),
+        "banner": banner(cluster, state, admin=form.admin),
         "query": params.urlencode(),
     }
     try:
         context["api_page"] = read_page(request, cluster, form, params)
     except ClusterUnreachable as error:
         # As the cache's list shows it: the last known state if there is one, else "no data yet".
-        context["banner"] = banner(cluster, _unreachable(state, error))
+        context["banner"] = banner(cluster, _unreachable(state, error), admin=form.admin)
         context["source"], context["poll"] = "cache", False
         if cache is not None and state is not None and state.synced:
-            context["listing"] = filter_emqx(visible_cached(request, cluster, cache)[0], form)
+            context["listing"] = filter_objects(visible_cached(request, cluster, form.admin, cache)[0], form)
     except Gone:
         context["expired"] = True
     except BadRequest as error:
@@ -222,26 +224,28 @@ def api_context(
             context["api_page"] = ApiPage(items=[], continue_token="", remaining=None, number=1, listed=0)
         else:
             context["api_problem"] = (
-                f"Cluster {cluster.name} does not let {who} list EMQX instances in all namespaces; choose a namespace."
+                f"Cluster {cluster.name} does not let {who} list {form.admin.verbose_name_plural} in all namespaces; "
+                "choose a namespace."
             )
     except EmqxClientError as error:
-        context["api_problem"] = f"The API server could not list EMQX instances: {error}"
+        context["api_problem"] = f"The API server could not list {form.admin.verbose_name_plural}: {error}"
     context["links"] = links(params, context["api_page"])
     context["namespaces"] = _namespaces(request, cluster, cache, context["api_page"], form)
     return context
 
 
-def visible_cached(request: HttpRequest, cluster: Cluster, cache: Informer[EMQX]) -> tuple[list[EMQX], list[str]]:
-    """The cached instances and the namespaces the user may see (the cached list's, too)."""
-    kind_client = cluster.clientset.apps_v2beta1.emqxes(None)
+def visible_cached(
+    request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, cache: Informer[Any]
+) -> tuple[list[Any], list[str]]:
+    """The cached objects and the namespaces the user may see (the cached list's, too)."""
     namespaces = cache.namespaces()
-    allowed = visible_namespaces(request.user, cluster, kind_client, namespaces)
+    allowed = visible_namespaces(request.user, cluster, cluster.kind_client(admin.kind), namespaces)
     items = [o for o in cache.list() if allowed is None or o.metadata.namespace in allowed]
     return items, [ns for ns in namespaces if allowed is None or ns in allowed]
 
 
 def _namespaces(
-    request: HttpRequest, cluster: Cluster, cache: Informer[EMQX] | None, page: ApiPage | None, form: EMQXFilterForm
+    request: HttpRequest, cluster: Cluster, cache: Informer[Any] | None, page: ApiPage | None, form: ObjectFilterForm
 ) -> list[str]:
     """The namespace menu: what the cache knows so far, the page's and the chosen one,
     narrowed as the cache's list narrows it."""
@@ -249,6 +253,8 @@ def _namespaces(
     candidates |= {row.namespace for row in (page.items if page else ())}
     if form.is_valid() and form.cleaned_data.get("namespace"):
         candidates.add(form.cleaned_data["namespace"])
-    kind_client = cluster.clientset.apps_v2beta1.emqxes(None)
-    allowed = visible_namespaces(request.user, cluster, kind_client, sorted(candidates))
+    try:
+        allowed = visible_namespaces(request.user, cluster, cluster.kind_client(form.admin.kind), sorted(candidates))
+    except EmqxClientError:  # the cluster cannot even be asked which version it serves
+        allowed = readable_namespaces(request.user, cluster.name)
     return sorted(ns for ns in candidates if allowed is None or ns in allowed)

@@ -1,219 +1,352 @@
-"""The kinds besides EMQX the console shows, one KindAdmin each (Django admin's registry,
-in small): EmqxBroker, EmqxEnterprise and Rebalance, in whichever version the cluster serves.
+"""The per-kind admin: one :class:`ResourceAdmin` per custom-resource kind, registered on a site.
 
-Each admin turns a typed object of any supported version into an :class:`ObjectSummary`:
-what the list and the detail page show, whatever the version's status looks like.
+Django admin's shape (``ModelAdmin`` on an ``AdminSite``), made for custom resources: an admin
+declares its kind, the versions it reads and writes (the generated model of each), its verbose
+names, list columns, search fields, list filters, default sort, form fieldsets (JSON paths into
+the CRD schema), how to compute an object's state (the only place that does), which conditions
+mean Ready, whether the kind has a timeline, Events or a scale subresource, permission hooks
+and audit hooks. The site turns every registered admin into one set of URLs, named
+``<slug>_<action>``::
+
+    clusters/<cluster>/<slug>/                               <slug>_list
+    clusters/<cluster>/<slug>/_rows                          <slug>_rows      (the list's poll)
+    clusters/<cluster>/<slug>/add/                           <slug>_add
+    clusters/<cluster>/<slug>/<namespace>/<name>/            <slug>_detail
+    clusters/<cluster>/<slug>/<namespace>/<name>/_status     <slug>_status    (the status poll)
+    clusters/<cluster>/<slug>/<namespace>/<name>/_events     <slug>_events
+    clusters/<cluster>/<slug>/<namespace>/<name>/change/     <slug>_change
+    clusters/<cluster>/<slug>/<namespace>/<name>/delete/     <slug>_delete
+    clusters/<cluster>/<slug>/<namespace>/<name>/timeline/   <slug>_timeline  (kinds with a timeline)
+
+Kinds register themselves (console/kinds/, imported by ``ConsoleConfig.ready``, as Django's
+``admin.autodiscover``). Nothing else in the console lists the kinds: the navigation, the
+dashboards and the timeline read :data:`site`.
+
+Adding a kind is a module in console/kinds/ with one subclass and ``site.register(...)``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from console.emqx_summary import ConditionRow, Counts, version_of
-from emqx.models import apps_v1beta1, apps_v1beta4, apps_v2beta1
+from django.http import HttpRequest
+from django.urls import URLPattern, path
+
+from console.permissions import can
+from console.summaries import ConditionRow, Summary
+from emqx.client.names import DNS_SUBDOMAIN, NameRule
 from emqx.models._base import Resource
 
-Broker2021 = apps_v1beta1.EmqxBroker | apps_v1beta1.EmqxEnterprise
-Broker = Broker2021 | apps_v1beta4.EmqxBroker | apps_v1beta4.EmqxEnterprise
-"""The 4.x brokers in the versions the console reads: v1beta4, or the 2021 v1beta1."""
-AnyRebalance = apps_v1beta4.Rebalance | apps_v2beta1.Rebalance
+if TYPE_CHECKING:
+    from console.forms.schema import FormSpec
 
-STATE_CLASSES = {
-    "Ready": "ok",
-    "Completed": "ok",
-    "Progressing": "busy",
-    "Processing": "busy",
-    "Failed": "bad",
-    "Not ready": "warn",
-    "Pending": "muted",
-}
+__all__ = ["Column", "Health", "ResourceAdmin", "site"]
+
+# The dashboards' states (see ResourceAdmin.health).
+READY, PROGRESSING, DEGRADED, UNKNOWN = "ready", "progressing", "degraded", "unknown"
+STATES = (READY, PROGRESSING, DEGRADED, UNKNOWN)
+STATE_LABELS = {READY: "Ready", PROGRESSING: "Progressing", DEGRADED: "Degraded", UNKNOWN: "Unknown"}
 
 
 @dataclass(frozen=True)
-class ObjectSummary:
-    name: str
-    namespace: str
-    uid: str
-    created: dt.datetime | None
-    labels: dict[str, str]
-    api_version: str
-    version: str
-    """What runs (the EMQX version) or what it acts on, for the Version column."""
+class Health:
+    """An object's state as the dashboards count it, with the reason for degraded and unknown."""
+
     state: str
-    current_condition: str
-    ready: Counts | None
-    conditions: list[ConditionRow] = field(default_factory=list)
-    nodes: list[Any] = field(default_factory=list)
-    details: list[tuple[str, str]] = field(default_factory=list)
+    why: str = ""
 
     @property
-    def state_class(self) -> str:
-        return STATE_CLASSES.get(self.state, "muted")
-
-    @property
-    def settled(self) -> bool:
-        return self.state in ("Ready", "Completed", "Failed")
-
-
-def _when(value: Any) -> dt.datetime | None:
-    if isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return None
-
-
-def _rows(conditions: list[Any] | None) -> list[ConditionRow]:
-    return [
-        ConditionRow(c.type, c.status, c.reason or "", c.message or "", _when(c.last_transition_time))
-        for c in conditions or []
-    ]
-
-
-def _base(obj: Resource) -> dict[str, Any]:
-    meta = obj.metadata
-    return {
-        "name": meta.name or "",
-        "namespace": meta.namespace or "",
-        "uid": meta.uid or "",
-        "created": meta.creation_timestamp,
-        "labels": dict(meta.labels or {}),
-        "api_version": obj.api_version,
-    }
-
-
-def _broker_image(obj: Broker) -> str:
-    # No CRD requires a spec: the API server stores objects without one.
-    if isinstance(obj, Broker2021):
-        return (obj.spec.image or "") if obj.spec else ""
-    spec = obj.spec
-    if spec is None:
-        return ""
-    container = spec.template.spec.emqx_container if spec.template and spec.template.spec else None
-    image = container.image if container else None
-    if image is None:
-        return ""
-    repo = "/".join(p for p in (image.registry, image.repository) if p)
-    return f"{repo}:{image.prefix or ''}{image.version}{image.suffix or ''}"
-
-
-def summarize_broker(obj: Broker) -> ObjectSummary:
-    """EmqxBroker / EmqxEnterprise, v1beta4 (Running condition) or the 2021 v1beta1 (Healthy)."""
-    status = obj.status
-    conditions = _rows(status.conditions if status else None)
-    # Both generations keep the newest condition first.
-    current = conditions[0] if conditions else None
-    if current is None:
-        state = "Pending"
-    elif current.type in ("Running", "Healthy") and current.status == "True":
-        state = "Ready"
-    elif current.type in ("Failed",) or current.status == "False":
-        state = "Not ready"
-    else:
-        state = "Progressing"
-    ready = None
-    replicas = getattr(obj.spec, "replicas", None)
-    if not isinstance(obj, Broker2021):
-        ready = Counts(ready=(obj.status.ready_replicas or 0) if obj.status else 0, desired=replicas or 0)
-    image = _broker_image(obj)
-    return ObjectSummary(
-        **_base(obj),
-        version=version_of(image) or image,
-        state=state,
-        current_condition=current.type if current else "",
-        ready=ready,
-        conditions=conditions,
-        nodes=list(getattr(status, "emqx_nodes", None) or []) if status else [],
-        details=[("Image", image or "—"), ("Replicas", str(replicas if replicas is not None else "—"))],
-    )
-
-
-def summarize_rebalance(obj: AnyRebalance) -> ObjectSummary:
-    status, spec = obj.status, obj.spec
-    phase = (status.phase if status else None) or ""
-    state = {"Processing": "Processing", "Completed": "Completed", "Failed": "Failed"}.get(phase, "Pending")
-    # v2beta1 names the kind it acts on; a (deprecated) v1beta4 Rebalance has no instanceKind: it acts on an
-    # EmqxEnterprise (load rebalancing is an EMQX Enterprise 4.4 feature). A cluster that serves only v1beta4
-    # (an older operator) is read in v1beta4.
-    target_kind = spec.instance_kind if isinstance(spec, apps_v2beta1.RebalanceSpec) else "EmqxEnterprise"
-    instance = f"{target_kind} {spec.instance_name}" if spec is not None else "—"
-    strategy = spec.rebalance_strategy if spec is not None else None
-    return ObjectSummary(
-        **_base(obj),
-        version=instance,
-        state=state,
-        current_condition=phase,
-        ready=None,
-        conditions=_rows(status.conditions if status else None),
-        details=[
-            ("Instance", instance),
-            ("Connection evict rate", str(strategy.conn_evict_rate) if strategy is not None else "—"),
-            ("Started", str(status.started_time or "—") if status else "—"),
-            ("Completed", str(status.completed_time or "—") if status else "—"),
-        ],
-    )
+    def label(self) -> str:
+        return STATE_LABELS[self.state]
 
 
 @dataclass(frozen=True)
-class KindAdmin:
-    kind: str
-    slug: str
-    verbose_name: str
-    verbose_name_plural: str
-    summarize: Callable[[Any], ObjectSummary]
-    version_label: str = "Version"
-    create_hint: str = ""
-    timeline: bool = False
-    """The console records its condition changes (console.timeline.TRACKED_KINDS)."""
+class Column:
+    """One column of the change list. ``key`` names it in URLs (``?sort=key``); ``value`` reads
+    the cell from a :class:`Summary`; ``sort`` (None: not sortable) gives the sort key.
+    The keys ``namespace``, ``name`` and ``state`` are drawn by the template (link, badge)."""
+
+    key: str
+    label: str
+    value: Callable[[Summary], Any]
+    sort: Callable[[Summary], Any] | None = None
+    title: Callable[[Summary], str] | None = None
+    """A tooltip for the cell (the full image behind a version)."""
 
 
-KINDS: dict[str, KindAdmin] = {
-    a.slug: a
-    for a in (
-        KindAdmin(
-            "EmqxBroker",
-            "emqxbrokers",
-            "EMQX broker",
-            "EMQX brokers (v4)",
-            summarize_broker,
-            create_hint="kind EmqxBroker, apiVersion apps.emqx.io/v1beta4",
-            timeline=True,
-        ),
-        KindAdmin(
-            "EmqxEnterprise",
-            "emqxenterprises",
-            "EMQX Enterprise",
-            "EMQX Enterprise (v4)",
-            summarize_broker,
-            create_hint="kind EmqxEnterprise, apiVersion apps.emqx.io/v1beta4",
-            timeline=True,
-        ),
-        KindAdmin(
-            "Rebalance",
-            "rebalances",
-            "rebalance",
-            "Rebalances",
-            summarize_rebalance,
-            version_label="Target",
-            create_hint="kind Rebalance, apiVersion apps.emqx.io/v2beta1",
-        ),
-    )
-}
+def _age_key(s: Summary) -> Any:
+    return (-(s.created.timestamp() if s.created else 0), s.namespace, s.name)
 
 
-class KindConverter:
-    """URL converter that only matches registered kinds' slugs."""
+NAMESPACE = Column("namespace", "Namespace", lambda s: s.namespace, lambda s: (s.namespace, s.name))
+NAME = Column("name", "Name", lambda s: s.name, lambda s: (s.name, s.namespace))
+STATE = Column("state", "Status", lambda s: s.current_condition or s.state, lambda s: (s.state, s.namespace, s.name))
+VERSION = Column(
+    "version", "Version", lambda s: s.version or s.image, lambda s: (s.version, s.namespace, s.name), lambda s: s.image
+)
+AGE = Column("age", "Age", lambda s: s.created, _age_key)
 
-    regex = "|".join(KINDS)
 
-    def to_python(self, value: str) -> KindAdmin:
-        return KINDS[value]
+def counts_column(key: str, label: str, role: str) -> Column:
+    """A column of one role's ready/desired nodes ("—" where the object has no such role)."""
+    return Column(key, label, lambda s: s.count(role) or "—")
 
-    def to_url(self, value: KindAdmin | str) -> str:
-        return value if isinstance(value, str) else value.slug
+
+A = TypeVar("A", bound="ResourceAdmin")
+
+
+class ResourceAdmin:
+    """The options and hooks of one kind. Subclass per kind; the defaults fit any kind whose
+    status has conditions listed newest first."""
+
+    kind: ClassVar[str]
+    slug: ClassVar[str]
+    """The URL segment and URL-name prefix: ``emqx`` -> ``/clusters/c/emqx/``, ``emqx_list``."""
+    models: ClassVar[tuple[type[Resource], ...]]
+    """The versions the console reads and writes, best first (the cluster's served version is
+    discovered; see emqx.client.clientset.SUPPORTED_VERSIONS)."""
+    verbose_name: ClassVar[str]
+    verbose_name_plural: ClassVar[str]
+
+    list_display: ClassVar[tuple[Column, ...]] = (NAMESPACE, NAME, STATE, VERSION, AGE)
+    search_fields: ClassVar[tuple[str, ...]] = ("metadata.name",)
+    list_filter: ClassVar[tuple[str, ...]] = ("namespace", "labels")
+    ordering: ClassVar[str] = "namespace"
+
+    ready_conditions: ClassVar[frozenset[str]] = frozenset({"Ready"})
+    """Condition types that mean Ready when current and True."""
+    known_conditions: ClassVar[frozenset[str]] = frozenset()
+    """Condition types the operator writes; a current condition of another type is 'unknown'."""
+    has_timeline: ClassVar[bool] = False
+    """The console records the kind's condition changes (console.timeline)."""
+    has_events: ClassVar[bool] = True
+    has_scale: ClassVar[bool] = False
+    counted: ClassVar[bool] = True
+    """The dashboards count the kind's objects as instances (EMQX clusters, not Rebalances)."""
+    dashboard_label: ClassVar[str] = ""
+    menu_order: ClassVar[int] = 100
+    """Where the kind comes in the navigation (lowest first)."""
+
+    name_rule: ClassVar[NameRule] = DNS_SUBDOMAIN
+    """What a NEW object's name must be (existing names are never judged again). Kubernetes
+    requires a DNS subdomain of custom resources; kinds whose operator derives other names
+    (Services, StatefulSets) from it declare the stricter rule they need."""
+    create_hint: ClassVar[str] = ""
+
+    # ----- versions ------------------------------------------------------------------------
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        return tuple(m.version for m in self.models)
+
+    def model_for(self, api_version: str) -> type[Resource]:
+        """The model of one of this admin's versions (``apps.emqx.io/v1beta4``); LookupError else."""
+        for model in self.models:
+            if model.api_version == api_version:
+                return model
+        raise LookupError(f"the console does not handle {self.kind} {api_version}")
+
+    # ----- state: the only place that says what state an object is in --------------------------
+
+    def current_of(self, conditions: Sequence[ConditionRow]) -> ConditionRow | None:
+        """The condition that is the object's state: by default the first (the operator keeps
+        the newest first)."""
+        return conditions[0] if conditions else None
+
+    def summarize(self, obj: Any) -> Summary:
+        """The object as the pages show it. Subclasses build it; see console.summaries."""
+        raise NotImplementedError
+
+    def is_ready(self, condition: ConditionRow | None) -> bool:
+        return condition is not None and condition.type in self.ready_conditions and condition.status == "True"
+
+    def health(self, summary: Summary, *, seen_ready: bool) -> Health:
+        """The dashboards' state (rules in console.dashboard's docstring): ready; degraded (a
+        node not running, a reported failure, or Ready seen at this generation and lost since);
+        progressing; unknown (no status, or a condition type the console does not know)."""
+        if summary.state == "Ready":
+            return Health(READY)
+        if stopped := summary.stopped_nodes:
+            return Health(DEGRADED, f"node {', '.join(stopped)} not running")
+        if summary.failure:
+            return Health(DEGRADED, f"Failed: {summary.failure}")
+        if seen_ready:
+            return Health(DEGRADED, f"fell back from Ready with no spec change (generation {summary.generation})")
+        current = summary.current
+        if current is None:
+            return Health(UNKNOWN, "no status: the operator has not reported on it")
+        if self.known_conditions and current.type not in self.known_conditions:
+            return Health(UNKNOWN, f"unknown condition {current.type}")
+        return Health(PROGRESSING)
+
+    # ----- forms -----------------------------------------------------------------------------
+
+    def get_form_spec(self, model: type[Resource], context: FormContext) -> FormSpec:
+        """The form of one version: its fieldsets (JSON paths) and the console's options."""
+        raise NotImplementedError
+
+    def validate(self, obj: Resource, context: FormContext) -> list[tuple[str, str]]:
+        """(field path, message) for what the console refuses in an object given whole (YAML),
+        beyond the CRD's schema: the form's own limits. On an edit only what changed counts."""
+        return []
+
+    # ----- permissions (Django admin's hooks, asking console.permissions.can) ---------------
+
+    def has_view_permission(self, user: Any, cluster: str, namespace: str) -> bool:
+        return can(user, "get", self.kind, namespace, cluster)
+
+    def has_add_permission(self, user: Any, cluster: str, namespace: str) -> bool:
+        return can(user, "create", self.kind, namespace, cluster)
+
+    def has_change_permission(self, user: Any, cluster: str, namespace: str) -> bool:
+        return can(user, "update", self.kind, namespace, cluster)
+
+    def has_delete_permission(self, user: Any, cluster: str, namespace: str) -> bool:
+        return can(user, "delete", self.kind, namespace, cluster)
+
+    # ----- audit (Django admin's log_addition/log_change/log_deletion) -------------------------
+
+    def log(
+        self,
+        request: HttpRequest,
+        cluster: str,
+        action: str,
+        namespace: str,
+        name: str,
+        *,
+        before: Resource | None = None,
+        after: Resource | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        """One audit entry for a write attempt (never for a dry-run), failures included."""
+        from console import audit
+
+        audit.record(
+            request,
+            cluster=cluster,
+            action=action,
+            kind=self.kind,
+            namespace=namespace,
+            name=name,
+            outcome="failure" if error is not None else "success",
+            before=before.to_dict() if before is not None else None,
+            after=after.to_dict() if after is not None else None,
+            error=str(error) if error is not None else "",
+        )
+
+    def log_addition(self, request: HttpRequest, cluster: str, obj: Resource, error: Exception | None = None) -> None:
+        meta = obj.metadata
+        self.log(request, cluster, "create", meta.namespace or "", meta.name or "", after=obj, error=error)
+
+    def log_change(
+        self, request: HttpRequest, cluster: str, before: Resource, after: Resource, error: Exception | None = None
+    ) -> None:
+        meta = before.metadata
+        self.log(
+            request, cluster, "update", meta.namespace or "", meta.name or "", before=before, after=after, error=error
+        )
+
+    def log_deletion(self, request: HttpRequest, cluster: str, obj: Resource, error: Exception | None = None) -> None:
+        meta = obj.metadata
+        self.log(request, cluster, "delete", meta.namespace or "", meta.name or "", before=obj, error=error)
+
+    # ----- templates and URLs ----------------------------------------------------------------
+
+    def get_template_names(self, page: str) -> list[str]:
+        """Most specific first, as Django admin: ``console/<slug>/<page>.html``, then
+        ``console/object/<page>.html``."""
+        return [f"console/{self.slug}/{page}.html", f"console/object/{page}.html"]
+
+    def url_name(self, action: str) -> str:
+        return f"{self.slug}_{action}"
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """URL names by action, for templates: ``{% url admin.urls.detail cluster.name ns name %}``."""
+        return {a: self.url_name(a) for a in ACTIONS}
+
+    def get_urls(self) -> list[URLPattern]:
+        from console.views import edit, objects
+
+        prefix = f"clusters/<slug:cluster>/{self.slug}/"
+        one = prefix + "<slug:namespace>/<str:name>/"
+        routes: list[tuple[str, Callable[..., Any], str]] = [
+            (prefix, objects.object_list, "list"),
+            (prefix + "_rows", objects.object_rows, "rows"),
+            (prefix + "add/", edit.object_add, "add"),
+            (one, objects.object_detail, "detail"),
+            (one + "_status", objects.object_status, "status"),
+            (one + "_events", objects.object_events, "events"),
+            (one + "change/", edit.object_change, "change"),
+            (one + "delete/", edit.object_delete, "delete"),
+        ]
+        if self.has_timeline:
+            routes.append((one + "timeline/", objects.object_timeline, "timeline"))
+        return [path(route, view, {"admin": self}, name=self.url_name(action)) for route, view, action in routes]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.kind}>"
+
+
+ACTIONS = ("list", "rows", "add", "detail", "status", "events", "change", "delete", "timeline")
+
+
+@dataclass(frozen=True)
+class FormContext:
+    """What a form may need beyond the schema: where it is, and the cluster's other objects
+    (a Rebalance chooses among the namespace's EMQX instances)."""
+
+    cluster: Any = None
+    namespace: str = ""
+    editing: bool = False
+
+
+class AdminSite:
+    """The registry of admins (Django's ``AdminSite``, without its machinery)."""
+
+    def __init__(self) -> None:
+        self._by_slug: dict[str, ResourceAdmin] = {}
+
+    def register(self, admin_class: type[A]) -> type[A]:
+        """Register an admin class (usable as a decorator). Raises ValueError on a second admin
+        for the same kind or slug."""
+        admin = admin_class()
+        for other in self._by_slug.values():
+            if other.kind == admin.kind or other.slug == admin.slug:
+                raise ValueError(f"{admin.kind} ({admin.slug}) is already registered as {other!r}")
+        self._by_slug[admin.slug] = admin
+        return admin_class
+
+    def __iter__(self) -> Iterator[ResourceAdmin]:
+        return iter(sorted(self._by_slug.values(), key=lambda a: a.menu_order))
+
+    def __len__(self) -> int:
+        return len(self._by_slug)
+
+    def by_slug(self, slug: str) -> ResourceAdmin:
+        return self._by_slug[slug]
+
+    def for_kind(self, kind: str) -> ResourceAdmin:
+        """The admin of ``kind``; KeyError for a kind nobody registered."""
+        for admin in self._by_slug.values():
+            if admin.kind == kind:
+                return admin
+        raise KeyError(kind)
+
+    def get(self, kind: str) -> ResourceAdmin | None:
+        try:
+            return self.for_kind(kind)
+        except KeyError:
+            return None
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(a.kind for a in self)
+
+    def get_urls(self) -> list[URLPattern]:
+        return [pattern for admin in self for pattern in admin.get_urls()]
+
+
+site = AdminSite()

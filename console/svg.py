@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from console.dashboard import KIND_LABELS, STATE_LABELS, STATES, Totals
+from console.dashboard import STATE_LABELS, STATES, Totals, kind_label
 from console.timeline import Phase
 
 _ROW_H = 22
@@ -47,7 +47,7 @@ def _svg(title: str, width: int, height: int, body: str, css: str) -> SafeString
 def state_bars(totals: Totals) -> SafeString:
     """One horizontal bar per kind, split into its states (ready, progressing, degraded,
     unknown), all bars on the scale of the largest kind."""
-    rows = [(KIND_LABELS[k], counts, sum(counts.values())) for k, counts in totals.by_kind.items()]
+    rows = [(kind_label(k), counts, sum(counts.values())) for k, counts in totals.by_kind.items()]
     largest = max((total for _, _, total in rows), default=0) or 1
     parts: list[str] = []
     for i, (label, counts, total) in enumerate(rows):

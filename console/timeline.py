@@ -41,15 +41,28 @@ from typing import Any
 from django.conf import settings
 from django.db import OperationalError, close_old_connections, connection
 
+from console.summaries import parse_time
 from emqx.cache import Informer
 from emqx.client.watch import EventType
 
 log = logging.getLogger(__name__)
 
-TRACKED_KINDS = ("EMQX", "EmqxBroker", "EmqxEnterprise")
-# Condition types that mean Ready when current and True: EMQX's Ready, v1beta4's Running,
-# v1beta1's Healthy.
-READY_TYPES = frozenset({"Ready", "Running", "Healthy"})
+
+def tracked_kinds() -> tuple[str, ...]:
+    """The kinds whose admins keep a timeline (``has_timeline``)."""
+    from console.registry import site
+
+    return tuple(a.kind for a in site if a.has_timeline)
+
+
+def ready_types() -> frozenset[str]:
+    """Condition types that mean Ready when current and True, of every kind with a timeline
+    (EMQX's Ready, v1beta4's Running, v1beta1's Healthy), as the admins declare them."""
+    from console.registry import site
+
+    return frozenset(t for a in site if a.has_timeline for t in a.ready_conditions)
+
+
 SCAN_INTERVAL_S = 2.0
 _WRITE_ATTEMPTS = 3
 
@@ -67,18 +80,6 @@ class Cond:
     """observedGeneration: the spec generation the condition is about (EMQX v2beta1)."""
 
 
-def _time(value: Any) -> dt.datetime | None:
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    if isinstance(value, str) and value:
-        try:
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-    return None
-
-
 def conditions_of(obj: Any) -> list[Cond]:
     """The object's conditions, in the API's order (the operator keeps the newest first)."""
     status = getattr(obj, "status", None)
@@ -88,7 +89,7 @@ def conditions_of(obj: Any) -> list[Cond]:
             str(c.status),
             str(c.reason or ""),
             str(c.message or ""),
-            _time(getattr(c, "last_transition_time", None)) or _time(getattr(c, "last_update_time", None)),
+            parse_time(getattr(c, "last_transition_time", None)) or parse_time(getattr(c, "last_update_time", None)),
             getattr(c, "observed_generation", None),
         )
         for c in (getattr(status, "conditions", None) or [])
@@ -96,15 +97,16 @@ def conditions_of(obj: Any) -> list[Cond]:
 
 
 def current_of(kind: str, conditions: Sequence[Cond]) -> Cond | None:
-    """The condition that is the instance's state: EMQX's first True one (conditions are
-    only ever True there), the brokers' first one (Running True or False)."""
-    if kind == "EMQX":
-        return next((c for c in conditions if c.status == "True"), None)
-    return conditions[0] if conditions else None
+    """The condition that is the instance's state, as the kind's admin says (EMQX's first True
+    one, the brokers' first one)."""
+    from console.registry import site
+
+    current = site.for_kind(kind).current_of(conditions)  # type: ignore[arg-type]
+    return current  # type: ignore[return-value]
 
 
 def is_ready(condition: Cond | None) -> bool:
-    return condition is not None and condition.type in READY_TYPES and condition.status == "True"
+    return condition is not None and condition.type in ready_types() and condition.status == "True"
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +184,7 @@ class Recorder:
 
     def attach(self, cluster: str, kind: str, informer: Informer[Any]) -> None:
         """Listen to ``informer`` (idempotent); also scan it for objects no event reports."""
-        if kind not in TRACKED_KINDS:
+        if kind not in tracked_kinds():
             return
         with self._lock:
             # Weakly: a cluster's informers go away with it (console.clusters.reset()).
@@ -342,7 +344,7 @@ class Recorder:
             cluster=cluster,
             uid=uid,
             current=True,
-            condition_type__in=READY_TYPES,
+            condition_type__in=ready_types(),
             status="True",
             generation=generation,
         ).exists()
@@ -444,7 +446,7 @@ class Phase:
 
     @property
     def ready(self) -> bool:
-        return self.condition_type in READY_TYPES and self.status == "True"
+        return self.condition_type in ready_types() and self.status == "True"
 
     def duration(self, now: dt.datetime) -> dt.timedelta:
         return (self.ended or now) - self.started
@@ -461,7 +463,7 @@ def phases(transitions: Sequence[Any]) -> list[Phase]:
     for i, t in enumerate(current):
         previous = found[-1] if found else None
         ended = current[i + 1].at if i + 1 < len(current) else None
-        ready = t.condition_type in READY_TYPES and t.status == "True"
+        ready = t.condition_type in ready_types() and t.status == "True"
         if ready and (previous is None or not previous.ready):
             label = "went Ready"
         elif previous is not None and previous.ready and not ready:

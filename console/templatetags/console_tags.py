@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
 
-from console import dashboard
-from console.dashboard import Health
-from console.emqx_summary import EmqxSummary
+from console.registry import Column, Health, site
+from console.summaries import Summary
 from console.timeline import RECORDER
 
 register = template.Library()
@@ -65,9 +68,35 @@ def can_somewhere(context: template.Context, verb: str, kind: str) -> bool:
 
 
 @register.simple_tag(takes_context=True)
-def emqx_health(context: template.Context, summary: EmqxSummary) -> Health:
-    """The dashboards' state of an EMQX on this page's cluster (ready, progressing, degraded,
-    unknown), so the list and the detail page never disagree with the dashboard."""
+def health(context: template.Context, summary: Summary) -> Health:
+    """The dashboards' state of an object on this page's cluster (ready, progressing, degraded,
+    unknown), by its admin, so the list and the detail page never disagree with the dashboard."""
     cluster = context["cluster"].name
     seen_ready = RECORDER.was_ready_at(cluster, summary.uid, summary.generation)
-    return dashboard.emqx_health(summary, seen_ready=seen_ready)
+    return site.for_kind(summary.kind).health(summary, seen_ready=seen_ready)
+
+
+@register.simple_tag
+def cell(row: Summary, column: Column) -> Any:
+    """One cell of the change list: ``{% cell row col %}``."""
+    return column.value(row)
+
+
+@register.simple_tag
+def cell_title(row: Summary, column: Column) -> str:
+    """The cell's tooltip attribute, if the column has one (`` title="…"``, escaped)."""
+    if column.title is None:
+        return ""
+    return format_html(' title="{}"', column.title(row))
+
+
+@register.simple_tag
+def object_url(kind: str, cluster: str, namespace: str, name: str) -> str:
+    """The detail page of any registered kind's object, or '' for a kind without an admin."""
+    admin = site.get(kind)
+    if admin is None or not namespace or not name:
+        return ""
+    try:
+        return reverse(admin.url_name("detail"), args=[cluster, namespace, name])
+    except NoReverseMatch:
+        return ""

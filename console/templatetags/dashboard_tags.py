@@ -15,9 +15,13 @@ from console.svg import duration as _duration
 
 register = template.Library()
 
+
 # Pages that exist in every cluster: switching clusters keeps the page; any other page (one
 # object's) switches to the other cluster's dashboard.
-_CLUSTER_WIDE = {"dashboard", "emqx_list", "resource_list"}
+def _cluster_wide(url_name: str | None) -> bool:
+    from console.registry import site
+
+    return url_name == "dashboard" or any(url_name == a.url_name("list") for a in site)
 
 
 @register.filter
@@ -47,7 +51,7 @@ def cluster_switcher(context: template.Context) -> dict[str, Any]:
     for name in cluster_names():
         cluster = get_cluster(name)
         url = reverse("dashboard", args=[name])
-        if match and url_name in _CLUSTER_WIDE and current is not None:
+        if match and _cluster_wide(url_name) and current is not None:
             with contextlib.suppress(NoReverseMatch):
                 url = reverse(url_name, kwargs={**match.kwargs, "cluster": name})
         clusters.append(

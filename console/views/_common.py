@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from console.clusters import Cluster, get_cluster
 from emqx.cache import CacheState
+from emqx.errors import ClusterUnreachable, UnknownKind
 
 P = ParamSpec("P")
 ClusterView = Callable[Concatenate[HttpRequest, Cluster, P], HttpResponse]
@@ -38,17 +39,33 @@ def cluster_view(view: ClusterView[P]) -> URLClusterView[P]:
     return wrapper
 
 
-def banner(cluster: Cluster, state: CacheState | None, error: str = "") -> dict[str, Any] | None:
-    """The page banner for a cluster in trouble, or None when all is well."""
+def banner(
+    cluster: Cluster, state: CacheState | None, *, error: Exception | str | None = None, admin: Any = None
+) -> dict[str, Any] | None:
+    """The page banner for a cluster in trouble, or None when all is well. ``error``: why the
+    cache could not even be created (an exception from ``cluster.cache``, or its text);
+    ``admin``: the kind the page shows, named in the titles."""
+    kind = getattr(admin, "kind", "")
+    what = getattr(admin, "verbose_name_plural", "objects")
+    not_served = (
+        f"Cluster {cluster.name} does not serve {kind} {', '.join(admin.versions)} (is the emqx-operator installed?)"
+        if admin is not None
+        else f"Cluster {cluster.name} does not serve this kind (is the emqx-operator installed?)"
+    )
     if error:
-        return {"level": "error", "title": f"Cannot use cluster {cluster.name}", "detail": error, "stale": False}
+        title = f"Cannot use cluster {cluster.name}"
+        if isinstance(error, ClusterUnreachable):
+            title = f"Cluster {cluster.name} is unreachable"
+        elif isinstance(error, UnknownKind):
+            title = not_served
+        return {"level": "error", "title": title, "detail": str(error), "stale": False}
     if state is None or state.healthy:
         return None
     titles = {
         "unreachable": f"Cluster {cluster.name} is unreachable",
-        "forbidden": f"The console may not read EMQX instances in cluster {cluster.name}",
+        "forbidden": f"The console may not read {what} in cluster {cluster.name}",
         "unauthorized": f"Cluster {cluster.name} did not accept the console's credentials",
-        "not-served": f"Cluster {cluster.name} does not serve EMQX v2beta1 (is the emqx-operator installed?)",
+        "not-served": not_served,
     }
     since = ""
     if state.synced and state.last_sync:

@@ -23,15 +23,14 @@ from django.utils import timezone
 
 from console.cluster_events import EventsSnapshot
 from console.clusters import CachePeek, Cluster, cluster_names, get_cluster
-from console.dashboard import KINDS, ClusterBoard, Instance, KindCache, aggregate, classify, cluster_status
+from console.dashboard import ClusterBoard, Instance, KindCache, aggregate, classify, cluster_status, counted_kinds
 from console.forms.audit import visible_entries
 from console.permissions import readable_namespaces
-from console.registry import KINDS as KIND_ADMINS
+from console.registry import site
 from console.svg import state_bars, version_bars
 from console.timeline import RECORDER
 from console.views._common import cluster_view
 
-_SLUGS = {a.kind: a.slug for a in KIND_ADMINS.values()}
 RECENT_EVENTS = 10
 RECENT_AUDIT = 8
 
@@ -46,7 +45,7 @@ def _pending(peek: CachePeek) -> bool:
 
 def _peek_all(clusters: list[Cluster], wait: float) -> dict[tuple[str, str], CachePeek]:
     by_name = {c.name: c for c in clusters}
-    peeks = {(c.name, k): c.peek(k) for c in clusters for k in KINDS}
+    peeks = {(c.name, k): c.peek(k) for c in clusters for k in counted_kinds()}
     deadline = time.monotonic() + wait
     while True:
         pending = [key for key, p in peeks.items() if _pending(p)]
@@ -72,10 +71,10 @@ def _kind_cache(peek: CachePeek) -> KindCache:
 
 def _board(request: HttpRequest, cluster: Cluster, peeks: dict[tuple[str, str], CachePeek]) -> ClusterBoard:
     allowed = readable_namespaces(request.user, cluster.name)
-    caches = {kind: _kind_cache(peeks[(cluster.name, kind)]) for kind in KINDS}
+    caches = {kind: _kind_cache(peeks[(cluster.name, kind)]) for kind in counted_kinds()}
     status, detail = cluster_status(caches)
     board = ClusterBoard(cluster.name, status, detail, caches)
-    for kind in KINDS:
+    for kind in counted_kinds():
         informer = peeks[(cluster.name, kind)].informer
         if informer is None or not caches[kind].synced:
             continue
@@ -120,7 +119,7 @@ def _events(request: HttpRequest, clusters: list[Cluster]) -> tuple[list[dict[st
             ref = event.involved_object
             if allowed is not None and ref.namespace not in allowed:
                 continue
-            rows.append({"cluster": cluster.name, "event": event, "ref": ref, "slug": _SLUGS.get(ref.kind or "")})
+            rows.append({"cluster": cluster.name, "event": event, "ref": ref, "admin": site.get(ref.kind or "")})
     rows.sort(key=lambda r: r["event"].last_seen or dt.datetime.min.replace(tzinfo=dt.UTC), reverse=True)
     return rows[:RECENT_EVENTS], stale
 

@@ -83,7 +83,7 @@ def fleet(
     batch = f"b{namespace[-6:]}"
     names = [(namespace, f"e-{i:03d}") for i in range(70)] + [(other, f"e-{i:03d}") for i in range(50)]
     _create_many(clientset, names, {"batch": batch})
-    cache = console_cluster.emqx_cache()
+    cache = console_cluster.cache("EMQX")
     eventually(lambda: all(cache.get(ns, name) is not None for ns, name in names), timeout=30)
     yield {"a": namespace, "b": other, "batch": batch, "names": sorted(names, key="/".join)}
     # 120 instances per test would slow every later cache sync of the session's shared cluster.
@@ -205,7 +205,7 @@ def test_a_continue_token_is_followed_even_after_the_cache_has_synced(
     first = _get(admin, source="api", namespace=str(fleet["a"]))
     following = QueryDict(_next(first) or "", mutable=True)
     following.pop("source")
-    assert console_cluster.emqx_cache().state().synced
+    assert console_cluster.cache("EMQX").state().synced
     rest = _get(admin, following.urlencode())
     assert len(_rows(rest)) == 20 and "page 2" in rest
     assert "hx-trigger" not in rest, "a page further on is not polled"
@@ -278,7 +278,7 @@ def test_a_cluster_down_in_api_mode_shows_the_banner_and_the_last_known_list(
     admin: Client, clientset: Clientset, namespace: str, sandbox: Sandbox, console_cluster: clusters.Cluster
 ) -> None:
     clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("remembered", namespace=namespace))
-    eventually(lambda: console_cluster.emqx_cache().get(namespace, "remembered") is not None)
+    eventually(lambda: console_cluster.cache("EMQX").get(namespace, "remembered") is not None)
     with sandbox.outage():
         page = _get(admin, source="api", namespace=namespace)
         assert "is unreachable" in page and "Showing the last known state" in page

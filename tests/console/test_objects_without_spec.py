@@ -25,7 +25,7 @@ def bare(clientset: Clientset, namespace: str, console_cluster: Any) -> str:
     clientset.apps_v1beta4.emqx_enterprises(namespace).create(apps_v1beta4.EmqxEnterprise.from_dict(BARE))
     clientset.apps_v2beta1.rebalances(namespace).create(apps_v2beta1.Rebalance.from_dict(BARE))
     for kind in ("EMQX", "EmqxBroker", "EmqxEnterprise", "Rebalance"):
-        cache = console_cluster.emqx_cache() if kind == "EMQX" else console_cluster.cache(kind)
+        cache = console_cluster.cache("EMQX") if kind == "EMQX" else console_cluster.cache(kind)
         eventually(lambda c=cache: c.get(namespace, "bare") is not None)
     return namespace
 

@@ -89,7 +89,7 @@ def world(clientset: Clientset, namespace: str, sandbox: object, console_cluster
     clientset.apps_v2beta1.emqxes(other).create(factories.emqx("outside", namespace=other))
     clientset.apps_v1beta4.emqx_brokers(namespace).create(factories.emqx_broker("inside", namespace=namespace))
     clientset.apps_v1beta4.emqx_brokers(other).create(factories.emqx_broker("outside", namespace=other))
-    for cache in (console_cluster.emqx_cache(), console_cluster.cache("EmqxBroker")):  # type: ignore[attr-defined]
+    for cache in (console_cluster.cache("EMQX"), console_cluster.cache("EmqxBroker")):  # type: ignore[attr-defined]
         eventually(lambda c=cache: c.get(other, "outside") is not None and c.get(namespace, "inside") is not None)
     return {"in": namespace, "out": other}
 

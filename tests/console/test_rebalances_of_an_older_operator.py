@@ -4,10 +4,10 @@ it as if it had one, and failed with AttributeError. Found by type-checking cons
 
 from __future__ import annotations
 
-from console.registry import KINDS
+from console.registry import site
 from emqx.models import apps_v1beta4, apps_v2beta1
 
-REBALANCES = KINDS["rebalances"]
+REBALANCES = site.by_slug("rebalances")
 
 
 def test_a_v1beta4_rebalance_is_summarized_as_acting_on_an_emqx_enterprise() -> None:

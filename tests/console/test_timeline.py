@@ -45,7 +45,7 @@ def _watching() -> None:
     """The console's EMQX cache runs (and with it the recorder's listener)."""
     cluster = clusters.get_cluster("default")
     assert cluster is not None
-    assert cluster.emqx_cache().state().synced
+    assert cluster.cache("EMQX").state().synced
 
 
 def _recorded(namespace: str, name: str) -> list[ConditionTransition]:

@@ -1,0 +1,412 @@
+"""The parts of every kind's write pages that are not the schema form (console/forms/schema.py):
+the edit's signed starting point, the YAML editor, the delete confirmation, and how the API
+server's answers land on the form's fields.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import yaml
+from django import forms
+from django.core import signing
+from pydantic import ValidationError
+
+from console import diffs
+from console.forms.schema import FormSpec, ResourceForm, read_values, values_as_data
+from emqx.errors import (
+    AlreadyExists,
+    ApiError,
+    BadRequest,
+    ClusterUnreachable,
+    ConfigurationError,
+    EmqxClientError,
+    Forbidden,
+    Invalid,
+    InvalidArgument,
+    NotFound,
+    RetryableError,
+    Unauthorized,
+)
+from emqx.models._base import Resource
+
+__all__ = [
+    "DeleteForm",
+    "EditBase",
+    "ResourceYamlForm",
+    "add_api_error",
+    "edit_yaml",
+    "production_reasons",
+    "pydantic_messages",
+    "yaml_skeleton",
+]
+
+_TOP_LEVEL = ("apiVersion", "kind", "metadata", "spec")
+# Pydantic names the member of a union it tried (int | str quantities) inside the location.
+_UNION_TAGS = re.compile(r"^(int|str|float|bool|constrained-str|list|dict|none)$|\[")
+# Room for the largest configuration (256 KiB) and the rest of the object.
+MAX_YAML_BYTES = 320 * 1024
+
+
+def pydantic_messages(error: ValidationError) -> list[str]:
+    """A model's validation errors as "path: message" lines (at most 20)."""
+    seen: dict[str, list[str]] = {}
+    for item in error.errors():
+        path = ".".join(str(p) for p in item["loc"] if not (isinstance(p, str) and _UNION_TAGS.search(p)))
+        messages = seen.setdefault(path or "(document)", [])
+        if item["msg"] not in messages:
+            messages.append(item["msg"])
+    return [f"{path}: {' or '.join(messages)}" for path, messages in list(seen.items())[:20]]
+
+
+def _normalize_newlines(text: str) -> str:
+    # Browsers send textareas with CRLF; the object stores what the user meant (LF).
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# ----- an edit's starting point ----------------------------------------------------------------
+
+_BASE_SALT = "console.forms.edit-base"
+
+
+@dataclass(frozen=True)
+class EditBase:
+    """The object as the user opened the form: the base of their changes, of the preview's
+    diff and of the 3-way merge after a conflict. It travels with the form, signed (the
+    server keeps no session state), and carries the resourceVersion for the update."""
+
+    doc: dict[str, Any]
+
+    @classmethod
+    def of(cls, obj: Resource) -> EditBase:
+        doc = obj.to_dict()
+        doc.pop("status", None)
+        doc.get("metadata", {}).pop("managedFields", None)
+        return cls(doc)
+
+    @classmethod
+    def load(cls, token: str) -> EditBase | None:
+        """From a signed token; None when it is missing or was tampered with."""
+        try:
+            doc = signing.loads(token, salt=_BASE_SALT)
+        except (signing.BadSignature, ValueError, TypeError):
+            return None
+        return cls(doc) if isinstance(doc, dict) else None
+
+    def token(self) -> str:
+        return signing.dumps(self.doc, salt=_BASE_SALT, compress=True)
+
+    @property
+    def obj(self) -> Resource:
+        """The typed object (its model from apiVersion and kind). Raises LookupError or
+        pydantic's ValidationError for a document no model reads."""
+        return Resource.from_dict(self.doc)
+
+    @property
+    def namespace(self) -> str:
+        return str(self.doc.get("metadata", {}).get("namespace") or "")
+
+    @property
+    def name(self) -> str:
+        return str(self.doc.get("metadata", {}).get("name") or "")
+
+    @property
+    def resource_version(self) -> str:
+        return str(self.doc.get("metadata", {}).get("resourceVersion") or "")
+
+
+# ----- YAML ----------------------------------------------------------------------------------
+
+
+def edit_yaml(doc: Mapping[str, Any]) -> str:
+    """What the YAML editor starts from: the part of the object a person edits (apiVersion,
+    kind, name, namespace, labels, annotations and the whole spec, unknown fields included),
+    without status or the server's bookkeeping. Non-ASCII text stays readable, except where
+    PyYAML would write a character it reads back differently (NEL, line separators): then
+    everything is escaped, so that saving the text unchanged changes nothing."""
+    clean = diffs.clean(doc)
+    text = yaml.safe_dump(clean, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100)
+    if yaml.safe_load(text) != clean:
+        text = yaml.safe_dump(clean, sort_keys=False, default_flow_style=False, width=100)
+    return text
+
+
+def yaml_skeleton(form: ResourceForm) -> str:
+    """A starting document for YAML mode: what the add form holds (its defaults, or what the
+    user typed so far), with a placeholder name and namespace."""
+    values = dict(form.values()) if form.is_bound and form.is_valid() else dict(form.initial)
+    values["metadata.name"] = values.get("metadata.name") or "my-" + form.spec.model.kind.lower()
+    values["metadata.namespace"] = values.get("metadata.namespace") or "default"
+    filled = ResourceForm(values_as_data(form.spec, values), spec=form.spec)
+    obj = filled.intended(None) if filled.is_valid() else form.spec.model.from_dict({"metadata": {}})
+    return yaml.safe_dump(obj.to_dict(), sort_keys=False, default_flow_style=False)
+
+
+def yaml_edited(base_doc: Mapping[str, Any], document: Mapping[str, Any], model: type[Resource]) -> Resource:
+    """``base_doc`` (the object as the user opened it) with the labels, annotations and spec
+    of the user's document. The rest of the metadata (finalizers, owner references ...) and
+    the status stay the server's."""
+    doc = copy.deepcopy(dict(base_doc))
+    meta = doc.setdefault("metadata", {})
+    for key in ("labels", "annotations"):
+        value = (document.get("metadata") or {}).get(key)
+        if value:
+            meta[key] = copy.deepcopy(value)
+        else:
+            meta.pop(key, None)
+    doc["spec"] = copy.deepcopy(document.get("spec"))
+    return model.from_dict(doc)
+
+
+def _checked_spec(spec: FormSpec) -> FormSpec:
+    """The form spec reduced to what the console judges beyond the schema (its own limits,
+    validators, name rule and labels), for documents given whole: the API server judges the rest
+    with its own CRD version."""
+    paths = ["metadata.name", "metadata.namespace", "metadata.labels"]
+    for path, option in spec.options.items():
+        ruled = option.validators or option.min_value is not None or option.max_value is not None
+        if path not in paths and (ruled or option.max_length is not None):
+            paths.append(path)
+    return dataclasses.replace(spec, fieldsets=(("", paths),))
+
+
+def yaml_problems(spec: FormSpec, doc: Mapping[str, Any], base: Mapping[str, Any] | None) -> list[str]:
+    """ "path: message" for what the form would refuse in a whole document; on an edit only
+    what the document changes is judged, so an instance scaled past the console's limits with
+    kubectl stays editable."""
+    checked = _checked_spec(spec)
+    form = ResourceForm(values_as_data(checked, read_values(checked, doc)), spec=checked, base=base)
+    if form.is_valid():
+        return []
+    return [
+        f"{path}: {message}" if path != "__all__" else str(message)
+        for path, errors in form.errors.items()
+        for message in errors
+    ]
+
+
+class ResourceYamlForm(forms.Form):
+    """The whole object as YAML: parsed safely, checked for kind, known top-level keys, the
+    model's types and the console's own limits (``spec``). Unknown fields inside the spec are
+    left to the API server, which knows its CRD version (strict field validation).
+
+    With ``base`` (an edit), the document must keep the object's name and namespace; other
+    metadata the server keeps (resourceVersion, uid ...) may stay in the text as it was but
+    not change; and the console's limits judge only what the edit changes."""
+
+    yaml = forms.CharField(
+        strip=False,
+        max_length=MAX_YAML_BYTES,
+        label="As YAML",
+        widget=forms.Textarea(attrs={"rows": 30, "cols": 100, "spellcheck": "false", "class": "code"}),
+    )
+
+    def __init__(self, *args: Any, spec: FormSpec, base: EditBase | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spec = spec
+        self.base = base
+        self.fields["yaml"].label = f"{spec.model.kind} as YAML"
+
+    def field_for_path(self, path: str) -> str | None:
+        return "yaml"
+
+    def _edit_errors(self, data: dict[str, Any]) -> list[str]:
+        """What an edit may not change, checked on (and trimmed from) the user's document."""
+        assert self.base is not None
+        errors = []
+        meta, base_meta = data["metadata"], self.base.doc.get("metadata") or {}
+        for key in ("name", "namespace"):
+            if meta.get(key) != base_meta.get(key):
+                errors.append(
+                    f"metadata.{key}: is {base_meta.get(key)!r} and cannot be changed "
+                    f"(got {meta.get(key)!r}); to move or rename it, create a new one."
+                )
+        for key in sorted(k for k in meta if k not in diffs.EDITABLE_METADATA):
+            if meta[key] != base_meta.get(key):
+                errors.append(
+                    f"metadata.{key}: kept by the cluster and not changed here; remove it from the YAML "
+                    "(you edit the version you opened)."
+                )
+            del meta[key]
+        return errors
+
+    def clean_yaml(self) -> str:
+        text = _normalize_newlines(self.cleaned_data["yaml"])
+        model = self.spec.model
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(error, "problem", None) or str(error)
+            raise forms.ValidationError(f"Not valid YAML{where}: {problem}.") from None
+        if not isinstance(data, dict):
+            raise forms.ValidationError(
+                "The document must be a mapping with apiVersion, kind, metadata and spec, "
+                f"not {type(data).__name__ if data is not None else 'empty'}."
+            )
+        errors = []
+        if data.get("apiVersion") != model.api_version or data.get("kind") != model.kind:
+            errors.append(
+                f"apiVersion must be {model.api_version} and kind {model.kind} "
+                f"(got {data.get('apiVersion')!r} and {data.get('kind')!r})."
+            )
+        if "status" in data:
+            errors.append("status: written by the operator, not by you; leave it out.")
+        unknown = sorted(str(k) for k in data if k not in (*_TOP_LEVEL, "status"))
+        if unknown:
+            errors.append(f"Unknown top-level field(s): {', '.join(unknown)} (allowed: {', '.join(_TOP_LEVEL)}).")
+        if not isinstance(data.get("metadata"), dict):
+            errors.append("metadata: a mapping with name and namespace is required.")
+        elif self.base is not None:
+            errors += self._edit_errors(data)
+        if errors:
+            raise forms.ValidationError(errors)
+        try:
+            obj = model.model_validate(data)
+            if self.base is not None:
+                obj = yaml_edited(self.base.doc, data, model)
+        except ValidationError as error:
+            raise forms.ValidationError(pydantic_messages(error)) from None
+        problems = yaml_problems(self.spec, obj.to_dict(), self.base.doc if self.base is not None else None)
+        if problems:
+            raise forms.ValidationError(problems)
+        self.cleaned_data["object"] = obj
+        self.cleaned_data["document"] = data
+        return text
+
+    def intended(self, base: EditBase | None = None) -> Resource:
+        """The object to write: the document as given (create), or ``base`` (the version the
+        user opened, or a newer one whose only change is the status) with the document's
+        labels, annotations and spec (edit)."""
+        if base is None:
+            obj: Resource = self.cleaned_data["object"]
+            return obj
+        return yaml_edited(base.doc, self.cleaned_data["document"], self.spec.model)
+
+
+# ----- the API server's answers, on the form ----------------------------------------------------
+
+_UNKNOWN_FIELD = re.compile(r'unknown field "([^"]+)"')
+_DUPLICATE_FIELD = re.compile(r'duplicate field "([^"]+)"')
+
+
+def _on_field(form: forms.Form, path: str, message: str) -> None:
+    name = form.field_for_path(path) if path else None  # type: ignore[attr-defined]
+    if name is not None and name in form.fields and not form.fields[name].disabled:
+        form.add_error(name, f"{path}: {message}" if name == "yaml" else message)
+    else:
+        form.add_error(None, f"{path}: {message}" if path else message)
+
+
+def add_api_error(
+    form: forms.Form,
+    error: EmqxClientError,
+    *,
+    kind: str,
+    cluster: str,
+    verb: Literal["create", "update"],
+    namespace: str,
+    name: str,
+    dry_run: bool,
+    who: str = "the console",
+) -> None:
+    """Put a failed write's error where the user will look: causes on their fields, the rest
+    above the form. ``dry_run`` says whether nothing can have been written (a dry-run) or the
+    outcome of a real write may be unknown (no answer); ``who`` names the identity that
+    wrote (the console's own, or the user's in impersonation mode)."""
+    if isinstance(error, Invalid):
+        if not error.causes:
+            form.add_error(None, f"The cluster refused this {kind}: {error.message}")
+        for cause in error.causes:
+            _on_field(form, cause.field, cause.message or cause.reason)
+    elif isinstance(error, BadRequest) and _UNKNOWN_FIELD.search(error.message):
+        for path in _UNKNOWN_FIELD.findall(error.message):
+            _on_field(form, path, f"unknown field: the cluster's {kind} schema has no such field.")
+        for path in _DUPLICATE_FIELD.findall(error.message):
+            _on_field(form, path, "given twice.")
+    elif isinstance(error, AlreadyExists):
+        _on_field(form, "metadata.name", f"An {kind} called {name!r} already exists in namespace {namespace}.")
+    elif isinstance(error, NotFound) and error.details.kind == "namespaces":
+        _on_field(form, "metadata.namespace", f"Namespace {namespace!r} does not exist in cluster {cluster}.")
+    elif isinstance(error, Forbidden) and "being terminated" in error.message:
+        _on_field(
+            form,
+            "metadata.namespace",
+            f"Namespace {namespace!r} is being deleted: nothing new can be created in it. Choose another namespace.",
+        )
+    elif isinstance(error, Forbidden):
+        form.add_error(
+            None,
+            f"Cluster {cluster} does not allow {who} to {verb} {kind} objects in namespace {namespace}: "
+            f"{error.message}",
+        )
+    elif isinstance(error, Unauthorized):
+        form.add_error(None, f"Cluster {cluster} did not accept the console's credentials: {error.message}")
+    elif isinstance(error, ClusterUnreachable | RetryableError):
+        what = "is unreachable" if isinstance(error, ClusterUnreachable) else "is too busy to answer"
+        outcome = "Nothing was saved" if dry_run else "The change may not have been saved; check it before trying again"
+        form.add_error(None, f"Cluster {cluster} {what}. {outcome}. Your input is kept below. ({error})")
+    elif isinstance(error, ConfigurationError):
+        form.add_error(None, f"Cannot use cluster {cluster}: {error}")
+    elif isinstance(error, InvalidArgument):
+        form.add_error(None, f"Not a valid {kind}: {error}")
+    elif isinstance(error, ApiError):
+        form.add_error(None, f"Cluster {cluster} refused the {verb}: {error.message or error.reason}")
+    else:
+        form.add_error(None, f"The {verb} failed: {error}")
+
+
+# ----- delete --------------------------------------------------------------------------------
+
+PRODUCTION_LABELS = ("environment", "env")
+
+
+def production_reasons(namespace_labels: Mapping[str, str] | None, obj_labels: Mapping[str, str]) -> list[str]:
+    """Why deleting needs the name typed: production labels on the namespace or the object.
+    ``namespace_labels=None`` means they could not be read; then we ask, to be safe."""
+    reasons = [f"it is labelled {key}=production" for key in PRODUCTION_LABELS if obj_labels.get(key) == "production"]
+    if namespace_labels is None:
+        reasons.append("the namespace's labels could not be read, so it may be a production namespace")
+    else:
+        reasons += [
+            f"its namespace is labelled {key}=production"
+            for key in PRODUCTION_LABELS
+            if namespace_labels.get(key) == "production"
+        ]
+    return reasons
+
+
+class DeleteForm(forms.Form):
+    """The confirmation. ``uid`` and ``generation`` pin the object the user looked at: a
+    re-created object of the same name, or a changed spec, is never deleted from a stale page."""
+
+    uid = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    generation = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    confirm_name = forms.CharField(
+        required=False,
+        max_length=253,
+        label="Type the name to confirm",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args: Any, name: str, confirm_required: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.object_name = name
+        self.confirm_required = confirm_required
+        if confirm_required:
+            self.fields["confirm_name"].required = True
+            # Names hold only [a-z0-9.-]; in a `pattern` (compiled with the `v` flag) only the
+            # dot needs escaping, and escaping '-' outside a class would be a syntax error.
+            self.fields["confirm_name"].widget.attrs["pattern"] = name.replace(".", r"\.")
+
+    def clean_confirm_name(self) -> str:
+        value: str = self.cleaned_data.get("confirm_name") or ""
+        if self.confirm_required and value != self.object_name:
+            raise forms.ValidationError(f"Type {self.object_name} exactly to delete it.")
+        return value

@@ -1,0 +1,251 @@
+"""EmqxBroker and EmqxEnterprise: EMQX 4.x clusters, in v1beta4 (operator 2.2) or the 2021
+v1beta1 (operator 1.0), whichever the cluster serves.
+
+State (../shared/crds/OPERATOR-STATUS.md, "EmqxBroker / EmqxEnterprise status"): both lines keep
+the newest condition first; v1beta4's ``Running`` True (v1beta1's ``Healthy``) is Ready, a
+False one or v1beta1's ``Failed`` is not; anything else is on its way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from console.forms.schema import FieldOptions, FormSpec
+from console.registry import AGE, NAME, NAMESPACE, STATE, VERSION, Column, FormContext, ResourceAdmin, site
+from console.summaries import Counts, Summary, base_fields, condition_rows, memoized, node_rows, version_of
+from console.validators import image_reference
+from emqx.client.names import DNS_LABEL
+from emqx.models import apps_v1beta1, apps_v1beta4
+from emqx.models._base import Resource
+
+Broker2021 = apps_v1beta1.EmqxBroker | apps_v1beta1.EmqxEnterprise
+Broker = Broker2021 | apps_v1beta4.EmqxBroker | apps_v1beta4.EmqxEnterprise
+
+# operator 1.0 (v1beta1) defaults and requires at least 3 replicas; v1beta4 defaults to 3.
+DEFAULT_REPLICAS = 3
+BROKER_CONDITIONS = frozenset(
+    {"Running", "PluginInitialized", "Creating", "Scaling", "Upgrading", "Updating", "Failed", "Healthy"}
+)
+
+
+def image_of(obj: Broker) -> str:
+    """The image reference: v1beta1's ``spec.image``; v1beta4's image parts joined."""
+    # No CRD requires a spec: the API server stores objects without one.
+    if isinstance(obj, Broker2021):
+        return (obj.spec.image or "") if obj.spec else ""
+    spec = obj.spec
+    if spec is None:
+        return ""
+    container = spec.template.spec.emqx_container if spec.template and spec.template.spec else None
+    image = container.image if container else None
+    if image is None:
+        return ""
+    repo = "/".join(p for p in (image.registry, image.repository) if p)
+    return f"{repo}:{image.prefix or ''}{image.version}{image.suffix or ''}"
+
+
+@memoized
+def summarize_broker(obj: Broker) -> Summary:
+    status = obj.status
+    conditions = condition_rows(status.conditions if status else None)
+    current = conditions[0] if conditions else None
+    if current is None:
+        state = "Pending"
+    elif current.type in ("Running", "Healthy") and current.status == "True":
+        state = "Ready"
+    elif current.type == "Failed" or current.status == "False":
+        state = "Not ready"
+    else:
+        state = "Progressing"
+    replicas = getattr(obj.spec, "replicas", None)
+    desired = replicas if replicas is not None else DEFAULT_REPLICAS
+    nodes = node_rows(getattr(status, "emqx_nodes", None) if status else None)
+    if isinstance(obj, Broker2021):  # v1beta1 reports no counts: its nodes do
+        ready = sum(1 for n in nodes if n.running)
+    else:
+        ready = (obj.status.ready_replicas or 0) if obj.status else 0
+    image = image_of(obj)
+    base = base_fields(obj)
+    if base["deleting"]:
+        state = "Deleting"
+    failure = (current.message or "Failed") if current is not None and current.type == "Failed" else ""
+    return Summary(
+        **base,
+        state=state,
+        current=current,
+        image=image,
+        version=version_of(image) or image,
+        counts=(("Nodes", Counts(ready, desired)),),
+        conditions=tuple(conditions),
+        nodes=nodes,
+        details=(("Image", image or "—"), ("Replicas", str(replicas if replicas is not None else "—"))),
+        settled=state == "Ready",
+        failure=failure,
+    )
+
+
+# ----- forms ---------------------------------------------------------------------------------
+
+_V4_CONTAINER = "spec.template.spec.emqxContainer"
+_V4_IMAGE = f"{_V4_CONTAINER}.image"
+
+
+_RESOURCE_LABELS = {
+    "requests.cpu": "CPU request",
+    "limits.cpu": "CPU limit",
+    "requests.memory": "Memory request",
+    "limits.memory": "Memory limit",
+}
+
+
+def _resources(prefix: str) -> list[str]:
+    return [f"{prefix}.{key}" for key in _RESOURCE_LABELS]
+
+
+def _resource_options(prefix: str) -> dict[str, FieldOptions]:
+    return {f"{prefix}.{key}": FieldOptions(label=label) for key, label in _RESOURCE_LABELS.items()}
+
+
+def form_spec_v1beta4(model: type[Resource]) -> FormSpec:
+    enterprise = model is apps_v1beta4.EmqxEnterprise
+    repository = "emqx/emqx-ee" if enterprise else "emqx/emqx"
+    fieldsets: list[tuple[str, list[str]]] = [
+        ("Instance", ["metadata.name", "metadata.namespace", "metadata.labels"]),
+        ("Image", [f"{_V4_IMAGE}.repository", f"{_V4_IMAGE}.version", f"{_V4_IMAGE}.pullPolicy"]),
+        ("Nodes", ["spec.replicas"]),
+        ("Resources", _resources(f"{_V4_CONTAINER}.resources")),
+        (
+            "Persistence",
+            [
+                "spec.persistent.spec.resources.requests.storage",
+                "spec.persistent.spec.storageClassName",
+                "spec.persistent.spec.accessModes",
+            ],
+        ),
+        ("Configuration", [f"{_V4_CONTAINER}.emqxConfig"]),
+    ]
+    if enterprise:
+        fieldsets.insert(3, ("Licence", ["spec.license.secretName"]))
+    options = {
+        f"{_V4_IMAGE}.repository": FieldOptions(label="Image repository", help_text=f"e.g. {repository}"),
+        f"{_V4_IMAGE}.version": FieldOptions(label="EMQX version", help_text="e.g. 4.4.19"),
+        f"{_V4_IMAGE}.pullPolicy": FieldOptions(label="Pull policy"),
+        "spec.replicas": FieldOptions(label="Replicas", help_text="EMQX 4 nodes in the cluster."),
+        "spec.persistent.spec.resources.requests.storage": FieldOptions(label="Volume size", help_text="e.g. 1Gi"),
+        "spec.persistent.spec.storageClassName": FieldOptions(label="Storage class"),
+        "spec.persistent.spec.accessModes": FieldOptions(
+            label="Access modes", help_text="One a line, e.g. ReadWriteOnce."
+        ),
+        "spec.license.secretName": FieldOptions(
+            label="Licence Secret",
+            help_text="The name of a Secret in the same namespace holding the EMQX Enterprise licence (key emqx.lic).",
+        ),
+        f"{_V4_CONTAINER}.emqxConfig": FieldOptions(
+            label="EMQX configuration", help_text="emqx.conf keys, one key=value a line (e.g. log.level=info)."
+        ),
+        "metadata.labels": FieldOptions(label="Labels", help_text="One key=value a line."),
+    }
+    options.update(_resource_options(f"{_V4_CONTAINER}.resources"))
+    return FormSpec(
+        model=model,
+        fieldsets=fieldsets,
+        options=options,
+        name_rule=DNS_LABEL,
+        suggested={f"{_V4_IMAGE}.repository": repository, f"{_V4_IMAGE}.version": "4.4.19"},
+        always_write=(f"{_V4_IMAGE}.repository", f"{_V4_IMAGE}.version"),
+    )
+
+
+def form_spec_v1beta1(model: type[Resource]) -> FormSpec:
+    enterprise = model is apps_v1beta1.EmqxEnterprise
+    image = "emqx/emqx-ee:4.3.10" if enterprise else "emqx/emqx:4.3.10"
+    fieldsets: list[tuple[str, list[str]]] = [
+        ("Instance", ["metadata.name", "metadata.namespace", "metadata.labels"]),
+        ("Broker", ["spec.image", "spec.replicas", "spec.serviceAccountName", "spec.labels"]),
+        ("Listeners", ["spec.listener.type", "spec.listener.ports"]),
+        ("Access control", ["spec.acl"]),
+        ("Plugins and modules", ["spec.plugins", "spec.modules"]),
+        ("Environment", ["spec.env"]),
+        ("Resources", _resources("spec.resources")),
+    ]
+    if enterprise:
+        fieldsets.insert(2, ("Licence", ["spec.license"]))
+    options = {
+        "spec.image": FieldOptions(
+            label="Image", help_text=f"e.g. {image}", validators=(image_reference(image),), max_length=512
+        ),
+        "spec.replicas": FieldOptions(label="Replicas", help_text="At least 3 (operator 1.0)."),
+        "spec.serviceAccountName": FieldOptions(label="Service account"),
+        "spec.labels": FieldOptions(
+            label="Pod labels",
+            help_text="Labels of the broker's pods (spec.labels), one key=value a line: required by the operator.",
+        ),
+        "spec.listener.type": FieldOptions(label="Listener service type"),
+        "spec.listener.ports": FieldOptions(label="Listener ports"),
+        "spec.acl": FieldOptions(
+            label="ACL rules", columns=("permission", "action", "username", "clientid", "ipaddress")
+        ),
+        "spec.plugins": FieldOptions(label="Plugins", columns=("name", "enable")),
+        "spec.modules": FieldOptions(label="Modules", columns=("name", "enable")),
+        "spec.env": FieldOptions(label="Environment", columns=("name", "value")),
+        "spec.license": FieldOptions(label="Licence", textarea=True, code=True),
+        "metadata.labels": FieldOptions(label="Labels", help_text="One key=value a line."),
+        **_resource_options("spec.resources"),
+    }
+    return FormSpec(
+        model=model,
+        fieldsets=fieldsets,
+        options=options,
+        name_rule=DNS_LABEL,
+        suggested={"spec.image": image, "spec.replicas": DEFAULT_REPLICAS},
+        always_write=("spec.image", "spec.replicas"),
+    )
+
+
+class _BrokerAdmin(ResourceAdmin):
+    list_display = (NAMESPACE, NAME, STATE, VERSION, Column("ready", "Ready", lambda s: s.count("Nodes") or "—"), AGE)
+    ready_conditions = frozenset({"Running", "Healthy"})
+    known_conditions = BROKER_CONDITIONS
+    has_timeline = True
+    has_scale = True
+    # The operator names the StatefulSet and its Services after the broker: DNS labels.
+    name_rule = DNS_LABEL
+
+    def summarize(self, obj: Any) -> Summary:
+        return summarize_broker(obj)
+
+    def get_form_spec(self, model: type[Resource], context: FormContext) -> FormSpec:
+        return _SPECS[model]
+
+
+class EmqxBrokerAdmin(_BrokerAdmin):
+    kind = "EmqxBroker"
+    slug = "emqxbrokers"
+    models = (apps_v1beta4.EmqxBroker, apps_v1beta1.EmqxBroker)
+    verbose_name = "EMQX broker"
+    verbose_name_plural = "EMQX brokers (v4)"
+    dashboard_label = "EmqxBroker (4.x)"
+    create_hint = "kind EmqxBroker, apiVersion apps.emqx.io/v1beta4"
+    menu_order = 10
+
+
+class EmqxEnterpriseAdmin(_BrokerAdmin):
+    kind = "EmqxEnterprise"
+    slug = "emqxenterprises"
+    models = (apps_v1beta4.EmqxEnterprise, apps_v1beta1.EmqxEnterprise)
+    verbose_name = "EMQX Enterprise"
+    verbose_name_plural = "EMQX Enterprise (v4)"
+    dashboard_label = "EmqxEnterprise (4.x)"
+    known_conditions = BROKER_CONDITIONS | {"BlueGreenUpdating"}
+    create_hint = "kind EmqxEnterprise, apiVersion apps.emqx.io/v1beta4"
+    menu_order = 20
+
+
+_SPECS: dict[type[Resource], FormSpec] = {
+    apps_v1beta4.EmqxBroker: form_spec_v1beta4(apps_v1beta4.EmqxBroker),
+    apps_v1beta4.EmqxEnterprise: form_spec_v1beta4(apps_v1beta4.EmqxEnterprise),
+    apps_v1beta1.EmqxBroker: form_spec_v1beta1(apps_v1beta1.EmqxBroker),
+    apps_v1beta1.EmqxEnterprise: form_spec_v1beta1(apps_v1beta1.EmqxEnterprise),
+}
+site.register(EmqxBrokerAdmin)
+site.register(EmqxEnterpriseAdmin)

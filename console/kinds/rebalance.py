@@ -1,0 +1,152 @@
+"""Rebalance (apps.emqx.io/v2beta1, or v1beta4 from an older operator): moves connections and
+sessions across an EMQX Enterprise cluster's nodes once, then reports Completed or Failed.
+
+State (../shared/crds/OPERATOR-STATUS.md, "Rebalance v2beta1"): its ``phase`` (Processing,
+Completed, Failed); no phase yet is Pending. A v1beta4 Rebalance names no instanceKind: it acts
+on an EmqxEnterprise (load rebalancing is an EMQX Enterprise 4.4 feature).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from console.forms.schema import FieldOptions, FormSpec
+from console.registry import AGE, NAME, NAMESPACE, STATE, Column, FormContext, ResourceAdmin, site
+from console.summaries import Summary, base_fields, condition_rows, memoized
+from emqx.errors import EmqxClientError
+from emqx.models import apps_v1beta4, apps_v2beta1
+from emqx.models._base import Resource
+
+AnyRebalance = apps_v1beta4.Rebalance | apps_v2beta1.Rebalance
+PHASES = {"Processing": "Processing", "Completed": "Completed", "Failed": "Failed"}
+# What a Rebalance may act on (the operator's instanceKind values).
+TARGET_KINDS = ("EMQX", "EmqxEnterprise")
+
+
+def target_of(obj: AnyRebalance) -> tuple[str, str]:
+    """(kind, name) of the instance the Rebalance acts on."""
+    spec = obj.spec
+    if spec is None:
+        return "", ""
+    kind = spec.instance_kind if isinstance(spec, apps_v2beta1.RebalanceSpec) else "EmqxEnterprise"
+    return kind, spec.instance_name
+
+
+@memoized
+def summarize_rebalance(obj: AnyRebalance) -> Summary:
+    status, spec = obj.status, obj.spec
+    phase = (status.phase if status else None) or ""
+    state = PHASES.get(phase, "Pending")
+    kind, name = target_of(obj)
+    instance = f"{kind} {name}" if name else "—"
+    strategy = spec.rebalance_strategy if spec is not None else None
+    conditions = condition_rows(status.conditions if status else None)
+    base = base_fields(obj)
+    if base["deleting"]:
+        state = "Deleting"
+    return Summary(
+        **base,
+        state=state,
+        current=conditions[0] if conditions else None,
+        version=instance,
+        conditions=tuple(conditions),
+        details=(
+            ("Instance", instance),
+            ("Connection evict rate", str(strategy.conn_evict_rate) if strategy is not None else "—"),
+            ("Started", str(status.started_time or "—") if status else "—"),
+            ("Completed", str(status.completed_time or "—") if status else "—"),
+        ),
+        settled=state in ("Completed", "Failed"),
+    )
+
+
+_STRATEGY = "spec.rebalanceStrategy"
+STRATEGY_FIELDS = {
+    "connEvictRate": ("Connection evict rate", "Connections evicted per second on each source node."),
+    "sessEvictRate": ("Session evict rate", "Sessions evicted per second on each source node."),
+    "waitTakeover": ("Wait for takeover (s)", "Seconds to wait for clients to reconnect before evicting sessions."),
+    "waitHealthCheck": ("Wait for health check (s)", "Seconds the load balancer needs to drop a source node."),
+    "absConnThreshold": ("Absolute connection threshold", None),
+    "relConnThreshold": ("Relative connection threshold", "A decimal, e.g. 1.1."),
+    "absSessThreshold": ("Absolute session threshold", None),
+    "relSessThreshold": ("Relative session threshold", "A decimal, e.g. 1.1."),
+}
+
+
+def _instances(context: FormContext, kind: str) -> list[str]:
+    """Names of the namespace's instances of ``kind`` the console knows (from the cache)."""
+    cluster = context.cluster
+    if cluster is None or not context.namespace:
+        return []
+    try:
+        cache = cluster.cache(kind, wait=0)
+    except EmqxClientError:
+        return []
+    return sorted(o.metadata.name or "" for o in cache.list(context.namespace))
+
+
+def form_spec(model: type[Resource], context: FormContext) -> FormSpec:
+    v2 = model is apps_v2beta1.Rebalance
+    kinds = TARGET_KINDS if v2 else ("EmqxEnterprise",)
+    by_kind = {kind: _instances(context, kind) for kind in kinds}
+    names = sorted({n for found in by_kind.values() for n in found})
+    instance = FieldOptions(
+        label="Instance",
+        choices=tuple(names) if names else None,
+        help_text="The instance to rebalance, in the same namespace."
+        if names
+        else "The name of the instance to rebalance, in the same namespace.",
+    )
+    fields = ["spec.instanceKind", "spec.instanceName"] if v2 else ["spec.instanceName"]
+    options: dict[str, FieldOptions] = {
+        "spec.instanceName": instance,
+        "spec.instanceKind": FieldOptions(label="Instance kind", choices=TARGET_KINDS, required=True),
+        **{
+            f"{_STRATEGY}.{key}": FieldOptions(label=label, help_text=help_text)
+            for key, (label, help_text) in STRATEGY_FIELDS.items()
+        },
+    }
+
+    def check_target(values: Mapping[str, Any], changed: frozenset[str]) -> dict[str, str]:
+        if context.cluster is None or not context.namespace or not {"spec.instanceName", "spec.instanceKind"} & changed:
+            return {}
+        kind = str(values.get("spec.instanceKind") or ("EMQX" if v2 else "EmqxEnterprise"))
+        name = str(values.get("spec.instanceName") or "")
+        known = by_kind.get(kind)
+        if name and known is not None and names and name not in known:
+            return {"spec.instanceName": f"There is no {kind} called {name!r} in namespace {context.namespace}."}
+        return {}
+
+    return FormSpec(
+        model=model,
+        fieldsets=(
+            ("Rebalance", ["metadata.name", "metadata.namespace", "metadata.labels", *fields]),
+            ("Strategy", [f"{_STRATEGY}.{key}" for key in STRATEGY_FIELDS]),
+        ),
+        options=options,
+        suggested={f"{_STRATEGY}.connEvictRate": 10},
+        always_write=(f"{_STRATEGY}.connEvictRate", "spec.instanceName", *(["spec.instanceKind"] if v2 else [])),
+        clean=check_target,
+    )
+
+
+class RebalanceAdmin(ResourceAdmin):
+    kind = "Rebalance"
+    slug = "rebalances"
+    models = (apps_v2beta1.Rebalance, apps_v1beta4.Rebalance)
+    verbose_name = "rebalance"
+    verbose_name_plural = "Rebalances"
+    list_display = (NAMESPACE, NAME, STATE, Column("version", "Target", lambda s: s.version, lambda s: s.version), AGE)
+    counted = False
+    create_hint = "kind Rebalance, apiVersion apps.emqx.io/v2beta1"
+    menu_order = 30
+
+    def summarize(self, obj: Any) -> Summary:
+        return summarize_rebalance(obj)
+
+    def get_form_spec(self, model: type[Resource], context: FormContext) -> FormSpec:
+        return form_spec(model, context)
+
+
+site.register(RebalanceAdmin)

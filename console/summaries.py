@@ -1,0 +1,254 @@
+"""What a person looks for in one object, whatever its kind and version: one :class:`Summary`.
+
+Each kind's admin (console/kinds/) builds the summary of its objects (``admin.summarize``): the
+one place that says which state an object is in. The list, the detail page, the status poll,
+the dashboards and the timeline all read it; nothing else computes a state.
+
+Also here, once: the time parser for the API's timestamps and the image-tag reader.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "STATE_CLASSES",
+    "ConditionRow",
+    "Counts",
+    "NodeRow",
+    "Summary",
+    "condition_rows",
+    "memoized",
+    "parse_time",
+    "version_of",
+]
+
+# The CSS class of each state a summary can have (the badge's colour).
+STATE_CLASSES = {
+    "Ready": "ok",
+    "Completed": "ok",
+    "Available": "warn",
+    "Not ready": "warn",
+    "Progressing": "busy",
+    "Processing": "busy",
+    "Failed": "bad",
+    "Deleting": "muted",
+    "Pending": "muted",
+}
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    """An API timestamp (RFC 3339 text, or a datetime) as an aware datetime (UTC when the text
+    has no zone); None for anything else. Never raises."""
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, str) and value:
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return None
+
+
+def version_of(image: str) -> str:
+    """The tag of an image reference (``emqx/emqx:5.8.6`` -> ``5.8.6``), or '' for none/latest."""
+    ref = image.split("@", 1)[0]
+    last = ref.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else ""
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Nodes ready out of desired."""
+
+    ready: int
+    desired: int
+
+    def __str__(self) -> str:
+        return f"{self.ready}/{self.desired}"
+
+    @property
+    def complete(self) -> bool:
+        return self.ready >= self.desired
+
+
+@dataclass(frozen=True)
+class ConditionRow:
+    """One status condition as the API shows it."""
+
+    type: str
+    status: str
+    reason: str
+    message: str
+    last_transition_time: dt.datetime | None
+    observed_generation: int | None = None
+
+
+def condition_rows(conditions: Iterable[Any] | None) -> list[ConditionRow]:
+    """The conditions of any kind's status (objects with type, status, reason, message and
+    lastTransitionTime or, in the 2021 brokers, lastUpdateTime), in the API's order."""
+    return [
+        ConditionRow(
+            str(c.type),
+            str(c.status),
+            str(c.reason or ""),
+            str(c.message or ""),
+            parse_time(getattr(c, "last_transition_time", None)) or parse_time(getattr(c, "last_update_time", None)),
+            getattr(c, "observed_generation", None),
+        )
+        for c in conditions or ()
+    ]
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    """One EMQX node as the operator reports it in the status."""
+
+    node: str
+    role: str
+    status: str
+    version: str
+    otp_release: str
+    connections: int | None
+
+    @property
+    def running(self) -> bool:
+        return self.status.lower() == "running"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One object as the pages show it. Built by its kind's admin (``admin.summarize(obj)``)."""
+
+    kind: str
+    name: str
+    namespace: str
+    uid: str
+    resource_version: str
+    generation: int
+    created: dt.datetime | None
+    labels: dict[str, str]
+    api_version: str
+    state: str
+    """'Ready', 'Available', 'Progressing', 'Not ready', 'Pending' (no status yet), 'Processing',
+    'Completed', 'Failed' or 'Deleting' (a deletionTimestamp is set: finalizers hold it)."""
+    current: ConditionRow | None
+    """The condition that is the object's state (the kind's admin says which), or None."""
+    image: str = ""
+    version: str = ""
+    """What runs (the EMQX version) or what it acts on (a Rebalance's target): the Version column."""
+    counts: tuple[tuple[str, Counts], ...] = ()
+    """(label, ready/desired) per node role: ("Core nodes", 3/3), ("Replicant nodes", 2/2)."""
+    conditions: tuple[ConditionRow, ...] = ()
+    nodes: tuple[NodeRow, ...] = ()
+    details: tuple[tuple[str, str], ...] = ()
+    """Kind-specific (label, value) lines of the detail page's summary."""
+    observed: bool = True
+    """The operator has seen the latest spec (the current condition's observedGeneration, where
+    the kind has one, is the object's generation)."""
+    settled: bool = False
+    """Nothing will change without a new edit: live polling stops here and starts again after one."""
+    deleting: bool = False
+    finalizers: tuple[str, ...] = ()
+    failure: str = ""
+    """A reported failure that no spec change explains (the 2021 brokers' Failed condition)."""
+
+    @property
+    def current_condition(self) -> str:
+        return self.current.type if self.current is not None else ""
+
+    @property
+    def state_class(self) -> str:
+        return STATE_CLASSES.get(self.state, "muted")
+
+    @property
+    def count_rows(self) -> list[tuple[str, str, Counts]]:
+        """(key, label, counts) per role, the key being the label's first word in lower case
+        (``core``, ``replicant``, ``nodes``): the status panel's element ids."""
+        return [(label.split()[0].lower(), label, counts) for label, counts in self.counts]
+
+    def count(self, label: str) -> Counts | None:
+        """The counts of one role (``summary.count("Core nodes")``), or None."""
+        return next((c for lbl, c in self.counts if lbl == label), None)
+
+    @property
+    def nodes_ready(self) -> int:
+        return sum(c.ready for _, c in self.counts)
+
+    @property
+    def nodes_desired(self) -> int:
+        return sum(c.desired for _, c in self.counts)
+
+    @property
+    def stopped_nodes(self) -> list[str]:
+        """The nodes the operator lists that are not running (an empty status is not reported yet)."""
+        return [n.node or "?" for n in self.nodes if n.status and not n.running]
+
+
+def memoized(summarize: Callable[[Any], Summary]) -> Callable[[Any], Summary]:
+    """``summarize``, computed once per cached object (shared: callers must not mutate it).
+
+    The list page summarizes every cached object on each request (to filter and sort), which
+    at 1,000 instances was most of its time. The watch cache replaces an object on each
+    change and never mutates one, so (id, resourceVersion), checked through a weak reference,
+    identifies it. Objects without a resourceVersion (built locally, maybe edited) are not kept."""
+    memo: dict[int, tuple[weakref.ref[Any], str, Summary]] = {}
+
+    def forget(key: int, ref: weakref.ref[Any]) -> None:
+        entry = memo.get(key)
+        if entry is not None and entry[0] is ref:
+            memo.pop(key, None)
+
+    def cached(obj: Any) -> Summary:
+        key, version = id(obj), obj.metadata.resource_version
+        if not version:
+            return summarize(obj)
+        entry = memo.get(key)
+        if entry is not None and entry[0]() is obj and entry[1] == version:
+            return entry[2]
+        summary = summarize(obj)
+        memo[key] = (weakref.ref(obj, lambda ref: forget(key, ref)), version, summary)
+        return summary
+
+    return cached
+
+
+def base_fields(obj: Any) -> dict[str, Any]:
+    """The metadata part of a summary, the same for every kind."""
+    meta = obj.metadata
+    return {
+        "kind": obj.kind,
+        "name": meta.name or "",
+        "namespace": meta.namespace or "",
+        "uid": meta.uid or "",
+        "resource_version": meta.resource_version or "",
+        "generation": meta.generation or 0,
+        "created": parse_time(meta.creation_timestamp),
+        "labels": dict(meta.labels or {}),
+        "api_version": obj.api_version,
+        "deleting": meta.deletion_timestamp is not None,
+        "finalizers": tuple(meta.finalizers or ()),
+    }
+
+
+def node_rows(nodes: Sequence[Any] | None, role: str = "") -> tuple[NodeRow, ...]:
+    """The status's node list of any kind (EMQX v2beta1 ``Node``, the 4.x ``EmqxNode``)."""
+    return tuple(
+        NodeRow(
+            node=str(n.node or ""),
+            role=str(getattr(n, "role", None) or role),
+            status=str(n.node_status or ""),
+            version=str(n.version or ""),
+            otp_release=str(n.otp_release or ""),
+            connections=n.connections,
+        )
+        for n in nodes or ()
+    )
+
+
+__all__ += ["base_fields", "node_rows"]

@@ -1,0 +1,478 @@
+"""The write pages of every kind, given its admin: add, change (with a preview and a conflict
+view) and delete.
+
+Every create and update is first sent as a server-side dry-run, so the API server's own
+validation lands on the form before anything is written; only the real write is audited.
+Edits read the live object (not the cache), carry it signed in the form as their base, and
+update with its resourceVersion: a concurrent change is shown as a conflict, never overwritten.
+The form (console/forms/schema.py) or the YAML editor builds the intended object
+(``form.intended(base)``); the views never look inside it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import select_template
+from django.urls import reverse
+from pydantic import ValidationError
+
+from console import diffs, impersonation
+from console.clusters import Cluster
+from console.forms.base import (
+    DeleteForm,
+    EditBase,
+    ResourceYamlForm,
+    add_api_error,
+    edit_yaml,
+    production_reasons,
+    pydantic_messages,
+    yaml_skeleton,
+)
+from console.forms.schema import FormSpec, ResourceForm, read_values
+from console.permissions import readable_namespaces, require
+from console.registry import FormContext, ResourceAdmin
+from console.views._common import cluster_view
+from emqx.client.names import DNS_LABEL
+from emqx.client.resource import ResourceClient
+from emqx.errors import Conflict, EmqxClientError, Forbidden, NotFound
+from emqx.models._base import Resource
+
+STRICT = "Strict"  # unknown fields are errors, judged by the cluster's own CRD version
+
+EditForm = ResourceForm | ResourceYamlForm
+
+
+def _client(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, namespace: str) -> ResourceClient[Any]:
+    """The user's client: the console's identity, or theirs in impersonation mode (then the
+    cluster's RBAC decides too). Raises EmqxClientError when the cluster cannot be used."""
+    return cluster.client_for(request.user, admin.kind, namespace)
+
+
+def _who(request: HttpRequest) -> str:
+    return "the console" if not impersonation.enabled() else impersonation.describe(request.user)
+
+
+def _model(cluster: Cluster, admin: ResourceAdmin) -> type[Resource]:
+    """The model of the version the cluster serves (raises EmqxClientError)."""
+    return admin.model_for(f"{admin.models[0].group}/{cluster.served_version(admin.kind)}")
+
+
+def _render(
+    request: HttpRequest, admin: ResourceAdmin, page: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    return render(request, admin.get_template_names(page), {"admin": admin, **context}, status=status)
+
+
+def _remember(
+    cluster: Cluster, admin: ResourceAdmin, obj: Resource | None = None, *, forget: tuple[str, str] | None = None
+) -> None:
+    """Show the user their own write on the next page, before the watch event arrives."""
+    try:
+        cache = cluster.cache(admin.kind, wait=0)
+    except EmqxClientError:
+        return
+    if obj is not None:
+        cache.observe(obj)
+    if forget is not None:
+        cache.forget(*forget)
+
+
+def _error_page(
+    request: HttpRequest,
+    admin: ResourceAdmin,
+    page: str,
+    context: dict[str, Any],
+    error: EmqxClientError,
+    cluster: Cluster,
+) -> HttpResponse:
+    """A page that could not even load its object: gone (404), refused (403) or unreachable (503)."""
+    if isinstance(error, NotFound):
+        status, problem = 404, "gone"
+    elif isinstance(error, Forbidden):
+        status, problem = 403, f"Cluster {cluster.name} does not allow {_who(request)} to read it: {error.message}"
+    else:
+        status, problem = 503, f"Cluster {cluster.name} cannot be reached: {error}. Nothing was changed."
+    return _render(request, admin, page, {**context, "cluster": cluster, "problem": problem}, status=status)
+
+
+def _intended(form: EditForm, base: EditBase | None) -> Resource | None:
+    """What the user asks for (a new object, or an update of ``base``); None, with the model's
+    messages on the form, when the form's values do not make a valid object."""
+    try:
+        if isinstance(form, ResourceYamlForm):
+            return form.intended(base)
+        return form.intended(base.doc if base is not None else None)
+    except ValidationError as error:
+        for message in pydantic_messages(error):
+            form.add_error(None, message)
+        return None
+
+
+# ----- add -------------------------------------------------------------------------------------
+
+
+def _require_add(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, known: list[str]) -> None:
+    """The namespace may come with the URL (?namespace=, kept in the form's action) and with
+    the form: each one given must allow creating; with none chosen yet, some namespace must."""
+    user = request.user
+    given = (request.GET.get("namespace", ""), request.POST.get("metadata.namespace", ""))
+    chosen = {ns for ns in given if DNS_LABEL.check(ns) is None}
+    for ns in sorted(chosen):
+        require(user, "create", admin.kind, ns, cluster.name)
+    if chosen:
+        return
+    readable = readable_namespaces(user, cluster.name)
+    if any(admin.has_add_permission(user, cluster.name, ns) for ns in {"*", *known, *(readable or ())}):
+        return
+    if readable is None or readable:
+        raise PermissionDenied(f"You may not create {admin.verbose_name_plural} in this cluster.")
+    raise Http404(f"No {admin.kind} here.")
+
+
+def _create(
+    request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, form: EditForm, obj: Resource
+) -> Resource | None:
+    """Dry-run, then create. Errors land on the form; only the real create is audited."""
+    namespace, name = obj.metadata.namespace or "", obj.metadata.name or ""
+    where = {
+        "kind": admin.kind,
+        "cluster": cluster.name,
+        "verb": "create",
+        "namespace": namespace,
+        "name": name,
+        "who": _who(request),
+    }
+    try:
+        client = _client(request, cluster, admin, namespace)
+        client.create(obj, dry_run=True, field_validation=STRICT)
+    except EmqxClientError as error:
+        add_api_error(form, error, dry_run=True, **where)  # type: ignore[arg-type]
+        return None
+    try:
+        created: Resource = client.create(obj, field_validation=STRICT)
+    except EmqxClientError as error:
+        add_api_error(form, error, dry_run=False, **where)  # type: ignore[arg-type]
+        admin.log_addition(request, cluster.name, obj, error)
+        return None
+    admin.log_addition(request, cluster.name, created)
+    return created
+
+
+@cluster_view
+def object_add(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) -> HttpResponse:
+    """Create from the form, or from YAML (``mode=yaml``)."""
+    try:
+        known = cluster.cache(admin.kind).namespaces()
+    except EmqxClientError:
+        known = []
+    _require_add(request, cluster, admin, known)
+    context: dict[str, Any] = {"cluster": cluster, "adding": True}
+    try:
+        model = _model(cluster, admin)
+    except EmqxClientError as error:
+        return _error_page(request, admin, "form", context, error, cluster)
+    suggestions = [ns for ns in known if admin.has_add_permission(request.user, cluster.name, ns)]
+    namespace = request.POST.get("metadata.namespace") or request.GET.get("namespace", "")
+    spec = admin.get_form_spec(model, FormContext(cluster=cluster, namespace=namespace))
+    yaml_mode = (request.POST if request.method == "POST" else request.GET).get("mode") == "yaml"
+    form: EditForm
+    if yaml_mode:
+        data = request.POST if request.method == "POST" else None
+        initial = None if data else {"yaml": yaml_skeleton(ResourceForm(spec=spec, namespace=namespace))}
+        form = ResourceYamlForm(data, spec=spec, initial=initial)
+    else:
+        form = ResourceForm(
+            request.POST if request.method == "POST" else None,
+            spec=spec,
+            namespace=request.GET.get("namespace", ""),
+            namespaces=suggestions,
+        )
+    if request.method == "POST" and form.is_valid() and (obj := _intended(form, None)) is not None:
+        require(request.user, "create", admin.kind, obj.metadata.namespace or "", cluster.name)
+        if request.POST.get("action") == "to_yaml" and isinstance(form, ResourceForm):
+            form, yaml_mode = ResourceYamlForm(spec=spec, initial={"yaml": yaml_skeleton(form)}), True
+        elif (created := _create(request, cluster, admin, form, obj)) is not None:
+            _remember(cluster, admin, created)
+            meta = created.metadata
+            messages.success(request, f"{admin.kind} {meta.namespace}/{meta.name} was created.")
+            return redirect(admin.url_name("detail"), cluster.name, meta.namespace, meta.name)
+    return _render(request, admin, "form", {**context, "form": form, "yaml_mode": yaml_mode, "model": model})
+
+
+# ----- change ----------------------------------------------------------------------------------
+
+
+def _field_names(form: ResourceForm, names: list[str]) -> list[str]:
+    """Form field names as the form labels them; ``labels[team]`` as ``Labels: team``."""
+    result = []
+    for name in names:
+        field, _, key = name.partition("[")
+        label = str(form[field].label) if field in form.fields else field
+        result.append(f"{label}: {key.rstrip(']')}" if key else label)
+    return result
+
+
+def _edit_form(spec: FormSpec, base: EditBase, yaml_mode: bool, data: Any = None) -> EditForm:
+    """The edit page's form, pre-filled from ``base``: the form, or the whole object as YAML."""
+    if yaml_mode:
+        return ResourceYamlForm(data, spec=spec, initial={"yaml": edit_yaml(base.doc)}, base=base)
+    return ResourceForm(data, spec=spec, base=base.doc)
+
+
+def _conflict(
+    request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, form: EditForm, base: EditBase, intended: Resource
+) -> HttpResponse:
+    """Someone saved first: show both changes and offer to re-apply ours onto their version."""
+    namespace, name = base.namespace, base.name
+    context: dict[str, Any] = {"namespace": namespace, "name": name, "form": form, "editing": True}
+    try:
+        current = _client(request, cluster, admin, namespace).get(name)
+    except EmqxClientError as error:
+        return _error_page(request, admin, "form", context, error, cluster)
+    fresh = EditBase.of(current)
+    reapply: EditForm
+    if isinstance(form, ResourceYamlForm):
+        # The whole document merges path by path: theirs, with each field of ours on top.
+        doc_merge = diffs.merge_docs(base.doc, intended.to_dict(), fresh.doc)
+        theirs, ours, both = doc_merge.theirs, doc_merge.ours, doc_merge.conflicts
+        reapply = ResourceYamlForm(spec=form.spec, initial={"yaml": edit_yaml(doc_merge.doc)}, base=fresh)
+    else:
+        spec = form.spec
+        values = read_values(spec, fresh.doc)
+        editable = [name for name in values if name not in ("metadata.name", "metadata.namespace")]
+        merge = diffs.merge3(read_values(spec, base.doc), form.values(), values, editable)
+        theirs, ours, both = (_field_names(form, f) for f in (merge.theirs, merge.ours, merge.conflicts))
+        reapply = ResourceForm(spec=spec, base=fresh.doc, initial={**values, **merge.values})
+    return _render(
+        request,
+        admin,
+        "conflict",
+        {
+            "cluster": cluster,
+            "namespace": namespace,
+            "name": name,
+            "their_diff": diffs.unified(base.doc, fresh.doc),
+            "your_diff": diffs.unified(base.doc, intended.to_dict()),
+            "their_fields": theirs,
+            "your_fields": ours,
+            "both_fields": both,
+            "reapply": reapply,
+            "yaml_mode": isinstance(form, ResourceYamlForm),
+            "base": fresh,
+        },
+        status=409,
+    )
+
+
+def _update(
+    request: HttpRequest,
+    cluster: Cluster,
+    admin: ResourceAdmin,
+    form: EditForm,
+    base: EditBase,
+    intended: Resource,
+    *,
+    save: bool,
+) -> Resource | Exception | None:
+    """Dry-run the update, then (``save``) write it. Returns the saved object, the dry-run
+    result (not saving), or the Conflict/NotFound the view shows as a page of its own;
+    other errors land on the form (None)."""
+    namespace, name = intended.metadata.namespace or "", intended.metadata.name or ""
+    where = {
+        "kind": admin.kind,
+        "cluster": cluster.name,
+        "verb": "update",
+        "namespace": namespace,
+        "name": name,
+        "who": _who(request),
+    }
+    try:
+        client = _client(request, cluster, admin, namespace)
+        checked: Resource = client.update(intended, dry_run=True, field_validation=STRICT)
+    except (Conflict, NotFound) as error:
+        return error
+    except EmqxClientError as error:
+        add_api_error(form, error, dry_run=True, **where)  # type: ignore[arg-type]
+        return None
+    if not save:
+        return checked
+    try:
+        saved: Resource = client.update(intended, field_validation=STRICT)
+    except EmqxClientError as error:
+        admin.log_change(request, cluster.name, base.obj, intended, error)
+        if isinstance(error, Conflict | NotFound):
+            return error
+        add_api_error(form, error, dry_run=False, **where)  # type: ignore[arg-type]
+        return None
+    admin.log_change(request, cluster.name, base.obj, saved)
+    return saved
+
+
+def _rebased(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, base: EditBase) -> EditBase | None:
+    """The current version as the new base, when it differs from ``base`` in nothing a person
+    edits (spec, labels, annotations); None otherwise or when it cannot be read."""
+    try:
+        current = EditBase.of(_client(request, cluster, admin, base.namespace).get(base.name))
+    except EmqxClientError:
+        return None
+    same_object = (current.doc.get("metadata") or {}).get("uid") == (base.doc.get("metadata") or {}).get("uid")
+    if not same_object or diffs.clean(current.doc) != diffs.clean(base.doc):
+        return None
+    return current
+
+
+def _loaded_base(request: HttpRequest, admin: ResourceAdmin, namespace: str, name: str) -> EditBase | None:
+    """The signed starting point posted with the form, if it is intact and of this object."""
+    loaded = EditBase.load(request.POST.get("base", ""))
+    if loaded is None or (loaded.namespace, loaded.name) != (namespace, name):
+        return None
+    if request.POST.get("resource_version", loaded.resource_version) != loaded.resource_version:
+        return None
+    try:
+        admin.model_for(str(loaded.doc.get("apiVersion")))
+        loaded.obj  # noqa: B018 - a document no model reads is as good as tampered with
+    except (LookupError, ValidationError):
+        return None
+    return loaded
+
+
+@cluster_view
+def object_change(
+    request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, namespace: str, name: str
+) -> HttpResponse:
+    """Edit with the form or as YAML (``mode=yaml``): edit -> preview of the diff -> save; a
+    conflict shows both sides and offers to re-apply onto the current version."""
+    require(request.user, "update", admin.kind, namespace, cluster.name)
+    yaml_mode = (request.POST if request.method == "POST" else request.GET).get("mode") == "yaml"
+    context: dict[str, Any] = {
+        "cluster": cluster,
+        "namespace": namespace,
+        "name": name,
+        "editing": True,
+        "yaml_mode": yaml_mode,
+    }
+    if request.method != "POST":
+        try:
+            base = EditBase.of(_client(request, cluster, admin, namespace).get(name))
+        except EmqxClientError as error:
+            return _error_page(request, admin, "form", context, error, cluster)
+        spec = admin.get_form_spec(type(base.obj), FormContext(cluster=cluster, namespace=namespace, editing=True))
+        return _render(request, admin, "form", {**context, "form": _edit_form(spec, base, yaml_mode), "base": base})
+    loaded = _loaded_base(request, admin, namespace, name)
+    if loaded is None:
+        context["problem"] = "This form's starting point is missing or was altered. Open the edit page again."
+        return _render(request, admin, "form", context, status=400)
+    base = loaded
+    spec = admin.get_form_spec(type(base.obj), FormContext(cluster=cluster, namespace=namespace, editing=True))
+    form = _edit_form(spec, base, yaml_mode, request.POST)
+    step = request.POST.get("step", "preview")
+    context.update(form=form, base=base)
+    if step == "edit" or not form.is_valid() or (intended := _intended(form, base)) is None:
+        return _render(request, admin, "form", context)
+    if step == "to_yaml":
+        # The form's changes so far, carried into the YAML editor (nothing is sent yet).
+        yaml_form = ResourceYamlForm(spec=spec, initial={"yaml": edit_yaml(intended.to_dict())}, base=base)
+        return _render(request, admin, "form", {**context, "form": yaml_form, "yaml_mode": True})
+    result = _update(request, cluster, admin, form, base, intended, save=step == "save")
+    if isinstance(result, Conflict) and (rebased := _rebased(request, cluster, admin, base)) is not None:
+        # Only the operator's status (or other bookkeeping) moved on: nothing of theirs can be
+        # overwritten, so the user's changes go onto the new version without asking.
+        rebased_intended = _intended(form, rebased)
+        if rebased_intended is not None:
+            base, intended = rebased, rebased_intended
+            context["base"] = base
+            result = _update(request, cluster, admin, form, base, intended, save=step == "save")
+    if isinstance(result, Conflict):
+        return _conflict(request, cluster, admin, form, base, intended)
+    if isinstance(result, NotFound):
+        return _render(request, admin, "form", {**context, "problem": "gone"}, status=404)
+    if result is None:
+        return _render(request, admin, "form", context)
+    if step == "save":
+        assert isinstance(result, Resource)
+        _remember(cluster, admin, result)
+        messages.success(request, f"{admin.kind} {namespace}/{name} was saved.")
+        return redirect(admin.url_name("detail"), cluster.name, namespace, name)
+    context["changes"] = diffs.changes(base.doc, intended.to_dict())
+    context["diff"] = diffs.unified(base.doc, intended.to_dict())
+    return _render(request, admin, "preview", context)
+
+
+# ----- delete ----------------------------------------------------------------------------------
+
+
+def _namespace_labels(cluster: Cluster, namespace: str) -> dict[str, str] | None:
+    """The namespace's labels, or None when the console may not read them (then the page
+    asks for the typed name, to be safe)."""
+    try:
+        data = cluster.clientset.transport.request_json("GET", f"/api/v1/namespaces/{quote(namespace, safe='')}")
+    except EmqxClientError:
+        return None
+    labels = (data.get("metadata") or {}).get("labels") if isinstance(data, dict) else None
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+@cluster_view
+def object_delete(
+    request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, namespace: str, name: str
+) -> HttpResponse:
+    """Confirm, then delete with preconditions on uid and resourceVersion."""
+    require(request.user, "delete", admin.kind, namespace, cluster.name)
+    context: dict[str, Any] = {"cluster": cluster, "namespace": namespace, "name": name}
+    try:
+        client = _client(request, cluster, admin, namespace)
+        obj = client.get(name)
+    except EmqxClientError as error:
+        return _error_page(request, admin, "delete", context, error, cluster)
+    reasons = production_reasons(_namespace_labels(cluster, namespace), obj.metadata.labels or {})
+    pinned = {"uid": obj.metadata.uid, "generation": obj.metadata.generation or 0}
+    form = DeleteForm(request.POST or None, initial=pinned, name=name, confirm_required=bool(reasons))
+    context.update(
+        obj=obj,
+        summary=admin.summarize(obj),
+        reasons=reasons,
+        form=form,
+        delete_notes=select_template(admin.get_template_names("_delete_notes")),
+    )
+    if request.method == "POST" and form.is_valid():
+        if form.cleaned_data["uid"] != obj.metadata.uid or form.cleaned_data["generation"] != pinned["generation"]:
+            # Re-created, or its spec changed, since the page was shown: show it as it is now.
+            messages.warning(
+                request, f"{admin.kind} {namespace}/{name} changed since you opened this page; nothing was deleted."
+            )
+            context["form"] = DeleteForm(initial=pinned, name=name, confirm_required=bool(reasons))
+            return _render(request, admin, "delete", context, status=409)
+        try:
+            # Status-only writes (the operator's) since the page was shown are fine; any write
+            # after this read, or another object of the same name, fails the preconditions.
+            client.delete(
+                name, precondition_uid=obj.metadata.uid, precondition_resource_version=obj.metadata.resource_version
+            )
+        except EmqxClientError as error:
+            admin.log_deletion(request, cluster.name, obj, error)
+            if isinstance(error, NotFound):
+                return _render(request, admin, "delete", {**context, "problem": "gone"}, status=404)
+            form.add_error(None, _delete_error(cluster, error, _who(request)))
+            return _render(request, admin, "delete", context, status=409 if isinstance(error, Conflict) else 200)
+        admin.log_deletion(request, cluster.name, obj)
+        _remember(cluster, admin, forget=(namespace, name))
+        messages.success(request, f"{admin.kind} {namespace}/{name} was deleted.")
+        return redirect(reverse(admin.url_name("list"), args=[cluster.name]) + f"?namespace={quote(namespace)}")
+    return _render(request, admin, "delete", context)
+
+
+def _delete_error(cluster: Cluster, error: EmqxClientError, who: str) -> str:
+    if isinstance(error, Conflict):
+        return "It changed at this very moment; nothing was deleted. Review it and confirm again."
+    if isinstance(error, Forbidden):
+        return f"Cluster {cluster.name} does not allow {who} to delete it: {error.message}"
+    return f"Cluster {cluster.name} did not delete it: {error}. It may or may not be gone; reload to see."
+
+
+__all__ = ["object_add", "object_change", "object_delete"]

@@ -1,0 +1,233 @@
+"""The read pages of every kind, given its admin: the change list and its ``_rows`` poll, the
+detail page with its ``_status`` poll and ``_events`` panel, and the condition timeline.
+
+Reads come from the cluster's shared watch cache, so pages and polls cost the API server
+nothing; a cluster that is down still shows its last known state under a banner. The list
+also pages through the API server itself (limit/continue) while the cache is loading or when
+asked to (console/listing.py). Templates resolve most specific first (``admin.get_template_names``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import yaml
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django_htmx.http import HttpResponseStopPolling
+
+from console import listing
+from console.clusters import Cluster
+from console.forms.filters import ObjectFilterForm, filter_objects
+from console.models import ConditionTransition
+from console.permissions import require, require_cluster_read
+from console.registry import ResourceAdmin
+from console.svg import phase_strip
+from console.timeline import RECORDER, history, recording_enabled
+from console.views._common import banner, cluster_view
+from emqx.errors import EmqxClientError, Forbidden
+from emqx.events import EventsClient
+from emqx.models._base import Resource
+
+_EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
+# How long the list page waits for a starting cache before it reads page 1 from the API.
+LIST_SYNC_WAIT_S = 1.0
+
+
+def object_yaml(obj: Resource) -> str:
+    """The object as YAML for a person (managedFields left out). libyaml's dumper gives the
+    same text four times faster; only full pages need it, never the status polls."""
+    data = obj.to_dict()
+    data.get("metadata", {}).pop("managedFields", None)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False)
+
+
+def _render(
+    request: HttpRequest, admin: ResourceAdmin, page: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    return render(request, admin.get_template_names(page), {"admin": admin, **context}, status=status)
+
+
+# ----- the change list ------------------------------------------------------------------------
+
+
+def _list_context(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) -> dict[str, object]:
+    """The list from the shared cache (the default: no API request), or one page from the API
+    server while the cache loads, for a continue token, or on request (see console.listing)."""
+    form = ObjectFilterForm(request.GET or None, admin=admin)
+    base = {"cluster": cluster, "admin": admin, "form": form, "query": request.GET.urlencode()}
+    if listing.wants_api(request.GET):
+        # The cache is only the fallback here: do not wait for one that is still loading.
+        return {**base, **listing.api_context(request, cluster, form, cluster.peek(admin.kind).informer)}
+    try:
+        # A fleet whose first LIST takes longer than this gets page 1 from the API meanwhile.
+        cache = cluster.cache(admin.kind, wait=LIST_SYNC_WAIT_S)
+    except EmqxClientError as error:
+        return {
+            **base,
+            "banner": banner(cluster, None, error=error, admin=admin),
+            "listing": None,
+            "source": "cache",
+            "poll": True,
+        }
+    state = cache.state()
+    if listing.choose_source(request.GET, state) == "api":
+        return {**base, **listing.api_context(request, cluster, form, cache)}
+    items, namespaces = listing.visible_cached(request, cluster, admin, cache)
+    return {
+        **base,
+        "banner": banner(cluster, state, admin=admin),
+        "listing": filter_objects(items, form) if state.synced else None,
+        "namespaces": namespaces,
+        "source": "cache",
+        "poll": True,
+        "api_query": listing.api_query(request.GET),
+    }
+
+
+@cluster_view
+def object_list(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) -> HttpResponse:
+    """The change list: search, label selector, sort, pages, live rows."""
+    return _render(request, admin, "list", _list_context(request, cluster, admin))
+
+
+@cluster_view
+def object_rows(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) -> HttpResponse:
+    """The list's table body alone, for the list page's poll (every 5 s while visible).
+
+    No poll costs an API request. From the cache (the default) it reads memory. While the
+    cache is still loading, the page showed page 1 from the API and keeps polling: each poll
+    answers 204 (htmx leaves the table as it is) without listing again, and the cache's table
+    (sortable, live) as soon as the cache has synced. API pages reached through "next" or asked
+    for with ``source=api`` are not polled (the page leaves hx-trigger out): re-listing the API
+    every 5 s would be a LIST per viewer forever. Asked for anyway, this view answers them
+    as the page does, with one LIST."""
+    if not listing.wants_api(request.GET):
+        informer = cluster.peek(admin.kind).informer
+        if informer is not None and listing.choose_source(request.GET, informer.state()) == "api":
+            return HttpResponse(status=204)
+    return _render(request, admin, "_table", _list_context(request, cluster, admin))
+
+
+# ----- one object ---------------------------------------------------------------------------------
+
+
+def _detail_context(
+    request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, namespace: str, name: str
+) -> dict[str, Any]:
+    require(request.user, "get", admin.kind, namespace, cluster.name)
+    context: dict[str, Any] = {"cluster": cluster, "namespace": namespace, "name": name, "obj": None, "summary": None}
+    try:
+        cache = cluster.cache(admin.kind)
+        require_cluster_read(request.user, cluster, cluster.kind_client(admin.kind), namespace)
+    except EmqxClientError as error:
+        return {**context, "banner": banner(cluster, None, error=error, admin=admin)}
+    state = cache.state()
+    obj = cache.get(namespace, name)
+    if obj is None and state.synced:
+        raise Http404(f"No {admin.kind} {namespace}/{name} in cluster {cluster.name}.")
+    summary = admin.summarize(obj) if obj is not None else None
+    health = None
+    if summary is not None:
+        seen_ready = RECORDER.was_ready_at(cluster.name, summary.uid, summary.generation)
+        health = admin.health(summary, seen_ready=seen_ready)
+    return {**context, "banner": banner(cluster, state, admin=admin), "obj": obj, "summary": summary, "health": health}
+
+
+@cluster_view
+def object_detail(
+    request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, namespace: str, name: str
+) -> HttpResponse:
+    """Summary, live status, Events and YAML of one object."""
+    context = _detail_context(request, cluster, admin, namespace, name)
+    obj = context.get("obj")
+    context["yaml"] = object_yaml(obj) if isinstance(obj, Resource) else ""
+    return _render(request, admin, "detail", context)
+
+
+@cluster_view
+def object_status(
+    request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, namespace: str, name: str
+) -> HttpResponse:
+    """The live status panel alone. Answers 286 (htmx: stop polling) once the object has
+    settled (for EMQX: Ready for its current spec); the page polls again after an edit."""
+    context = _detail_context(request, cluster, admin, namespace, name)
+    content = render_to_string(admin.get_template_names("_status"), {"admin": admin, **context}, request)
+    summary = context.get("summary")
+    if summary is not None and summary.settled and context["banner"] is None:
+        return HttpResponseStopPolling(content)
+    return HttpResponse(content)
+
+
+@cluster_view
+def object_events(
+    request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, namespace: str, name: str
+) -> HttpResponse:
+    """The object's Kubernetes Events, newest first. Loaded once after the page (and on the
+    Refresh button), as the user in impersonation mode: one API request per look, never per poll."""
+    require(request.user, "get", admin.kind, namespace, cluster.name)
+    context: dict[str, Any] = {"cluster": cluster, "namespace": namespace, "name": name, "events": [], "error": ""}
+    try:
+        obj = cluster.cache(admin.kind).get(namespace, name)
+    except EmqxClientError as failure:
+        return _render(request, admin, "_events", {**context, "error": f"The Events could not be read: {failure}"})
+    if obj is None:
+        raise Http404(f"No {admin.kind} {namespace}/{name} in cluster {cluster.name}.")
+    try:
+        found = EventsClient(cluster.clientset_for(request.user).transport, namespace).list(involved_object=obj)
+        context["events"] = sorted(found.items, key=lambda e: e.last_seen or _EPOCH, reverse=True)[:50]
+    except Forbidden:
+        context["error"] = "You may not read Events in this namespace."
+    except EmqxClientError as failure:
+        context["error"] = f"The Events could not be read: {failure}"
+    return _render(request, admin, "_events", context)
+
+
+@cluster_view
+def object_timeline(
+    request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, namespace: str, name: str
+) -> HttpResponse:
+    """The condition timeline: the transitions this console recorded (console.timeline), as
+    phases with their durations."""
+    require(request.user, "get", admin.kind, namespace, cluster.name)
+    recorded = ConditionTransition.objects.filter(cluster=cluster.name, kind=admin.kind, namespace=namespace, name=name)
+    page_banner, uid = None, ""
+    try:
+        cache = cluster.cache(admin.kind)
+        state = cache.state()
+        obj = cache.get(namespace, name)
+        page_banner = banner(cluster, state, admin=admin)
+        if obj is not None:
+            uid = obj.metadata.uid or ""
+        elif state.synced:
+            raise Http404(f"No {admin.kind} {namespace}/{name} in cluster {cluster.name}.")
+    except EmqxClientError as error:
+        page_banner = banner(cluster, None, error=error, admin=admin)
+    if not uid:  # the cluster cannot tell: the instance recorded last under this name
+        uid = recorded.order_by("-at", "-id").values_list("uid", flat=True).first() or ""
+    transitions = list(recorded.filter(uid=uid))
+    found, now = history(transitions), timezone.now()
+    return render(
+        request,
+        "console/timeline.html",
+        {
+            "admin": admin,
+            "cluster": cluster,
+            "banner": page_banner,
+            "namespace": namespace,
+            "name": name,
+            "uid": uid,
+            "history": found,
+            "phases": found.newest_first(now),
+            "strip": phase_strip(found.phases, now),
+            "transitions": list(reversed(transitions)),
+            "recording": recording_enabled(),
+            "keep": settings.CONSOLE_TIMELINE_KEEP,
+            "now": now,
+        },
+    )
