@@ -16,6 +16,7 @@ Everything the client raises derives from :class:`EmqxClientError`:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +69,21 @@ class StatusCause:
     field: str = ""
 
 
+# The structural-schema validator of CRDs (kube-openapi) reports some causes without a field
+# ("<nil>") and names it at the end of the message instead: "... with format int32 in spec.replicas".
+_FIELD_IN_MESSAGE = re.compile(r" in ((?:metadata|spec|status)(?:\.[\w\-/\[\]]+)*)$")
+
+
+def cause_field(field: str, message: str) -> str:
+    """The JSON path a cause blames, as ``spec.replicas``: the API server writes some with a
+    leading dot (``.spec.replicas``, the CRD schema's validator) and some as ``<nil>`` with the
+    path at the end of the message; '' when it names none."""
+    if field in ("", "<nil>"):
+        found = _FIELD_IN_MESSAGE.search(message)
+        return found.group(1) if found else ""
+    return field.removeprefix(".")
+
+
 @dataclass(frozen=True, slots=True)
 class StatusDetails:
     """``Status.details``: which object failed, the causes, and how long to wait."""
@@ -100,7 +116,7 @@ class Status:
                 StatusCause(
                     reason=str(c.get("reason") or ""),
                     message=str(c.get("message") or ""),
-                    field=str(c.get("field") or ""),
+                    field=cause_field(str(c.get("field") or ""), str(c.get("message") or "")),
                 )
                 for c in raw_details.get("causes") or ()
                 if isinstance(c, Mapping)
