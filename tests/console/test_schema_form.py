@@ -34,7 +34,8 @@ from emqx.errors import InvalidName
 from emqx.models import apps_v1beta1, apps_v1beta4, apps_v2beta1
 from emqx.models._base import Resource
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+FIELDCASES = Path(__file__).resolve().parents[1] / "fieldcases"
+EXAMPLES = Path(__file__).resolve().parents[2] / "emqx" / "crds" / "examples"
 CORE = "spec.coreTemplate.spec"
 REPLICANT = "spec.replicantTemplate.spec"
 V4 = "spec.template.spec.emqxContainer"
@@ -217,7 +218,7 @@ def _documents() -> list[tuple[str, str, dict[str, Any]]]:
         ("apps.emqx.io/v2beta1", "Rebalance"): "Rebalance",
     }
     found = []
-    files = sorted((SHARED / "crds" / "examples").glob("*.yaml")) + sorted((SHARED / "fieldcases").glob("*/input.yaml"))
+    files = sorted(EXAMPLES.glob("*.yaml")) + sorted(FIELDCASES.glob("*/input.yaml"))
     for path in files:
         for index, doc in enumerate(_yaml_docs(path)):
             spec = kinds.get((doc.get("apiVersion"), doc.get("kind")))
@@ -238,7 +239,7 @@ def stored(spec: FormSpec, doc: Mapping[str, Any], namespace: str = "ns") -> dic
 
 
 def fixture(name: str, index: int = 0) -> dict[str, Any]:
-    return _yaml_docs(SHARED / "fieldcases" / name / "input.yaml")[index]
+    return _yaml_docs(FIELDCASES / name / "input.yaml")[index]
 
 
 def edit(spec: FormSpec, base: Mapping[str, Any], **changes: str) -> ResourceForm:
