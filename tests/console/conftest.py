@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.test import Client
 
 from console import clusters
+from emqx.client.clientset import Clientset
 from sandbox import Sandbox
+from tests.console.kind_cases import CASES, Case, World
 
 
 @pytest.fixture
@@ -25,3 +29,17 @@ def console_cluster(settings: object, sandbox: Sandbox) -> Iterator[clusters.Clu
 def admin(admin_client: Client, console_cluster: clusters.Cluster) -> Client:
     return admin_client
 
+
+@pytest.fixture(params=CASES, ids=lambda c: c.id)
+def world(request: pytest.FixtureRequest, settings: Any, admin_client: Client) -> Iterator[World]:
+    """One registered kind in one served version (every one, in turn): its cluster configured for
+    the console, a namespace of the test's own there, and a logged-in superuser."""
+    case: Case = request.param
+    sandbox: Sandbox = request.getfixturevalue("sandbox" if case.era == "current" else "sandbox_2021")
+    cluster = "default" if case.era == "current" else "legacy"
+    settings.CONSOLE_CLUSTERS = [{"name": cluster, "kubeconfig": str(sandbox.kubeconfig)}]
+    namespace = f"t-{case.admin.slug}-{case.model.version}-{secrets.token_hex(3)}"
+    sandbox.create_namespace(namespace)
+    with Clientset.from_kubeconfig(sandbox.kubeconfig) as cs:
+        yield World(case, cluster, namespace, cs, sandbox, admin_client)
+    clusters.reset()

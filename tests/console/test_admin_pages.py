@@ -11,212 +11,25 @@ preconditions; every write leaves exactly one audit entry.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-import secrets
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import yaml
-from django.test import Client
 
-from console import clusters
-from console.forms.schema import FormSpec, ResourceForm, read_values, values_as_data
+from console.forms.schema import ResourceForm, read_values, values_as_data
 from console.models import AuditEntry
-from console.registry import FormContext, ResourceAdmin, site
-from emqx.client.clientset import Clientset
-from emqx.client.resource import ResourceClient
-from emqx.models import apps_v1beta1, apps_v1beta4, apps_v2beta1
-from emqx.models._base import Resource
-from sandbox import Sandbox
-from tests.support import eventually, form_inputs, rfc3339
+from console.registry import FormContext, site
+from tests.console.kind_cases import CASES, World
+from tests.support import eventually, form_inputs
 
 pytestmark = pytest.mark.django_db
-
-NOW = rfc3339(dt.datetime.now(dt.UTC))
-
-
-def _condition(type_: str, reason: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "type": type_,
-        "status": "True",
-        "reason": reason,
-        "message": f"{type_} reached",
-        "lastTransitionTime": NOW,
-        "lastUpdateTime": NOW,
-        **extra,
-    }
-
-
-@dataclass(frozen=True)
-class Case:
-    """One kind in one version, and what the suite does with it."""
-
-    model: type[Resource]
-    era: str
-    """'current' (the operator 2.2 bundle) or '2021' (operator 1.0's v1beta1 brokers)."""
-    spec: Callable[[str], dict[str, Any]]
-    """A valid spec, given a suffix for names it refers to."""
-    change: tuple[str, Any]
-    """(form field path, new value) of a change made through the form."""
-    settled: Callable[[Resource], dict[str, Any]]
-    """A status the operator writes once the object has settled (Ready, Completed)."""
-    refused: str
-    """A form field path a ValidatingAdmissionPolicy refuses on the dry-run (to see where it lands)."""
-    form: dict[str, Any] = field(default_factory=dict)
-    """Values the add form needs beyond name and namespace (by path)."""
-
-    @property
-    def admin(self) -> ResourceAdmin:
-        return site.for_kind(self.model.kind)
-
-    @property
-    def id(self) -> str:
-        return f"{self.model.kind}-{self.model.version}"
-
-    def form_spec(self) -> FormSpec:
-        return self.admin.get_form_spec(self.model, FormContext())
-
-
-def _emqx_settled(obj: Resource) -> dict[str, Any]:
-    generation = obj.metadata.generation
-    return {
-        "conditions": [
-            _condition("Ready", "ClusterReady", observedGeneration=generation),
-            _condition("Available", "ClusterAvailable", observedGeneration=generation),
-        ],
-        "coreNodesStatus": {"readyReplicas": 1, "replicas": 1},
-    }
-
-
-def _running(obj: Resource) -> dict[str, Any]:
-    return {"conditions": [_condition("Running", "ClusterReady")], "replicas": 3, "readyReplicas": 3}
-
-
-def _healthy(obj: Resource) -> dict[str, Any]:
-    return {"conditions": [_condition("Healthy", "ClusterReady")]}
-
-
-def _v4_image(repository: str) -> dict[str, Any]:
-    return {"template": {"spec": {"emqxContainer": {"image": {"repository": repository, "version": "4.4.19"}}}}}
-
-
-CASES = [
-    Case(
-        apps_v2beta1.EMQX,
-        "current",
-        lambda _: {"image": "emqx/emqx:5.8.6"},
-        ("spec.coreTemplate.spec.replicas", 3),
-        _emqx_settled,
-        refused="spec.updateStrategy.initialDelaySeconds",
-        form={"spec.image": "emqx/emqx:5.8.6"},
-    ),
-    Case(
-        apps_v1beta4.EmqxBroker,
-        "current",
-        lambda _: {"replicas": 3, **_v4_image("emqx/emqx")},
-        ("spec.replicas", 5),
-        _running,
-        refused="spec.replicas",
-    ),
-    Case(
-        apps_v1beta4.EmqxEnterprise,
-        "current",
-        lambda _: {"replicas": 3, **_v4_image("emqx/emqx-ee")},
-        ("spec.replicas", 5),
-        _running,
-        refused="spec.replicas",
-    ),
-    Case(
-        apps_v2beta1.Rebalance,
-        "current",
-        lambda target: {"instanceKind": "EMQX", "instanceName": target, "rebalanceStrategy": {"connEvictRate": 10}},
-        ("spec.rebalanceStrategy.connEvictRate", 20),
-        lambda obj: {"phase": "Completed", "conditions": [_condition("Completed", "Completed")]},
-        refused="spec.rebalanceStrategy.connEvictRate",
-        form={"spec.instanceName": "target", "spec.instanceKind": "EMQX"},
-    ),
-    Case(
-        apps_v1beta1.EmqxBroker,
-        "2021",
-        lambda _: {"image": "emqx/emqx:4.3.10", "replicas": 3, "labels": {"cluster": "emqx"}},
-        ("spec.replicas", 4),
-        _healthy,
-        refused="spec.replicas",
-        form={"spec.labels": {"cluster": "emqx"}},
-    ),
-    Case(
-        apps_v1beta1.EmqxEnterprise,
-        "2021",
-        lambda _: {"image": "emqx/emqx-ee:4.3.10", "replicas": 3, "labels": {"cluster": "emqx"}},
-        ("spec.replicas", 4),
-        _healthy,
-        refused="spec.replicas",
-        form={"spec.labels": {"cluster": "emqx"}},
-    ),
-]
 
 
 def test_every_registered_kind_and_version_has_a_case() -> None:
     assert {(m.kind, m.version) for a in site for m in a.models} - {(c.model.kind, c.model.version) for c in CASES} == {
         ("Rebalance", "v1beta4")  # served by the current bundle only as a deprecated second version
     }
-
-
-@dataclass
-class World:
-    """Where a case runs: the console's cluster name, a namespace of the test's own, a client."""
-
-    case: Case
-    cluster: str
-    namespace: str
-    clientset: Clientset
-    sandbox: Sandbox
-    client: Client
-
-    @property
-    def objects(self) -> ResourceClient[Any]:
-        return self.clientset.resource(self.case.model, self.namespace)
-
-    def url(self, action: str, name: str = "") -> str:
-        base = f"/clusters/{self.cluster}/{self.case.admin.slug}/"
-        return base + {"list": "", "add": "add/", "detail": f"{self.namespace}/{name}/"}.get(
-            action, f"{self.namespace}/{name}/{action}"
-        )
-
-    def new(self, name: str, **labels: str) -> Resource:
-        doc = {"metadata": {"name": name, "namespace": self.namespace}, "spec": self.case.spec("target")}
-        if labels:
-            doc["metadata"]["labels"] = labels
-        return self.objects.create(self.case.model.from_dict(doc))
-
-    def write_status(self, name: str, status: Callable[[Resource], dict[str, Any]]) -> None:
-        obj = self.objects.get(name)
-        doc = obj.to_dict()
-        doc["status"] = status(obj)
-        self.objects.update_status(self.case.model.from_dict(doc))
-
-    def html(self, url: str, **params: str) -> str:
-        response = self.client.get(url, params)
-        assert response.status_code == 200, (url, response.status_code)
-        return str(response.content.decode())
-
-
-@pytest.fixture(params=CASES, ids=lambda c: c.id)
-def world(
-    request: pytest.FixtureRequest, settings: Any, admin_client: Client, django_user_model: Any
-) -> Iterator[World]:
-    case: Case = request.param
-    sandbox: Sandbox = request.getfixturevalue("sandbox" if case.era == "current" else "sandbox_2021")
-    cluster = "default" if case.era == "current" else "legacy"
-    settings.CONSOLE_CLUSTERS = [{"name": cluster, "kubeconfig": str(sandbox.kubeconfig)}]
-    namespace = f"t-{case.admin.slug}-{case.model.version}-{secrets.token_hex(3)}"
-    sandbox.create_namespace(namespace)
-    with Clientset.from_kubeconfig(sandbox.kubeconfig) as cs:
-        yield World(case, cluster, namespace, cs, sandbox, admin_client)
-    clusters.reset()
 
 
 def _rows(html: str) -> list[str]:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from console.forms.schema import ResourceForm, read_values, values_as_data
 from console.models import AuditEntry
-from tests.console.test_admin_pages import CASES, World, world  # noqa: F401 - the fixture
+from tests.console.kind_cases import CASES, World
 from tests.support import form_inputs
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,183 @@
+"""Every registered kind in every version a cluster serves, as test data: a valid spec, a change
+through the form, the status the operator writes once settled, and a field the API server
+refuses. Used by the suites parametrized over kinds (the ``world`` fixture in conftest.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.test import Client
+
+from console.forms.schema import FormSpec
+from console.registry import FormContext, ResourceAdmin, site
+from emqx.client.clientset import Clientset
+from emqx.client.resource import ResourceClient
+from emqx.models import apps_v1beta1, apps_v1beta4, apps_v2beta1
+from emqx.models._base import Resource
+from sandbox import Sandbox
+from tests.support import rfc3339
+
+NOW = rfc3339(dt.datetime.now(dt.UTC))
+
+
+def _condition(type_: str, reason: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": type_,
+        "status": "True",
+        "reason": reason,
+        "message": f"{type_} reached",
+        "lastTransitionTime": NOW,
+        "lastUpdateTime": NOW,
+        **extra,
+    }
+
+
+@dataclass(frozen=True)
+class Case:
+    """One kind in one version, and what the suite does with it."""
+
+    model: type[Resource]
+    era: str
+    """'current' (the operator 2.2 bundle) or '2021' (operator 1.0's v1beta1 brokers)."""
+    spec: Callable[[str], dict[str, Any]]
+    """A valid spec, given a suffix for names it refers to."""
+    change: tuple[str, Any]
+    """(form field path, new value) of a change made through the form."""
+    settled: Callable[[Resource], dict[str, Any]]
+    """A status the operator writes once the object has settled (Ready, Completed)."""
+    refused: str
+    """A form field path a ValidatingAdmissionPolicy refuses on the dry-run (to see where it lands)."""
+    form: dict[str, Any] = field(default_factory=dict)
+    """Values the add form needs beyond name and namespace (by path)."""
+
+    @property
+    def admin(self) -> ResourceAdmin:
+        return site.for_kind(self.model.kind)
+
+    @property
+    def id(self) -> str:
+        return f"{self.model.kind}-{self.model.version}"
+
+    def form_spec(self) -> FormSpec:
+        return self.admin.get_form_spec(self.model, FormContext())
+
+
+def _emqx_settled(obj: Resource) -> dict[str, Any]:
+    generation = obj.metadata.generation
+    return {
+        "conditions": [
+            _condition("Ready", "ClusterReady", observedGeneration=generation),
+            _condition("Available", "ClusterAvailable", observedGeneration=generation),
+        ],
+        "coreNodesStatus": {"readyReplicas": 1, "replicas": 1},
+    }
+
+
+def _running(obj: Resource) -> dict[str, Any]:
+    return {"conditions": [_condition("Running", "ClusterReady")], "replicas": 3, "readyReplicas": 3}
+
+
+def _healthy(obj: Resource) -> dict[str, Any]:
+    return {"conditions": [_condition("Healthy", "ClusterReady")]}
+
+
+def _v4_image(repository: str) -> dict[str, Any]:
+    return {"template": {"spec": {"emqxContainer": {"image": {"repository": repository, "version": "4.4.19"}}}}}
+
+
+CASES = [
+    Case(
+        apps_v2beta1.EMQX,
+        "current",
+        lambda _: {"image": "emqx/emqx:5.8.6"},
+        ("spec.coreTemplate.spec.replicas", 3),
+        _emqx_settled,
+        refused="spec.updateStrategy.initialDelaySeconds",
+        form={"spec.image": "emqx/emqx:5.8.6"},
+    ),
+    Case(
+        apps_v1beta4.EmqxBroker,
+        "current",
+        lambda _: {"replicas": 3, **_v4_image("emqx/emqx")},
+        ("spec.replicas", 5),
+        _running,
+        refused="spec.replicas",
+    ),
+    Case(
+        apps_v1beta4.EmqxEnterprise,
+        "current",
+        lambda _: {"replicas": 3, **_v4_image("emqx/emqx-ee")},
+        ("spec.replicas", 5),
+        _running,
+        refused="spec.replicas",
+    ),
+    Case(
+        apps_v2beta1.Rebalance,
+        "current",
+        lambda target: {"instanceKind": "EMQX", "instanceName": target, "rebalanceStrategy": {"connEvictRate": 10}},
+        ("spec.rebalanceStrategy.connEvictRate", 20),
+        lambda obj: {"phase": "Completed", "conditions": [_condition("Completed", "Completed")]},
+        refused="spec.rebalanceStrategy.connEvictRate",
+        form={"spec.instanceName": "target", "spec.instanceKind": "EMQX"},
+    ),
+    Case(
+        apps_v1beta1.EmqxBroker,
+        "2021",
+        lambda _: {"image": "emqx/emqx:4.3.10", "replicas": 3, "labels": {"cluster": "emqx"}},
+        ("spec.replicas", 4),
+        _healthy,
+        refused="spec.replicas",
+        form={"spec.labels": {"cluster": "emqx"}},
+    ),
+    Case(
+        apps_v1beta1.EmqxEnterprise,
+        "2021",
+        lambda _: {"image": "emqx/emqx-ee:4.3.10", "replicas": 3, "labels": {"cluster": "emqx"}},
+        ("spec.replicas", 4),
+        _healthy,
+        refused="spec.replicas",
+        form={"spec.labels": {"cluster": "emqx"}},
+    ),
+]
+
+
+@dataclass
+class World:
+    """Where a case runs: the console's cluster name, a namespace of the test's own, a client."""
+
+    case: Case
+    cluster: str
+    namespace: str
+    clientset: Clientset
+    sandbox: Sandbox
+    client: Client
+
+    @property
+    def objects(self) -> ResourceClient[Any]:
+        return self.clientset.resource(self.case.model, self.namespace)
+
+    def url(self, action: str, name: str = "") -> str:
+        base = f"/clusters/{self.cluster}/{self.case.admin.slug}/"
+        return base + {"list": "", "add": "add/", "detail": f"{self.namespace}/{name}/"}.get(
+            action, f"{self.namespace}/{name}/{action}"
+        )
+
+    def new(self, name: str, **labels: str) -> Resource:
+        doc = {"metadata": {"name": name, "namespace": self.namespace}, "spec": self.case.spec("target")}
+        if labels:
+            doc["metadata"]["labels"] = labels
+        return self.objects.create(self.case.model.from_dict(doc))
+
+    def write_status(self, name: str, status: Callable[[Resource], dict[str, Any]]) -> None:
+        obj = self.objects.get(name)
+        doc = obj.to_dict()
+        doc["status"] = status(obj)
+        self.objects.update_status(self.case.model.from_dict(doc))
+
+    def html(self, url: str, **params: str) -> str:
+        response = self.client.get(url, params)
+        assert response.status_code == 200, (url, response.status_code)
+        return str(response.content.decode())
