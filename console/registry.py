@@ -119,6 +119,10 @@ class ResourceAdmin:
     """Condition types that mean Ready when current and True."""
     known_conditions: ClassVar[frozenset[str]] = frozenset()
     """Condition types the operator writes; a current condition of another type is 'unknown'."""
+    conditions_stack: ClassVar[bool] = False
+    """Every condition the operator sets True was the object's state from its lastTransitionTime
+    on (it only ever sets conditions True, newest first: EMQX v2beta1), so the timeline can tell
+    past phases from the conditions alone; otherwise only the first condition is the state."""
     has_timeline: ClassVar[bool] = False
     """The console records the kind's condition changes (console.timeline)."""
     has_events: ClassVar[bool] = True

@@ -41,7 +41,7 @@ from typing import Any
 from django.conf import settings
 from django.db import OperationalError, close_old_connections, connection
 
-from console.summaries import parse_time
+from console.summaries import condition_rows
 from emqx.cache import Informer
 from emqx.client.watch import EventType
 
@@ -84,25 +84,22 @@ def conditions_of(obj: Any) -> list[Cond]:
     """The object's conditions, in the API's order (the operator keeps the newest first)."""
     status = getattr(obj, "status", None)
     return [
-        Cond(
-            str(c.type),
-            str(c.status),
-            str(c.reason or ""),
-            str(c.message or ""),
-            parse_time(getattr(c, "last_transition_time", None)) or parse_time(getattr(c, "last_update_time", None)),
-            getattr(c, "observed_generation", None),
-        )
-        for c in (getattr(status, "conditions", None) or [])
+        Cond(c.type, c.status, c.reason, c.message, c.last_transition_time, c.observed_generation)
+        for c in condition_rows(getattr(status, "conditions", None))
     ]
+
+
+def _admin(kind: str) -> Any:
+    from console.registry import site
+
+    return site.for_kind(kind)
 
 
 def current_of(kind: str, conditions: Sequence[Cond]) -> Cond | None:
     """The condition that is the instance's state, as the kind's admin says (EMQX's first True
     one, the brokers' first one)."""
-    from console.registry import site
-
-    current = site.for_kind(kind).current_of(conditions)  # type: ignore[arg-type]
-    return current  # type: ignore[return-value]
+    current: Cond | None = _admin(kind).current_of(conditions)
+    return current
 
 
 def is_ready(condition: Cond | None) -> bool:
@@ -141,6 +138,7 @@ def diff(old: Sequence[Cond] | None, new: Sequence[Cond], kind: str, now: dt.dat
     before = {c.type: c for c in old or ()}
     after = {c.type: c for c in new}
     current_before, current_after = current_of(kind, list(old or ())), current_of(kind, new)
+    stacked = _admin(kind).conditions_stack
     # A transition is a new condition, or a new status or time; a changed message alone is not.
     set_now = [c for c in new if c.type not in before or (before[c.type].status, before[c.type].at) != (c.status, c.at)]
     # A removal has no time of its own: it happened with the newest change of the same
@@ -152,7 +150,7 @@ def diff(old: Sequence[Cond] | None, new: Sequence[Cond], kind: str, now: dt.dat
             when = newest if newest is not None and (c.at is None or newest >= c.at) else now
             changes.append((Cond(c.type, "Removed", c.reason, c.message, when, c.generation), "removed", False))
     for c in reversed(set_now):  # the API lists the newest first
-        became_current = c.status == "True" if kind == "EMQX" else c == current_after
+        became_current = c.status == "True" if stacked else c == current_after
         changes.append((c, "set", became_current))
     if current_after is not None and current_after != current_before and current_after not in set_now:
         # An older condition is the state again because newer ones were removed.
