@@ -31,7 +31,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
 from django.urls import URLPattern, path
 
 from console.permissions import can
@@ -209,6 +210,17 @@ class ResourceAdmin:
 
     def has_delete_permission(self, user: Any, cluster: str, namespace: str) -> bool:
         return can(user, "delete", self.kind, namespace, cluster)
+
+    def require(self, user: Any, action: str, cluster: str, namespace: str) -> None:
+        """Raise Http404 when the user may not even view objects of the kind in ``namespace`` (so
+        existence does not leak), PermissionDenied when they may view but not ``action``
+        ('view', 'add', 'change' or 'delete'), through the has_*_permission hooks."""
+        allowed = getattr(self, f"has_{action}_permission")(user, cluster, namespace)
+        if allowed:
+            return
+        if action == "view" or not self.has_view_permission(user, cluster, namespace):
+            raise Http404(f"No {self.kind} here.")
+        raise PermissionDenied(f"You may not {action} {self.verbose_name_plural} in namespace {namespace}.")
 
     # ----- audit (Django admin's log_addition/log_change/log_deletion) -------------------------
 

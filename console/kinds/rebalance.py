@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django import forms
+
 from console.forms.schema import FieldOptions, FormSpec
 from console.registry import AGE, NAME, NAMESPACE, STATE, Column, FormContext, ResourceAdmin, site
 from console.summaries import Summary, base_fields, condition_rows, memoized
@@ -62,16 +64,30 @@ def summarize_rebalance(obj: AnyRebalance) -> Summary:
 
 
 _STRATEGY = "spec.rebalanceStrategy"
-STRATEGY_FIELDS = {
-    "connEvictRate": ("Connection evict rate", "Connections evicted per second on each source node."),
-    "sessEvictRate": ("Session evict rate", "Sessions evicted per second on each source node."),
-    "waitTakeover": ("Wait for takeover (s)", "Seconds to wait for clients to reconnect before evicting sessions."),
-    "waitHealthCheck": ("Wait for health check (s)", "Seconds the load balancer needs to drop a source node."),
-    "absConnThreshold": ("Absolute connection threshold", None),
-    "relConnThreshold": ("Relative connection threshold", "A decimal, e.g. 1.1."),
-    "absSessThreshold": ("Absolute session threshold", None),
-    "relSessThreshold": ("Relative session threshold", "A decimal, e.g. 1.1."),
+# (label, help, minimum): EMQX's rebalance API refuses rates below 1 and negative waits or
+# thresholds (emqx_node_rebalance's schema); the CRD itself bounds only connEvictRate.
+STRATEGY_FIELDS: dict[str, tuple[str, str | None, int | None]] = {
+    "connEvictRate": ("Connection evict rate", "Connections evicted per second on each source node.", 1),
+    "sessEvictRate": ("Session evict rate", "Sessions evicted per second on each source node.", 1),
+    "waitTakeover": ("Wait for takeover (s)", "Seconds to wait for clients to reconnect before evicting sessions.", 0),
+    "waitHealthCheck": ("Wait for health check (s)", "Seconds the load balancer needs to drop a source node.", 0),
+    "absConnThreshold": ("Absolute connection threshold", None, 0),
+    "relConnThreshold": ("Relative connection threshold", "A decimal, e.g. 1.1.", None),
+    "absSessThreshold": ("Absolute session threshold", None, 0),
+    "relSessThreshold": ("Relative session threshold", "A decimal, e.g. 1.1.", None),
 }
+
+
+def _decimal_above_one(value: Any) -> None:
+    """EMQX's relative thresholds are decimals greater than 1 ("1.1": 10% above the average)."""
+    if value in (None, ""):
+        return
+    try:
+        number = float(str(value))
+    except ValueError:
+        raise forms.ValidationError("A decimal such as 1.1.") from None
+    if not number > 1:
+        raise forms.ValidationError("Must be greater than 1 (e.g. 1.1).")
 
 
 def _instances(context: FormContext, kind: str) -> list[str]:
@@ -103,8 +119,13 @@ def form_spec(model: type[Resource], context: FormContext) -> FormSpec:
         "spec.instanceName": instance,
         "spec.instanceKind": FieldOptions(label="Instance kind", choices=TARGET_KINDS, required=True),
         **{
-            f"{_STRATEGY}.{key}": FieldOptions(label=label, help_text=help_text)
-            for key, (label, help_text) in STRATEGY_FIELDS.items()
+            f"{_STRATEGY}.{key}": FieldOptions(
+                label=label,
+                help_text=help_text,
+                min_value=minimum,
+                validators=(_decimal_above_one,) if key.startswith("rel") else (),
+            )
+            for key, (label, help_text, minimum) in STRATEGY_FIELDS.items()
         },
     }
 

@@ -24,7 +24,7 @@ from console import listing
 from console.clusters import Cluster
 from console.forms.filters import ObjectFilterForm, filter_objects
 from console.models import ConditionTransition
-from console.permissions import require, require_cluster_read
+from console.permissions import require_cluster_read
 from console.registry import ResourceAdmin
 from console.svg import phase_strip
 from console.timeline import RECORDER, history, recording_enabled
@@ -120,7 +120,7 @@ def object_rows(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) ->
 def _detail_context(
     request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, namespace: str, name: str
 ) -> dict[str, Any]:
-    require(request.user, "get", admin.kind, namespace, cluster.name)
+    admin.require(request.user, "view", cluster.name, namespace)
     context: dict[str, Any] = {"cluster": cluster, "namespace": namespace, "name": name, "obj": None, "summary": None}
     try:
         cache = cluster.cache(admin.kind)
@@ -170,7 +170,7 @@ def object_events(
 ) -> HttpResponse:
     """The object's Kubernetes Events, newest first. Loaded once after the page (and on the
     Refresh button), as the user in impersonation mode: one API request per look, never per poll."""
-    require(request.user, "get", admin.kind, namespace, cluster.name)
+    admin.require(request.user, "view", cluster.name, namespace)
     context: dict[str, Any] = {"cluster": cluster, "namespace": namespace, "name": name, "events": [], "error": ""}
     try:
         obj = cluster.cache(admin.kind).get(namespace, name)
@@ -194,7 +194,7 @@ def object_timeline(
 ) -> HttpResponse:
     """The condition timeline: the transitions this console recorded (console.timeline), as
     phases with their durations."""
-    require(request.user, "get", admin.kind, namespace, cluster.name)
+    admin.require(request.user, "view", cluster.name, namespace)
     recorded = ConditionTransition.objects.filter(cluster=cluster.name, kind=admin.kind, namespace=namespace, name=name)
     page_banner, uid = None, ""
     try:
