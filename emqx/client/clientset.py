@@ -207,10 +207,10 @@ class Clientset:
         """A client for ``kind`` in ``version``, or, without one, in the best version that both
         the cluster serves and this package supports (see :mod:`emqx.discovery`). Raises
         UnknownKind for a kind or version without a model, or that the cluster does not serve."""
-        supported = SUPPORTED_VERSIONS.get(kind)
-        if supported is None:
-            raise UnknownKind(f"no client for kind {kind!r}: supported kinds are {', '.join(SUPPORTED_VERSIONS)}")
         if version is None:
+            supported = SUPPORTED_VERSIONS.get(kind)
+            if supported is None:
+                raise UnknownKind(f"no client for kind {kind!r}: supported kinds are {', '.join(SUPPORTED_VERSIONS)}")
             best = self.discovery.best_version(kind, supported)
             if best is None:
                 served = self.discovery.kind(kind).versions
@@ -219,12 +219,15 @@ class Clientset:
                     f"this client supports {', '.join(supported)}"
                 )
             version = best
-        elif version not in supported:
-            raise UnknownKind(f"no model for {kind} {version}: supported versions are {', '.join(supported)}")
+        # With a version: any kind and version with a generated model (emqx/models) has a client.
         try:
             model = Resource.class_for(f"{GROUP}/{version}", kind)
-        except LookupError as error:
-            raise UnknownKind(str(error)) from None
+        except LookupError:
+            if kind not in SUPPORTED_VERSIONS:
+                raise UnknownKind(
+                    f"no client for kind {kind!r} {version}: supported kinds are {', '.join(SUPPORTED_VERSIONS)}"
+                ) from None
+            raise UnknownKind(f"no model for {kind} {version} (emqx/models has none)") from None
         return self.resource(model, namespace)
 
     # ----- lifecycle -------------------------------------------------------------------
