@@ -9,28 +9,22 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-import yaml
 from django.http import HttpRequest
 
+from console import diffs
 from console.models import AuditEntry
-
-_NOISE = ("resourceVersion", "managedFields", "generation", "uid", "creationTimestamp")
 
 
 def _clean(obj: dict[str, Any] | None) -> dict[str, Any] | None:
     """The object without bookkeeping the server changes on every write and the status."""
-    if obj is None:
-        return None
-    data = {k: v for k, v in obj.items() if k != "status"}
-    meta = {k: v for k, v in (data.get("metadata") or {}).items() if k not in _NOISE}
-    return {**data, "metadata": meta}
+    return None if obj is None else diffs.without(obj, *diffs.BOOKKEEPING, status=True)
 
 
 def spec_diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
     """A unified YAML diff of two objects (bookkeeping fields and status left out)."""
 
     def lines(obj: dict[str, Any] | None) -> list[str]:
-        return [] if obj is None else yaml.safe_dump(_clean(obj), sort_keys=True).splitlines(keepends=True)
+        return [] if obj is None else diffs.dump(_clean(obj), sort_keys=True).splitlines(keepends=True)
 
     return "".join(difflib.unified_diff(lines(before), lines(after), "before", "after"))
 

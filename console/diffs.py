@@ -23,7 +23,21 @@ from typing import Any, Literal
 
 import yaml
 
-__all__ = ["Change", "DiffLine", "DocMerge", "Merge", "changes", "clean", "merge3", "merge_docs", "to_yaml", "unified"]
+__all__ = [
+    "BOOKKEEPING",
+    "Change",
+    "DiffLine",
+    "DocMerge",
+    "Merge",
+    "changes",
+    "clean",
+    "dump",
+    "merge3",
+    "merge_docs",
+    "to_yaml",
+    "unified",
+    "without",
+]
 
 # Metadata a person decides; the rest (uid, resourceVersion, generation, managedFields,
 # creationTimestamp, ownerReferences, finalizers ...) belongs to the server or controllers.
@@ -43,9 +57,35 @@ def clean(doc: Mapping[str, Any] | None) -> dict[str, Any]:
     return result
 
 
+# Metadata the server rewrites on every write: never a person's change.
+BOOKKEEPING = ("resourceVersion", "managedFields", "generation", "uid", "creationTimestamp")
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's: the same text, four times faster
+
+
+def without(doc: Mapping[str, Any], *metadata: str, status: bool = False) -> dict[str, Any]:
+    """A copy of an object document without the named metadata keys (and, with ``status=True``,
+    without its status); the rest is shared, not copied."""
+    result = {k: v for k, v in doc.items() if not (status and k == "status")}
+    if "metadata" in result and isinstance(result["metadata"], Mapping):
+        result["metadata"] = {k: v for k, v in result["metadata"].items() if k not in metadata}
+    return result
+
+
+def dump(doc: Any, *, sort_keys: bool = False) -> str:
+    """YAML for a person, the console's one way to write it: block style, 100 columns, readable
+    non-ASCII text, except where PyYAML would write a character it reads back differently (NEL,
+    line separators): then everything is escaped, so that text saved unchanged changes nothing."""
+    text: str = yaml.dump(
+        doc, Dumper=_DUMPER, sort_keys=sort_keys, default_flow_style=False, allow_unicode=True, width=100
+    )
+    if not text.isascii() and yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) != doc:
+        text = yaml.dump(doc, Dumper=_DUMPER, sort_keys=sort_keys, default_flow_style=False, width=100)
+    return text
+
+
 def to_yaml(doc: Mapping[str, Any]) -> str:
     """Block-style YAML with keys in a stable order, so two dumps diff line by line."""
-    return yaml.safe_dump(dict(doc), sort_keys=True, default_flow_style=False, allow_unicode=True, width=100)
+    return dump(dict(doc), sort_keys=True)
 
 
 @dataclass(frozen=True)

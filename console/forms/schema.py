@@ -62,6 +62,7 @@ from pydantic import ValidationError as PydanticError
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from console import diffs
 from emqx.client.names import DNS_LABEL, DNS_SUBDOMAIN, NameRule, label_errors
 from emqx.models._base import QUANTITY_PATTERN, Resource
 
@@ -691,8 +692,7 @@ class _Yaml(_Codec):
     def render(self, value: Any) -> str:
         if value is None:
             return ""
-        text: str = yaml.safe_dump(value, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100)
-        return text
+        return diffs.dump(value)
 
     def parse(self, text: str, stored: Any = None) -> Any:
         if not text.strip():
