@@ -76,6 +76,11 @@ class Column:
     title: Callable[[Summary], str] | None = None
     """A tooltip for the cell (the full image behind a version)."""
 
+    @property
+    def sortable(self) -> bool:
+        # For templates: Django's template engine calls any callable it reaches (``col.sort``).
+        return self.sort is not None
+
 
 def _age_key(s: Summary) -> Any:
     return (-(s.created.timestamp() if s.created else 0), s.namespace, s.name)

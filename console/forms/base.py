@@ -18,7 +18,7 @@ from django.core import signing
 from pydantic import ValidationError
 
 from console import diffs
-from console.forms.schema import FormSpec, ResourceForm, read_values, values_as_data
+from console.forms.schema import FieldOptions, FormSpec, ResourceForm, read_values, values_as_data
 from emqx.errors import (
     AlreadyExists,
     ApiError,
@@ -41,6 +41,7 @@ __all__ = [
     "ResourceYamlForm",
     "add_api_error",
     "edit_yaml",
+    "hidden_inputs",
     "production_reasons",
     "pydantic_messages",
     "yaml_skeleton",
@@ -120,6 +121,31 @@ class EditBase:
         return str(self.doc.get("metadata", {}).get("resourceVersion") or "")
 
 
+# ----- a form carried to the next page ----------------------------------------------------------
+
+
+def hidden_inputs(form: forms.Form) -> list[tuple[str, str]]:
+    """(name, value) of the hidden inputs that carry ``form``'s values (what the user typed, or
+    its first values) to a page of its own (the preview, the conflict's re-apply), exactly as a
+    browser posts the form: an inline group as its rows and management fields, not as one value.
+    Disabled fields (an edit's name and namespace) are left out, as a browser does."""
+    pairs: list[tuple[str, str]] = []
+    for name, field in form.fields.items():
+        if field.disabled:
+            continue
+        bound = form[name]
+        post_data = getattr(field, "post_data", None)
+        if post_data is None:
+            value = bound.value()
+            pairs.append((bound.html_name, "" if value is None else str(value)))
+            continue
+        # The raw value (typed text, posted rows, or the stored value), not value(): post_data
+        # renders it itself.
+        raw = field.bound_data(bound.data, bound.initial) if form.is_bound else bound.initial
+        pairs += [(key, text.replace("\r\n", "\n")) for key, text in post_data(bound.html_name, raw).items()]
+    return pairs
+
+
 # ----- YAML ----------------------------------------------------------------------------------
 
 
@@ -175,19 +201,45 @@ def _checked_spec(spec: FormSpec) -> FormSpec:
     return dataclasses.replace(spec, fieldsets=(("", paths),))
 
 
+def _whole_document_message(field: forms.Field, option: FieldOptions, value: Any, error: forms.ValidationError) -> str:
+    """A field's message for a document given whole, where no field is highlighted: bounds name
+    the field and the console's limit ("Core replicas must be at most 32 (or stay at the 40 it
+    has)."), a refused one-line value is quoted ("'X_Y' is not a valid name: ...")."""
+    label = str(field.label or "")
+    message = " ".join(str(m) for m in error.messages)
+    params = error.params if isinstance(error.params, Mapping) else {}
+    if error.code in ("min_value", "max_value") and "limit_value" in params and label:
+        lowest = error.code == "min_value"
+        limit, own = params["limit_value"], option.min_value if lowest else option.max_value
+        # On an edit the bound is widened to what the object already holds (set with kubectl).
+        kept = f" (or stay at the {limit} it has)" if own is not None and own != limit else ""
+        return f"{label} must be at {'least' if lowest else 'most'} {own if kept else limit}{kept}."
+    if message.startswith("Not "):
+        one_line = not isinstance(field.widget, forms.Textarea) and "\n" not in str(value)
+        if one_line and isinstance(value, str | int) and not isinstance(value, bool) and len(str(value)) <= 80:
+            return f"{value!r} is {message[:1].lower()}{message[1:]}"
+        return message[:1].lower() + message[1:]
+    return message
+
+
 def yaml_problems(spec: FormSpec, doc: Mapping[str, Any], base: Mapping[str, Any] | None) -> list[str]:
     """ "path: message" for what the form would refuse in a whole document; on an edit only
     what the document changes is judged, so an instance scaled past the console's limits with
     kubectl stays editable."""
     checked = _checked_spec(spec)
-    form = ResourceForm(values_as_data(checked, read_values(checked, doc)), spec=checked, base=base)
+    values = read_values(checked, doc)
+    form = ResourceForm(values_as_data(checked, values), spec=checked, base=base)
     if form.is_valid():
         return []
-    return [
-        f"{path}: {message}" if path != "__all__" else str(message)
-        for path, errors in form.errors.items()
-        for message in errors
-    ]
+    problems = []
+    for path, errors in form.errors.as_data().items():
+        for error in errors:
+            if path == "__all__":
+                problems += [str(m) for m in error.messages]
+            else:
+                message = _whole_document_message(form.fields[path], spec.option(path), values.get(path), error)
+                problems.append(f"{path}: {message}")
+    return problems
 
 
 class ResourceYamlForm(forms.Form):
@@ -309,6 +361,7 @@ def add_api_error(
     error: EmqxClientError,
     *,
     kind: str,
+    plural: str = "",
     cluster: str,
     verb: Literal["create", "update"],
     namespace: str,
@@ -319,7 +372,9 @@ def add_api_error(
     """Put a failed write's error where the user will look: causes on their fields, the rest
     above the form. ``dry_run`` says whether nothing can have been written (a dry-run) or the
     outcome of a real write may be unknown (no answer); ``who`` names the identity that
-    wrote (the console's own, or the user's in impersonation mode)."""
+    wrote (the console's own, or the user's in impersonation mode); ``plural`` names the kind's
+    objects in a sentence ("EMQX instances"; default "<kind> objects")."""
+    plural = plural or f"{kind} objects"
     if isinstance(error, Invalid):
         if not error.causes:
             form.add_error(None, f"The cluster refused this {kind}: {error.message}")
@@ -331,7 +386,8 @@ def add_api_error(
         for path in _DUPLICATE_FIELD.findall(error.message):
             _on_field(form, path, "given twice.")
     elif isinstance(error, AlreadyExists):
-        _on_field(form, "metadata.name", f"An {kind} called {name!r} already exists in namespace {namespace}.")
+        article = "An" if kind[:1] in "AEIOU" else "A"
+        _on_field(form, "metadata.name", f"{article} {kind} called {name!r} already exists in namespace {namespace}.")
     elif isinstance(error, NotFound) and error.details.kind == "namespaces":
         _on_field(form, "metadata.namespace", f"Namespace {namespace!r} does not exist in cluster {cluster}.")
     elif isinstance(error, Forbidden) and "being terminated" in error.message:
@@ -343,8 +399,7 @@ def add_api_error(
     elif isinstance(error, Forbidden):
         form.add_error(
             None,
-            f"Cluster {cluster} does not allow {who} to {verb} {kind} objects in namespace {namespace}: "
-            f"{error.message}",
+            f"Cluster {cluster} does not allow {who} to {verb} {plural} in namespace {namespace}: {error.message}",
         )
     elif isinstance(error, Unauthorized):
         form.add_error(None, f"Cluster {cluster} did not accept the console's credentials: {error.message}")

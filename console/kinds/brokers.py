@@ -60,10 +60,18 @@ def summarize_broker(obj: Broker) -> Summary:
     replicas = getattr(obj.spec, "replicas", None)
     desired = replicas if replicas is not None else DEFAULT_REPLICAS
     nodes = node_rows(getattr(status, "emqx_nodes", None) if status else None)
-    if isinstance(obj, Broker2021):  # v1beta1 reports no counts: its nodes do
-        ready = sum(1 for n in nodes if n.running)
+    counts: tuple[tuple[str, Counts], ...] = ()
+    if isinstance(obj, Broker2021):
+        # A v1beta1 status is conditions only: no node, no count (showing "0/3 ready" beside
+        # Healthy would be wrong), and nothing that says which spec it is about.
+        caught_up = True
     else:
         ready = (obj.status.ready_replicas or 0) if obj.status else 0
+        counts = (("Nodes", Counts(ready, desired)),)
+        # v1beta4's Running condition stays True while the operator has yet to act on new
+        # replicas: Ready for the current spec is also every desired node there and ready.
+        reported = obj.status.replicas if obj.status else None
+        caught_up = reported in (None, desired) and ready == desired
     image = image_of(obj)
     base = base_fields(obj)
     if base["deleting"]:
@@ -75,11 +83,11 @@ def summarize_broker(obj: Broker) -> Summary:
         current=current,
         image=image,
         version=version_of(image) or image,
-        counts=(("Nodes", Counts(ready, desired)),),
+        counts=counts,
         conditions=tuple(conditions),
         nodes=nodes,
         details=(("Image", image or "—"), ("Replicas", str(replicas if replicas is not None else "—"))),
-        settled=state == "Ready",
+        settled=state == "Ready" and caught_up,
         failure=failure,
     )
 

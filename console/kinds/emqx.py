@@ -73,8 +73,9 @@ def check_requests_below_limits(values: Mapping[str, Any], changed: frozenset[st
     return errors
 
 
-def _replicas(what: str, maximum: int, help_text: str, **extra: Any) -> FieldOptions:
-    return FieldOptions(label=f"{what} replicas", max_value=maximum, help_text=help_text, **extra)
+def _replicas(what: str, minimum: int, maximum: int, help_text: str, **extra: Any) -> FieldOptions:
+    # The CRD bounds neither: a cluster needs a core node, and no role can have fewer than none.
+    return FieldOptions(label=f"{what} replicas", min_value=minimum, max_value=maximum, help_text=help_text, **extra)
 
 
 def _core_options() -> dict[str, FieldOptions]:
@@ -142,10 +143,15 @@ def form_spec_v2beta1() -> FormSpec:
             max_length=512,
         ),
         CORE_REPLICAS: _replicas(
-            "Core", MAX_CORE_REPLICAS, "Core nodes hold the cluster's data; use an odd number (1, 3, 5).", required=True
+            "Core",
+            1,
+            MAX_CORE_REPLICAS,
+            "Core nodes hold the cluster's data; use an odd number (1, 3, 5).",
+            required=True,
         ),
         REPLICANT_REPLICAS: _replicas(
             "Replicant",
+            0,
             MAX_REPLICANT_REPLICAS,
             "Leave empty for no replicant nodes (no replicant template).",
             empty_unsets="spec.replicantTemplate",
@@ -243,6 +249,7 @@ class EMQXAdmin(ResourceAdmin):
     ready_conditions = frozenset({"Ready"})
     known_conditions = PROGRESSING_TYPES | {"Available", "Ready"}
     has_timeline = True
+    conditions_stack = True
     has_scale = True
     dashboard_label = "EMQX 5"
     # The operator names Services and StatefulSets after the instance (`<name>-core`,

@@ -91,12 +91,14 @@ def _decimal_above_one(value: Any) -> None:
 
 
 def _instances(context: FormContext, kind: str) -> list[str]:
-    """Names of the namespace's instances of ``kind`` the console knows (from the cache)."""
+    """Names of the namespace's instances of ``kind`` the console knows (from the cache). The
+    first form of a console that has not listed ``kind`` yet waits for the cache's first LIST,
+    as the add page does for its own kind: without it, the choice is not offered."""
     cluster = context.cluster
     if cluster is None or not context.namespace:
         return []
     try:
-        cache = cluster.cache(kind, wait=0)
+        cache = cluster.cache(kind)
     except EmqxClientError:
         return []
     return sorted(o.metadata.name or "" for o in cache.list(context.namespace))

@@ -30,6 +30,7 @@ from console.forms.base import (
     ResourceYamlForm,
     add_api_error,
     edit_yaml,
+    hidden_inputs,
     production_reasons,
     pydantic_messages,
     yaml_skeleton,
@@ -142,6 +143,7 @@ def _create(
     namespace, name = obj.metadata.namespace or "", obj.metadata.name or ""
     where = {
         "kind": admin.kind,
+        "plural": admin.verbose_name_plural,
         "cluster": cluster.name,
         "verb": "create",
         "namespace": namespace,
@@ -218,6 +220,19 @@ def _field_names(form: ResourceForm, names: list[str]) -> list[str]:
     return result
 
 
+def _mappings_from_nothing(paths: list[str], *sides: dict[str, Any]) -> list[dict[str, Any]]:
+    """The values of each side, where a mapping field (labels) that one side does not have at
+    all reads as an empty mapping: labels added by both to an object without any then merge key
+    by key, as they do once it has one."""
+    result = [dict(side) for side in sides]
+    for path in paths:
+        if any(isinstance(side.get(path), dict) for side in sides):
+            for side in result:
+                if side.get(path) is None:
+                    side[path] = {}
+    return result
+
+
 def _edit_form(spec: FormSpec, base: EditBase, yaml_mode: bool, data: Any = None) -> EditForm:
     """The edit page's form, pre-filled from ``base``: the form, or the whole object as YAML."""
     if yaml_mode:
@@ -246,9 +261,13 @@ def _conflict(
         spec = form.spec
         values = read_values(spec, fresh.doc)
         editable = [name for name in values if name not in ("metadata.name", "metadata.namespace")]
-        merge = diffs.merge3(read_values(spec, base.doc), form.values(), values, editable)
+        before, ours_values, theirs_values = _mappings_from_nothing(
+            editable, read_values(spec, base.doc), form.values(), values
+        )
+        merge = diffs.merge3(before, ours_values, theirs_values, editable)
         theirs, ours, both = (_field_names(form, f) for f in (merge.theirs, merge.ours, merge.conflicts))
-        reapply = ResourceForm(spec=spec, base=fresh.doc, initial={**values, **merge.values})
+        merged = {path: None if value == {} else value for path, value in merge.values.items()}
+        reapply = ResourceForm(spec=spec, base=fresh.doc, initial={**values, **merged})
     return _render(
         request,
         admin,
@@ -263,6 +282,7 @@ def _conflict(
             "your_fields": ours,
             "both_fields": both,
             "reapply": reapply,
+            "reapply_inputs": hidden_inputs(reapply),
             "yaml_mode": isinstance(form, ResourceYamlForm),
             "base": fresh,
         },
@@ -286,6 +306,7 @@ def _update(
     namespace, name = intended.metadata.namespace or "", intended.metadata.name or ""
     where = {
         "kind": admin.kind,
+        "plural": admin.verbose_name_plural,
         "cluster": cluster.name,
         "verb": "update",
         "namespace": namespace,
@@ -401,6 +422,7 @@ def object_change(
         return redirect(admin.url_name("detail"), cluster.name, namespace, name)
     context["changes"] = diffs.changes(base.doc, intended.to_dict())
     context["diff"] = diffs.unified(base.doc, intended.to_dict())
+    context["inputs"] = hidden_inputs(form)
     return _render(request, admin, "preview", context)
 
 

@@ -3,18 +3,15 @@ silently, and re-applying merges field by field (labels key by key)."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.test import Client
 
 from console.diffs import changes, merge3, unified
-from console.forms.emqx import EditBase, values_as_data
 from console.models import AuditEntry
 from emqx.client.clientset import Clientset
 from emqx.models.apps_v2beta1 import EMQX
 from tests import factories
-from tests.support import form_inputs
+from tests.support import CONFIG_DATA, CORE_REPLICAS, IMAGE, LABELS, form_data, form_inputs
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +21,10 @@ def _url(namespace: str) -> str:
 
 
 def _opened(client: Client, namespace: str) -> dict[str, str]:
-    html = client.get(_url(namespace)).content.decode()
-    token = re.search(r'name="base" value="([^"]+)"', html)
-    assert token is not None
-    base = EditBase.load(token.group(1))
-    assert base is not None
-    return {"base": token.group(1), "resource_version": base.resource_version, **values_as_data(base.values())}
+    """What the edit page's form would post back untouched: the hidden base and every value."""
+    data = form_data(client.get(_url(namespace)).content.decode(), "emqx-form")
+    assert data["base"] and data["resource_version"]
+    return data
 
 
 @pytest.fixture
@@ -44,8 +39,8 @@ def test_two_users_edit_the_same_instance_and_re_applying_keeps_both_changes(
 ) -> None:
     client.force_login(admin_user)  # a second browser: bob
     alice, bob = _opened(admin, namespace), _opened(client, namespace)
-    assert admin.post(_url(namespace), {**alice, "core_replicas": "3", "step": "save"}).status_code == 302
-    bob_edit = {**bob, "labels": "team=iot\nowner=bob", "config_data": "log.console.level = debug\n"}
+    assert admin.post(_url(namespace), {**alice, CORE_REPLICAS: "3", "step": "save"}).status_code == 302
+    bob_edit = {**bob, LABELS: "team=iot\nowner=bob", CONFIG_DATA: "log.console.level = debug\n"}
     conflict = client.post(_url(namespace), {**bob_edit, "step": "save"})
     html = conflict.content.decode()
     assert conflict.status_code == 409
@@ -59,7 +54,7 @@ def test_two_users_edit_the_same_instance_and_re_applying_keeps_both_changes(
     assert live.spec.core_template.spec.replicas == 3 and live.metadata.labels == {"team": "iot"}  # type: ignore[union-attr]
 
     reapply = form_inputs(html, "reapply")
-    assert reapply["core_replicas"] == "3" and "owner=bob" in reapply["labels"]
+    assert reapply[CORE_REPLICAS] == "3" and "owner=bob" in reapply[LABELS]
     preview = client.post(_url(namespace), {**reapply, "step": "preview"})
     assert preview.status_code == 200 and "Review changes" in preview.content.decode()
     assert "<code>spec.coreTemplate.spec.replicas</code>" not in preview.content.decode()  # theirs is the base now
@@ -76,8 +71,8 @@ def test_a_field_both_changed_is_named_and_only_an_explicit_re_apply_decides(
 ) -> None:
     client.force_login(admin_user)
     alice, bob = _opened(admin, namespace), _opened(client, namespace)
-    admin.post(_url(namespace), {**alice, "core_replicas": "3", "step": "save"})
-    html = client.post(_url(namespace), {**bob, "core_replicas": "5", "step": "preview"}).content.decode()
+    admin.post(_url(namespace), {**alice, CORE_REPLICAS: "3", "step": "save"})
+    html = client.post(_url(namespace), {**bob, CORE_REPLICAS: "5", "step": "preview"}).content.decode()
     both = html[html.index('id="both-changed"') :]
     assert "Core replicas" in both
     assert f'href="/clusters/default/emqx/{namespace}/broker/"' in html  # discard: back to the instance
@@ -94,13 +89,23 @@ def test_labels_merge_key_by_key(
 ) -> None:
     client.force_login(admin_user)
     alice, bob = _opened(admin, namespace), _opened(client, namespace)
-    admin.post(_url(namespace), {**alice, "labels": "team=edge\nregion=eu", "step": "save"})
-    html = client.post(
-        _url(namespace), {**bob, "labels": "tier=gold", "step": "save"}
-    ).content.decode()  # bob drops team
-    labels = form_inputs(html, "reapply")["labels"]
+    admin.post(_url(namespace), {**alice, LABELS: "team=edge\nregion=eu", "step": "save"})
+    html = client.post(_url(namespace), {**bob, LABELS: "tier=gold", "step": "save"}).content.decode()  # bob drops team
+    labels = form_inputs(html, "reapply")[LABELS]
     assert sorted(labels.split("\n")) == ["region=eu", "tier=gold"]
     assert "Labels: team" in html[html.index('id="both-changed"') :]  # alice changed team, bob dropped it
+
+
+def test_labels_both_added_to_an_instance_without_any_merge_key_by_key(
+    admin: Client, client: Client, admin_user: object, clientset: Clientset, namespace: str
+) -> None:
+    clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("broker", namespace=namespace))
+    client.force_login(admin_user)
+    alice, bob = _opened(admin, namespace), _opened(client, namespace)
+    admin.post(_url(namespace), {**alice, LABELS: "team=edge", "step": "save"})
+    html = client.post(_url(namespace), {**bob, LABELS: "owner=bob", "step": "save"}).content.decode()
+    assert sorted(form_inputs(html, "reapply")[LABELS].split("\n")) == ["owner=bob", "team=edge"]
+    assert 'id="both-changed"' not in html
 
 
 def test_a_stale_save_is_never_written_and_the_dry_run_is_not_audited(
@@ -110,7 +115,7 @@ def test_a_stale_save_is_never_written_and_the_dry_run_is_not_audited(
     live = clientset.apps_v2beta1.emqxes(namespace).get("broker")
     live.metadata.labels = {"team": "edge"}
     clientset.apps_v2beta1.emqxes(namespace).update(live)
-    response = admin.post(_url(namespace), {**stale, "core_replicas": "2", "step": "save"})
+    response = admin.post(_url(namespace), {**stale, CORE_REPLICAS: "2", "step": "save"})
     assert response.status_code == 409
     assert clientset.apps_v2beta1.emqxes(namespace).get("broker").spec.core_template.spec.replicas == 1  # type: ignore[union-attr]
     assert AuditEntry.objects.count() == 0
@@ -118,33 +123,33 @@ def test_a_stale_save_is_never_written_and_the_dry_run_is_not_audited(
 
 # ----- the merge itself ----------------------------------------------------------------------------
 
-FIELDS = ("core_replicas", "image", "labels")
-BASE = {"core_replicas": 1, "image": "emqx/emqx:5.8.6", "labels": {"team": "iot"}}
+FIELDS = (CORE_REPLICAS, IMAGE, LABELS)
+BASE = {CORE_REPLICAS: 1, IMAGE: "emqx/emqx:5.8.6", LABELS: {"team": "iot"}}
 
 
 def test_merge_lays_ours_onto_theirs() -> None:
-    ours = {**BASE, "image": "emqx/emqx:5.8.7"}
-    theirs = {**BASE, "core_replicas": 3}
+    ours = {**BASE, IMAGE: "emqx/emqx:5.8.7"}
+    theirs = {**BASE, CORE_REPLICAS: 3}
     merge = merge3(BASE, ours, theirs, FIELDS)
-    assert merge.values == {"core_replicas": 3, "image": "emqx/emqx:5.8.7", "labels": {"team": "iot"}}
-    assert (merge.ours, merge.theirs, merge.conflicts) == (["image"], ["core_replicas"], [])
+    assert merge.values == {CORE_REPLICAS: 3, IMAGE: "emqx/emqx:5.8.7", LABELS: {"team": "iot"}}
+    assert (merge.ours, merge.theirs, merge.conflicts) == ([IMAGE], [CORE_REPLICAS], [])
 
 
 def test_merge_reports_a_field_both_changed_and_keeps_ours() -> None:
-    merge = merge3(BASE, {**BASE, "core_replicas": 5}, {**BASE, "core_replicas": 3}, FIELDS)
-    assert merge.values["core_replicas"] == 5 and merge.conflicts == ["core_replicas"]
+    merge = merge3(BASE, {**BASE, CORE_REPLICAS: 5}, {**BASE, CORE_REPLICAS: 3}, FIELDS)
+    assert merge.values[CORE_REPLICAS] == 5 and merge.conflicts == [CORE_REPLICAS]
 
 
 def test_the_same_change_on_both_sides_is_no_conflict() -> None:
-    assert merge3(BASE, {**BASE, "core_replicas": 3}, {**BASE, "core_replicas": 3}, FIELDS).conflicts == []
+    assert merge3(BASE, {**BASE, CORE_REPLICAS: 3}, {**BASE, CORE_REPLICAS: 3}, FIELDS).conflicts == []
 
 
 def test_merge_of_labels_adds_removes_and_reports_per_key() -> None:
-    ours = {**BASE, "labels": {"owner": "bob", "tier": "gold"}}  # removes team, adds two
-    theirs = {**BASE, "labels": {"team": "edge", "tier": "silver", "region": "eu"}}
+    ours = {**BASE, LABELS: {"owner": "bob", "tier": "gold"}}  # removes team, adds two
+    theirs = {**BASE, LABELS: {"team": "edge", "tier": "silver", "region": "eu"}}
     merge = merge3(BASE, ours, theirs, FIELDS)
-    assert merge.values["labels"] == {"owner": "bob", "tier": "gold", "region": "eu"}
-    assert merge.conflicts == ["labels[team]", "labels[tier]"]
+    assert merge.values[LABELS] == {"owner": "bob", "tier": "gold", "region": "eu"}
+    assert merge.conflicts == [f"{LABELS}[team]", f"{LABELS}[tier]"]
 
 
 def test_diffs_leave_out_status_and_server_bookkeeping() -> None:

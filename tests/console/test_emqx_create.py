@@ -9,23 +9,50 @@ import yaml
 from django.contrib.auth.models import User
 from django.test import Client
 
-from console.forms.emqx import default_values, new_emqx, values_as_data
+from console.forms.schema import ResourceForm
 from console.models import AuditEntry, RoleGrant
 from emqx.client.clientset import Clientset
 from emqx.client.resource import ResourceClient
 from emqx.errors import ClusterUnreachable
 from sandbox import Sandbox
-from tests.support import eventually
+from tests.support import (
+    CONFIG_DATA,
+    CONFIG_MODE,
+    CORE_REPLICAS,
+    CPU_LIMIT,
+    CPU_REQUEST,
+    DASHBOARD_SERVICE_TYPE,
+    IMAGE,
+    LABELS,
+    LISTENERS_SERVICE_TYPE,
+    MEMORY_LIMIT,
+    MEMORY_REQUEST,
+    NAME,
+    NAMESPACE,
+    REPLICANT_REPLICAS,
+    emqx_add_values,
+    emqx_form_data,
+    emqx_form_spec,
+    eventually,
+)
 
 pytestmark = pytest.mark.django_db
 
 URL = "/clusters/default/emqx/add/"
 
 
-def _data(namespace: str, **values: Any) -> dict[str, str]:
-    return values_as_data(
-        {**default_values(), "name": "broker", "namespace": namespace, "image": "emqx/emqx:5.8.6", **values}
-    )
+def _values(namespace: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The add form's values (by path) with a name, the namespace and the image filled in."""
+    return {**emqx_add_values(), NAME: "broker", NAMESPACE: namespace, IMAGE: "emqx/emqx:5.8.6", **(values or {})}
+
+
+def _data(namespace: str, values: dict[str, Any] | None = None) -> dict[str, str]:
+    """What a browser posts for the add form showing those values."""
+    return emqx_form_data(_values(namespace, values))
+
+
+def _errors_on(path: str) -> str:
+    return f'id="errors-{path}"'
 
 
 def _names(clientset: Clientset, namespace: str) -> list[str]:
@@ -40,10 +67,10 @@ def test_the_form_shows_the_schemas_defaults_and_validates_in_the_browser(admin:
     response = admin.get(URL, {"namespace": "team-a"})
     html = _html(response)
     assert response.status_code == 200
-    assert 'name="core_replicas" value="1"' in html  # EMQXSpec's coreTemplate default
-    assert '<option value="Merge" selected>Merge</option>' in html  # Config.mode's default
-    assert 'name="namespace" value="team-a"' in html
-    name_input = html[html.index('name="name"') - 200 : html.index('name="name"') + 200]
+    assert f'name="{CORE_REPLICAS}" value="1"' in html  # EMQXSpec's coreTemplate default
+    assert '<option value="" selected>— (default: Merge)</option>' in html  # Config.mode's default
+    assert f'name="{NAMESPACE}" value="team-a"' in html
+    name_input = html[html.index(f'name="{NAME}"') - 200 : html.index(f'name="{NAME}"') + 200]
     assert "required" in name_input and 'maxlength="63"' in name_input and 'pattern="[a-z0-9]' in name_input
     assert 'min="1"' in html and 'max="32"' in html  # core replicas bounds
     assert 'placeholder="none (e.g. 2)"' in html  # ReplicantTemplateSpec's replicas default
@@ -58,8 +85,9 @@ def test_it_creates_with_only_what_the_user_chose(admin: Client, clientset: Clie
     assert obj.spec.replicant_template is None  # replicants left empty: no replicant template
     # What the console sends holds no schema default the user did not choose (the server
     # fills those in itself, as it would for kubectl).
-    sent = new_emqx({**default_values(), "name": "broker", "namespace": namespace, "image": "emqx/emqx:5.8.6"})
-    assert sent.to_dict()["spec"] == {"image": "emqx/emqx:5.8.6"}
+    form = ResourceForm(_data(namespace), spec=emqx_form_spec())
+    assert form.is_valid(), form.errors
+    assert form.intended().to_dict()["spec"] == {"image": "emqx/emqx:5.8.6"}
     detail = admin.get(response["Location"])
     assert "was created" in _html(detail) and "emqx/emqx:5.8.6" in _html(detail)  # seen at once (cache)
 
@@ -69,18 +97,20 @@ def test_it_writes_replicants_resources_services_config_and_labels(
 ) -> None:
     data = _data(
         namespace,
-        core_replicas=3,
-        replicant_replicas=4,
-        cpu_request="500m",
-        cpu_limit="1",
-        memory_request="512Mi",
-        memory_limit="1Gi",
-        dashboard_service_type="NodePort",
-        listeners_service_type="LoadBalancer",
-        config_mode="Replace",
-        labels={"team": "iot", "tier": "gold"},
+        {
+            CORE_REPLICAS: 3,
+            REPLICANT_REPLICAS: 4,
+            CPU_REQUEST: "500m",
+            CPU_LIMIT: "1",
+            MEMORY_REQUEST: "512Mi",
+            MEMORY_LIMIT: "1Gi",
+            DASHBOARD_SERVICE_TYPE: "NodePort",
+            LISTENERS_SERVICE_TYPE: "LoadBalancer",
+            CONFIG_MODE: "Replace",
+            LABELS: {"team": "iot", "tier": "gold"},
+        },
     )
-    data["config_data"] = 'listeners.tcp.default {\r\n  bind = "0.0.0.0:1883"\r\n}\r\n'  # as a browser sends it
+    data[CONFIG_DATA] = 'listeners.tcp.default {\r\n  bind = "0.0.0.0:1883"\r\n}\r\n'  # as a browser sends it
     assert admin.post(URL, data).status_code == 302
     spec = clientset.apps_v2beta1.emqxes(namespace).get("broker").to_dict()["spec"]
     assert spec["coreTemplate"]["spec"]["replicas"] == 3
@@ -100,7 +130,7 @@ def test_resources_alone_keep_the_core_replicas_the_form_showed(
     admin: Client, clientset: Clientset, namespace: str
 ) -> None:
     # A coreTemplate without replicas would be defaulted to 2 by the server, not the 1 shown.
-    assert admin.post(URL, _data(namespace, cpu_request="250m")).status_code == 302
+    assert admin.post(URL, _data(namespace, {CPU_REQUEST: "250m"})).status_code == 302
     obj = clientset.apps_v2beta1.emqxes(namespace).get("broker")
     assert obj.spec is not None and obj.spec.core_template is not None and obj.spec.core_template.spec is not None
     assert obj.spec.core_template.spec.replicas == 1
@@ -110,9 +140,9 @@ def test_resources_alone_keep_the_core_replicas_the_form_showed(
 def test_a_name_that_is_not_rfc_1123_is_a_field_error_and_nothing_is_written(
     admin: Client, clientset: Clientset, namespace: str, name: str
 ) -> None:
-    response = admin.post(URL, _data(namespace, name=name))
+    response = admin.post(URL, _data(namespace, {NAME: name}))
     assert response.status_code == 200
-    assert 'id="errors-name"' in _html(response)
+    assert _errors_on(NAME) in _html(response)
     assert "<b>x</b>" not in _html(response)
     assert _names(clientset, namespace) == []
 
@@ -120,40 +150,40 @@ def test_a_name_that_is_not_rfc_1123_is_a_field_error_and_nothing_is_written(
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("core_replicas", -1),
-        ("core_replicas", 0),
-        ("core_replicas", 10**9),
-        ("replicant_replicas", -1),
-        ("replicant_replicas", 10**9),
-        ("core_replicas", "three"),
+        (CORE_REPLICAS, -1),
+        (CORE_REPLICAS, 0),
+        (CORE_REPLICAS, 10**9),
+        (REPLICANT_REPLICAS, -1),
+        (REPLICANT_REPLICAS, 10**9),
+        (CORE_REPLICAS, "three"),
     ],
 )
 def test_negative_or_absurd_replicas_are_field_errors_and_nothing_is_written(
     admin: Client, clientset: Clientset, namespace: str, field: str, value: object
 ) -> None:
-    response = admin.post(URL, _data(namespace, **{field: value}))
+    response = admin.post(URL, _data(namespace, {field: value}))
     assert response.status_code == 200
-    assert f'id="errors-{field}"' in _html(response)
+    assert _errors_on(field) in _html(response)
     assert _names(clientset, namespace) == []
 
 
 def test_a_megabyte_of_config_is_refused(admin: Client, clientset: Clientset, namespace: str) -> None:
-    response = admin.post(URL, _data(namespace, config_data="a = 1\n" * (1 << 18)))
+    response = admin.post(URL, _data(namespace, {CONFIG_DATA: "a = 1\n" * (1 << 18)}))
     assert response.status_code == 200
-    assert 'id="errors-config_data"' in _html(response)
+    assert _errors_on(CONFIG_DATA) in _html(response)
     assert _names(clientset, namespace) == []
 
 
 def test_config_whose_braces_do_not_pair_is_refused(admin: Client, clientset: Clientset, namespace: str) -> None:
-    response = admin.post(URL, _data(namespace, config_data='listeners.tcp.default {\n  bind = "0.0.0.0:1883"\n'))
+    response = admin.post(URL, _data(namespace, {CONFIG_DATA: 'listeners.tcp.default {\n  bind = "0.0.0.0:1883"\n'}))
     assert "is never closed" in _html(response)
     assert _names(clientset, namespace) == []
 
 
 def test_markup_in_labels_is_a_field_error_shown_escaped(admin: Client, clientset: Clientset, namespace: str) -> None:
-    response = admin.post(URL, {**_data(namespace), "labels": "<script>alert(1)</script>=x\nok=<img src=x>"})
+    response = admin.post(URL, {**_data(namespace), LABELS: "<script>alert(1)</script>=x\nok=<img src=x>"})
     html = _html(response)
-    assert 'id="errors-labels"' in html
+    assert _errors_on(LABELS) in html
     assert "<script>alert(1)</script>" not in html and "<img src=x>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert _names(clientset, namespace) == []
@@ -162,33 +192,33 @@ def test_markup_in_labels_is_a_field_error_shown_escaped(admin: Client, clientse
 @pytest.mark.parametrize(
     ("values", "field"),
     [
-        ({"cpu_request": "lots"}, "cpu_request"),
-        ({"memory_limit": "-1Gi"}, "memory_limit"),
-        ({"memory_request": "2Gi", "memory_limit": "1Gi"}, "memory_limit"),
-        ({"image": "not an image"}, "image"),
+        ({CPU_REQUEST: "lots"}, CPU_REQUEST),
+        ({MEMORY_LIMIT: "-1Gi"}, MEMORY_LIMIT),
+        ({MEMORY_REQUEST: "2Gi", MEMORY_LIMIT: "1Gi"}, MEMORY_LIMIT),
+        ({IMAGE: "not an image"}, IMAGE),
     ],
 )
 def test_bad_images_quantities_and_a_limit_below_its_request_are_refused(
     admin: Client, clientset: Clientset, namespace: str, values: dict[str, str], field: str
 ) -> None:
-    response = admin.post(URL, _data(namespace, **values))
-    assert f'id="errors-{field}"' in _html(response)
+    response = admin.post(URL, _data(namespace, values))
+    assert _errors_on(field) in _html(response)
     assert _names(clientset, namespace) == []
 
 
 def test_a_name_already_taken_is_an_error_on_the_name(admin: Client, clientset: Clientset, namespace: str) -> None:
     assert admin.post(URL, _data(namespace)).status_code == 302
-    response = admin.post(URL, _data(namespace, image="emqx/emqx:5.7.2"))
+    response = admin.post(URL, _data(namespace, {IMAGE: "emqx/emqx:5.7.2"}))
     assert response.status_code == 200
     html = _html(response)
-    assert 'id="errors-name"' in html and "already exists" in html
+    assert _errors_on(NAME) in html and "already exists" in html
     assert clientset.apps_v2beta1.emqxes(namespace).get("broker").spec.image == "emqx/emqx:5.8.6"  # type: ignore[union-attr]
 
 
 def test_a_namespace_that_does_not_exist_is_an_error_on_the_namespace(admin: Client, namespace: str) -> None:
     response = admin.post(URL, _data(f"{namespace}-nope"))
     assert response.status_code == 200
-    assert 'id="errors-namespace"' in _html(response) and "does not exist" in _html(response)
+    assert _errors_on(NAMESPACE) in _html(response) and "does not exist" in _html(response)
 
 
 def test_a_refusal_without_a_field_is_shown_above_the_form(
@@ -240,7 +270,7 @@ def test_a_refusal_without_a_field_is_shown_above_the_form(
         },
     )
     try:
-        data = _data(namespace, image="docker.io/library/emqx:5.8.6")
+        data = _data(namespace, {IMAGE: "docker.io/library/emqx:5.8.6"})
         for _ in range(100):  # the API server takes a moment to load a new policy
             response = admin.post(URL, data)
             if "only emqx/ images here" in _html(response):
@@ -283,7 +313,7 @@ def test_yaml_mode_creates_the_object_as_written(admin: Client, clientset: Clien
 
 
 def test_the_form_continues_in_yaml_with_the_users_values(admin: Client, namespace: str) -> None:
-    response = admin.post(URL, {**_data(namespace, core_replicas=3), "action": "to_yaml"})
+    response = admin.post(URL, {**_data(namespace, {CORE_REPLICAS: 3}), "action": "to_yaml"})
     html = _html(response)
     assert response.status_code == 200 and 'name="mode" value="yaml"' in html
     assert "replicas: 3" in html and f"namespace: {namespace}" in html
@@ -361,11 +391,11 @@ def test_a_cluster_that_goes_down_keeps_the_input_and_says_nothing_was_saved(
 ) -> None:
     assert admin.get(URL).status_code == 200  # the page was open before the outage
     with sandbox.outage():
-        response = admin.post(URL, _data(namespace, config_data="node.cookie = kept-input\n", core_replicas=5))
+        response = admin.post(URL, _data(namespace, {CONFIG_DATA: "node.cookie = kept-input\n", CORE_REPLICAS: 5}))
         html = _html(response)
         assert response.status_code == 200
         assert "is unreachable. Nothing was saved" in html
-        assert "node.cookie = kept-input" in html and 'name="core_replicas" value="5"' in html
+        assert "node.cookie = kept-input" in html and f'name="{CORE_REPLICAS}" value="5"' in html
     assert _names(clientset, namespace) == []
 
 
@@ -420,7 +450,7 @@ def test_in_impersonation_mode_the_clusters_rbac_for_the_user_decides(
 
 
 def test_a_create_is_audited_once_and_rejected_input_is_not(admin: Client, namespace: str) -> None:
-    admin.post(URL, _data(namespace, core_replicas=-1))
+    admin.post(URL, _data(namespace, {CORE_REPLICAS: -1}))
     admin.post(URL, _data(f"{namespace}-nope"))  # refused by the dry-run
     assert AuditEntry.objects.count() == 0
     admin.post(URL, _data(namespace))

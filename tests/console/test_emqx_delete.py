@@ -98,7 +98,7 @@ def test_a_production_label_on_the_instance_needs_the_name_typed(
     admin: Client, clientset: Clientset, namespace: str
 ) -> None:
     _make(clientset, namespace, labels={"env": "production"})
-    assert "the instance is labelled env=production" in admin.get(_url(namespace)).content.decode()
+    assert "it is labelled env=production" in admin.get(_url(namespace)).content.decode()
     assert admin.post(_url(namespace), _confirmation(admin, namespace)).status_code == 200
     assert _exists(clientset, namespace)
 

@@ -13,13 +13,12 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from console.diffs import merge_docs
-from console.forms.emqx import EditBase, values_as_data
 from console.models import AuditEntry
 from emqx.client.clientset import Clientset
 from emqx.models.apps_v2beta1 import EMQX
 from sandbox import Sandbox
 from tests import factories
-from tests.support import form_inputs
+from tests.support import CORE_REPLICAS, form_data, form_inputs
 
 pytestmark = pytest.mark.django_db
 
@@ -39,12 +38,9 @@ def _opened(client: Client, namespace: str, name: str = "broker") -> tuple[dict[
     response = client.get(_url(namespace, name), {"mode": "yaml"})
     assert response.status_code == 200
     page = response.content.decode()
-    token = re.search(r'name="base" value="([^"]+)"', page)
-    assert token is not None
-    base = EditBase.load(token.group(1))
-    assert base is not None
     text = _textarea(page)
-    data = {"base": token.group(1), "resource_version": base.resource_version, "mode": "yaml", "yaml": text}
+    data = form_data(page, "emqx-form")
+    assert data["base"] and data["resource_version"] and data["mode"] == "yaml" and data["yaml"] == text
     return data, yaml.safe_load(text)
 
 
@@ -155,13 +151,9 @@ def test_back_to_the_yaml_keeps_the_users_text(admin: Client, clientset: Clients
 
 def test_the_form_continues_in_yaml_with_the_users_changes(admin: Client, clientset: Clientset, namespace: str) -> None:
     _make(clientset, namespace, core_replicas=1)
-    page = admin.get(_url(namespace)).content.decode()
-    token = re.search(r'name="base" value="([^"]+)"', page)
-    assert token is not None
-    base = EditBase.load(token.group(1))
-    assert base is not None
-    form = {"base": token.group(1), "resource_version": base.resource_version, **values_as_data(base.values())}
-    switched = admin.post(_url(namespace), {**form, "core_replicas": "3", "step": "to_yaml"}).content.decode()
+    form = form_data(admin.get(_url(namespace)).content.decode(), "emqx-form")
+    assert form["base"] and form["resource_version"]
+    switched = admin.post(_url(namespace), {**form, CORE_REPLICAS: "3", "step": "to_yaml"}).content.decode()
     assert 'name="mode" value="yaml"' in switched
     doc = yaml.safe_load(_textarea(switched))
     assert doc["spec"]["coreTemplate"]["spec"]["replicas"] == 3

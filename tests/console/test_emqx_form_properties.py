@@ -12,19 +12,29 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from console.diffs import clean, merge3, merge_docs
-from console.forms.emqx import (
-    EDITABLE_FIELDS,
-    EMQXForm,
-    default_values,
-    edit_yaml,
-    edited_emqx,
-    emqx_values,
-    new_emqx,
-    values_as_data,
-)
+from console.forms.base import edit_yaml
+from console.forms.schema import ResourceForm, read_values
 from emqx import hocon
 from emqx.client.clientset import Clientset
 from emqx.models.apps_v2beta1 import EMQX, Config, EMQXSpec
+from tests.support import (
+    CONFIG_DATA,
+    CONFIG_MODE,
+    CORE_REPLICAS,
+    CPU_LIMIT,
+    CPU_REQUEST,
+    DASHBOARD_SERVICE_TYPE,
+    IMAGE,
+    LABELS,
+    LISTENERS_SERVICE_TYPE,
+    MEMORY_LIMIT,
+    MEMORY_REQUEST,
+    NAME,
+    NAMESPACE,
+    REPLICANT_REPLICAS,
+    emqx_form_data,
+    emqx_form_spec,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,43 +44,57 @@ EXAMPLES = settings(max_examples=40, deadline=None, suppress_health_check=list(H
 dns_labels = st.from_regex(r"\A[a-z0-9]([-a-z0-9]{0,12}[a-z0-9])?\Z")
 label_keys = st.from_regex(r"\A([a-z0-9]{1,8}\.[a-z]{2,4}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,10}[A-Za-z0-9])?\Z")
 label_values = st.from_regex(r"\A(([A-Za-z0-9][-A-Za-z0-9_.]{0,10})?[A-Za-z0-9])?\Z")
-quantities = st.sampled_from(["", "500m", "1", "2", "1Gi", "512Mi", "2e3", "0.5"])
+quantities = st.sampled_from([None, "500m", "1", "2", "1Gi", "512Mi", "2e3", "0.5"])
 images = st.sampled_from(["emqx/emqx:5.8.6", "emqx/emqx-enterprise:5.8.6", "registry.example.com:5000/iot/emqx:5"])
 
+SPEC = emqx_form_spec()
+# Every field of the form, as a new object reads: the schema's defaults.
+DEFAULTS = read_values(SPEC, {"metadata": {}, "spec": {}})
+EDITABLE_FIELDS = [path for path in SPEC.paths() if path not in (NAME, NAMESPACE)]
 
+# The form's values (by path, in JSON types, as read_values reads an object): "" is None, no
+# labels is None.
 valid_values = st.fixed_dictionaries(
     {
-        "name": dns_labels,
-        "namespace": dns_labels,
-        "image": images,
-        "core_replicas": st.integers(1, 32),
-        "replicant_replicas": st.none() | st.integers(0, 512),
-        "cpu_request": quantities,
-        "cpu_limit": st.just(""),
-        "memory_request": quantities,
-        "memory_limit": st.just(""),
-        "config_data": st.sampled_from(["", "a = 1\n"]),
-        "config_mode": st.sampled_from(["Merge", "Replace"]),
-        "dashboard_service_type": st.sampled_from(["", "NodePort"]),
-        "listeners_service_type": st.sampled_from(["", "LoadBalancer"]),
-        "labels": st.dictionaries(label_keys, label_values, max_size=3),
+        NAME: dns_labels,
+        NAMESPACE: dns_labels,
+        IMAGE: images,
+        CORE_REPLICAS: st.integers(1, 32),
+        REPLICANT_REPLICAS: st.none() | st.integers(0, 512),
+        CPU_REQUEST: quantities,
+        CPU_LIMIT: st.none(),
+        MEMORY_REQUEST: quantities,
+        MEMORY_LIMIT: st.none(),
+        CONFIG_DATA: st.sampled_from([None, "a = 1\n"]),
+        CONFIG_MODE: st.sampled_from([None, "Merge", "Replace"]),
+        DASHBOARD_SERVICE_TYPE: st.sampled_from([None, "NodePort"]),
+        LISTENERS_SERVICE_TYPE: st.sampled_from([None, "LoadBalancer"]),
+        LABELS: st.dictionaries(label_keys, label_values, max_size=3).map(lambda labels: labels or None),
     }
-)
+).map(lambda values: {**DEFAULTS, **_as_read(values)})
+
+
+def _as_read(values: dict[str, Any]) -> dict[str, Any]:
+    # A config without a mode reads as the schema's default mode (Merge), as the API server fills it in.
+    if values[CONFIG_DATA] is not None and values[CONFIG_MODE] is None:
+        return {**values, CONFIG_MODE: Config.model_fields["mode"].default}
+    return values
+
 
 # Per field: what a careless or hostile user might type instead (any text, markup and control
 # characters included).
 JUNK: dict[str, st.SearchStrategy[str]] = {
-    "name": st.sampled_from(["", "-x", "A", "a" * 64, "<b>x</b>", "dotted.name"]),
-    "namespace": st.sampled_from(["UPPER", "", "x" * 64, "does-not-exist"]),
-    "image": st.sampled_from(["", "not an image", "emqx/emqx:"]),
-    "core_replicas": st.sampled_from(["0", "-1", "33", str(10**9), "1.5", ""]),
-    "replicant_replicas": st.sampled_from(["-1", "513", str(10**12), "two"]),
-    "cpu_request": st.sampled_from(["-1", "lots", "1e400"]),
-    "memory_limit": st.sampled_from(["1Ei", "-2Gi", "1Qi"]),
-    "config_data": st.sampled_from(["a {", 'x = "}', "a ]", "x" * (300 * 1024)]),
-    "config_mode": st.sampled_from(["", "Other"]),
-    "dashboard_service_type": st.sampled_from(["ExternalName", "<script>"]),
-    "labels": st.sampled_from(["<script>=1", "a=b=c", "noequals", "k=" + "v" * 64]),
+    NAME: st.sampled_from(["", "-x", "A", "a" * 64, "<b>x</b>", "dotted.name"]),
+    NAMESPACE: st.sampled_from(["UPPER", "", "x" * 64, "does-not-exist"]),
+    IMAGE: st.sampled_from(["", "not an image", "emqx/emqx:"]),
+    CORE_REPLICAS: st.sampled_from(["0", "-1", "33", str(10**9), "1.5", ""]),
+    REPLICANT_REPLICAS: st.sampled_from(["-1", "513", str(10**12), "two"]),
+    CPU_REQUEST: st.sampled_from(["-1", "lots", "1e400"]),
+    MEMORY_LIMIT: st.sampled_from(["1Ei", "-2Gi", "1Qi"]),
+    CONFIG_DATA: st.sampled_from(["a {", 'x = "}', "a ]", "x" * (300 * 1024)]),
+    CONFIG_MODE: st.sampled_from(["", "Other"]),
+    DASHBOARD_SERVICE_TYPE: st.sampled_from(["ExternalName", "<script>"]),
+    LABELS: st.sampled_from(["<script>=1", "a=b=c", "noequals", "k=" + "v" * 64]),
 }
 
 
@@ -78,7 +102,7 @@ def _form_input(namespace: str) -> st.SearchStrategy[dict[str, str]]:
     """Valid form data with up to three fields replaced by junk or by any text at all."""
     replacement = st.one_of(*(st.tuples(st.just(field), junk | st.text(max_size=40)) for field, junk in JUNK.items()))
     return st.builds(
-        lambda values, junk: {**values_as_data({**values, "namespace": namespace}), **dict(junk)},
+        lambda values, junk: {**emqx_form_data({**values, NAMESPACE: namespace}), **dict(junk)},
         valid_values,
         st.lists(replacement, max_size=3),
     )
@@ -100,11 +124,17 @@ def test_generated_form_input_never_fails_and_writes_only_what_is_valid(
         if response.status_code == 200:
             assert after == before
             return
-        assert after - before == {data["name"]}
-        form = EMQXForm(data)
+        name = data[NAME].strip()  # as the form reads it
+        assert after - before == {name}
+        form = ResourceForm(data, spec=SPEC)
         assert form.is_valid()
-        assert emqx_values(emqxes.get(data["name"])) | {"labels": {}} == form.values() | {"labels": {}}
-        emqxes.delete(data["name"])  # keep the name free for later examples
+        # What the cluster holds reads as what the form meant (a config without a mode reads
+        # the default mode on both sides).
+        written, meant = (
+            read_values(SPEC, doc) | {LABELS: None} for doc in (emqxes.get(name).to_dict(), form.intended().to_dict())
+        )
+        assert written == meant
+        emqxes.delete(name)  # keep the name free for later examples
 
     check()
 
@@ -194,9 +224,9 @@ def test_generated_yaml_edits_never_fail_and_a_review_writes_nothing(
 @EXAMPLES
 @given(values=valid_values)
 def test_the_form_reads_back_what_it_writes(values: dict[str, Any]) -> None:
-    obj = new_emqx(values)
-    assert emqx_values(obj) == values
-    assert EMQXForm(values_as_data(values)).is_valid()
+    form = ResourceForm(emqx_form_data(values), spec=SPEC)
+    assert form.is_valid(), form.errors
+    assert read_values(SPEC, form.intended().to_dict()) == values
 
 
 @EXAMPLES
@@ -204,10 +234,14 @@ def test_the_form_reads_back_what_it_writes(values: dict[str, Any]) -> None:
     values=valid_values, extra=st.dictionaries(st.sampled_from(["futureField", "vendorExtension"]), _json, max_size=2)
 )
 def test_an_edit_that_changes_nothing_changes_nothing(values: dict[str, Any], extra: dict[str, Any]) -> None:
-    doc = new_emqx(values).to_dict()
+    created = ResourceForm(emqx_form_data(values), spec=SPEC)
+    assert created.is_valid(), created.errors
+    doc = created.intended().to_dict()
     doc["spec"].update(extra)
     doc["metadata"]["annotations"] = {"kept": "yes"}
-    assert edited_emqx(doc, emqx_values(EMQX.from_dict(doc))).to_dict() == EMQX.from_dict(doc).to_dict()
+    edit = ResourceForm(emqx_form_data(read_values(SPEC, doc)), spec=SPEC, base=doc)
+    assert edit.is_valid(), edit.errors
+    assert edit.intended().to_dict() == EMQX.from_dict(doc).to_dict()
 
 
 @EXAMPLES
@@ -218,7 +252,7 @@ def test_merge_keeps_the_side_that_changed(base: dict[str, Any], ours: dict[str,
     assert merge3(base, ours, base, EDITABLE_FIELDS).conflicts == []
     merged = merge3(base, ours, theirs, EDITABLE_FIELDS)
     for field in EDITABLE_FIELDS:
-        if field != "labels" and ours[field] != base[field]:
+        if field != LABELS and ours[field] != base[field]:
             assert merged.values[field] == ours[field]
 
 
@@ -230,10 +264,12 @@ def test_the_hocon_check_never_fails_on_any_text(text: str) -> None:
 
 
 def test_defaults_are_the_models_own() -> None:
-    defaults = default_values()
-    assert defaults["core_replicas"] == EMQXSpec.model_fields["core_template"].default["spec"]["replicas"]
-    assert defaults["config_mode"] == Config.model_fields["mode"].default
-    assert defaults["replicant_replicas"] is None  # no replicant template unless asked for
+    form = ResourceForm(spec=SPEC)
+    assert form.initial[CORE_REPLICAS] == EMQXSpec.model_fields["core_template"].default["spec"]["replicas"]
+    # No config unless asked for; the mode's select names the default it then has.
+    assert form.initial[CONFIG_MODE] is None
+    assert f"(default: {Config.model_fields['mode'].default})" in str(form[CONFIG_MODE])
+    assert form.initial[REPLICANT_REPLICAS] is None  # no replicant template unless asked for
 
 
 _docs = st.fixed_dictionaries(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -40,12 +42,10 @@ def test_it_lists_instances_of_every_namespace_with_state_version_and_counts(
     assert "alpha" in html and "5.8.6" in html and "0/3" in html
     assert "5.7.2" in html and "0/2" in html
     assert f"/clusters/default/emqx/{namespace}/alpha/" in html
-    assert "2 instances" in html
+    assert "2 EMQX instances" in html
 
 
-def test_search_by_name_and_label_selector_narrow_the_list(
-    admin: Client, clientset: Clientset, namespace: str
-) -> None:
+def test_search_by_name_and_label_selector_narrow_the_list(admin: Client, clientset: Clientset, namespace: str) -> None:
     emqxes = clientset.apps_v2beta1.emqxes(namespace)
     emqxes.create(factories.emqx("eu-broker", namespace=namespace, labels={"tier": "gold"}))
     emqxes.create(factories.emqx("us-broker", namespace=namespace, labels={"tier": "silver"}))
@@ -70,6 +70,9 @@ def test_sorting_by_name_descending(admin: Client, clientset: Clientset, namespa
     eventually(lambda: "ccc" in _page(admin, namespace=namespace))
     html = _page(admin, namespace=namespace, sort="-name")
     assert html.index(">ccc<") < html.index(">bbb<") < html.index(">aaa<")
+    # The header says so and offers the other way round; every sortable column is a link.
+    assert re.search(r'<a href="\?[^"]*sort=name[^"]*">Name', html), "the Name header sorts the cached list"
+    assert re.search(r'<a href="\?[^"]*sort=[-]?version[^"]*">Version', html)
 
 
 def test_an_empty_namespace_says_what_to_do(admin: Client, namespace: str) -> None:
@@ -88,7 +91,7 @@ def test_markup_in_labels_is_shown_escaped(admin: Client, clientset: Clientset, 
 def test_the_list_polls_its_rows_which_render_alone(admin: Client, clientset: Clientset, namespace: str) -> None:
     clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("polled", namespace=namespace))
     html = _page(admin, namespace=namespace)
-    assert 'hx-trigger="every 5s [document.visibilityState === \'visible\']"' in html
+    assert "hx-trigger=\"every 5s [document.visibilityState === 'visible']\"" in html
     rows = admin.get("/clusters/default/emqx/_rows", {"namespace": namespace}, HTTP_HX_REQUEST="true")
     assert rows.status_code == 200
     assert "polled" in rows.content.decode()

@@ -261,7 +261,7 @@ def test_the_name_search_filters_each_page_and_says_so(admin: Client, fleet: dic
     assert "search applies page by page while reading from the API server" in page
     assert "q=e-04" in (_next(page) or "")
     rest = _get(admin, _next(page) or "")
-    assert _rows(rest) == [] and "No EMQX instance on this page matches the search" in rest
+    assert _rows(rest) == [] and "No EMQX on this page matches the search" in rest
 
 
 def test_the_cached_list_still_costs_the_api_server_nothing(

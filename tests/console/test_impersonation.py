@@ -68,9 +68,7 @@ def rita(client: Client, namespace: str, kubectl: KubectlRunner) -> Client:
     return client
 
 
-def test_pages_say_which_kubernetes_identity_is_used(
-    impersonating_console: None, rita: Client, namespace: str
-) -> None:
+def test_pages_say_which_kubernetes_identity_is_used(impersonating_console: None, rita: Client, namespace: str) -> None:
     html = rita.get(f"/clusters/default/emqx/?namespace={namespace}").content.decode()
     assert "as Kubernetes user rita" in html
 
@@ -132,7 +130,7 @@ def test_a_reader_in_the_cluster_cannot_delete_though_the_console_would_allow_it
     response = rita.post(url, {**hidden, "confirm_name": "keeper"})
     html = response.content.decode()
     assert "Cluster default does not allow Kubernetes user rita to delete it" in html
-    assert 'User &quot;rita&quot; cannot delete resource &quot;emqxes&quot;' in html
+    assert "User &quot;rita&quot; cannot delete resource &quot;emqxes&quot;" in html
     assert admin.get("keeper").metadata.name == "keeper"  # still there
     entry = AuditEntry.objects.get(action="delete", name="keeper")
     assert entry.outcome == "failure" and entry.username == "rita"

@@ -16,35 +16,35 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from console.models import RoleGrant
+from console.registry import site
 from emqx.client.clientset import Clientset
 from tests import factories
 from tests.support import eventually
 
 pytestmark = pytest.mark.django_db
 
-# URL name -> the Kubernetes verb it needs on EMQX in the URL's namespace (None: no namespace
-# in the URL; the view narrows what it shows to what the user may read).
+# URL name -> the Kubernetes verb it needs on the URL's kind in the URL's namespace (None: no
+# namespace in the URL; the view narrows what it shows to what the user may read). Every
+# registered kind has the same pages (console.registry), declared once by action.
+ACTION_VERB: dict[str, str | None] = {
+    "list": None,
+    "rows": None,
+    "detail": "get",
+    "status": "get",
+    "events": "get",
+    "timeline": "get",
+    "add": "create",
+    "change": "update",
+    "delete": "delete",
+}
 REQUIRED_VERB: dict[str, str | None] = {
     "home": None,
-    "emqx_list": None,
-    "emqx_rows": None,
     "audit_list": None,
-    "resource_list": None,
-    "resource_rows": None,
-    "resource_detail": "get",
-    "resource_status": "get",
-    "emqx_detail": "get",
-    "emqx_status": "get",
-    "emqx_events": "get",
-    "emqx_add": "create",
-    "emqx_change": "update",
-    "emqx_delete": "delete",
     "fleet_dashboard": None,
     "fleet_dashboard_partial": None,
     "dashboard": None,
     "dashboard_partial": None,
-    "emqx_timeline": "get",
-    "resource_timeline": "get",
+    **{admin.url_name(action): verb for admin in site for action, verb in ACTION_VERB.items()},
 }
 PUBLIC = {"login", "logout"}
 ROLES = ("viewer", "operator", "admin")
@@ -70,11 +70,15 @@ def _console_patterns() -> Iterator[tuple[str, str]]:
 
 def test_every_console_url_has_a_declared_permission() -> None:
     names = {name for name, _ in _console_patterns()}
-    assert names - PUBLIC == set(REQUIRED_VERB), "declare who may use each new view in REQUIRED_VERB"
+    # Kinds without a timeline have no timeline URL; every other declared name must exist.
+    declared = {name for name in REQUIRED_VERB if not name.endswith("_timeline")} | {
+        name for name in REQUIRED_VERB if name.endswith("_timeline") and name in names
+    }
+    assert names - PUBLIC == declared, "declare who may use each new view in REQUIRED_VERB"
 
 
 def _url(route: str, namespace: str, name: str) -> str:
-    route = route.replace("<slug:cluster>", "default").replace("<kind:kind>", "emqxbrokers")
+    route = route.replace("<slug:cluster>", "default")
     url = "/" + route.replace("<slug:namespace>", namespace).replace("<str:name>", name)
     # A view whose route names no namespace takes the one it acts in from the query (Add).
     return url if "<slug:namespace>" in route else f"{url}?namespace={namespace}"
@@ -82,14 +86,16 @@ def _url(route: str, namespace: str, name: str) -> str:
 
 @pytest.fixture
 def world(clientset: Clientset, namespace: str, sandbox: object, console_cluster: object) -> dict[str, str]:
-    """An instance in the role's namespace and one in a namespace outside its scope."""
+    """An object of every kind in the role's namespace and one in a namespace outside its scope."""
     other = namespace[:50] + "-out"
     sandbox.create_namespace(other)  # type: ignore[attr-defined]
-    clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("inside", namespace=namespace))
-    clientset.apps_v2beta1.emqxes(other).create(factories.emqx("outside", namespace=other))
-    clientset.apps_v1beta4.emqx_brokers(namespace).create(factories.emqx_broker("inside", namespace=namespace))
-    clientset.apps_v1beta4.emqx_brokers(other).create(factories.emqx_broker("outside", namespace=other))
-    for cache in (console_cluster.cache("EMQX"), console_cluster.cache("EmqxBroker")):  # type: ignore[attr-defined]
+    for ns, name in ((namespace, "inside"), (other, "outside")):
+        clientset.apps_v2beta1.emqxes(ns).create(factories.emqx(name, namespace=ns))
+        clientset.apps_v1beta4.emqx_brokers(ns).create(factories.emqx_broker(name, namespace=ns))
+        clientset.apps_v1beta4.emqx_enterprises(ns).create(factories.emqx_enterprise(name, namespace=ns))
+        clientset.apps_v2beta1.rebalances(ns).create(factories.rebalance(name, namespace=ns, instance_name=name))
+    for admin in site:
+        cache = console_cluster.cache(admin.kind)  # type: ignore[attr-defined]
         eventually(lambda c=cache: c.get(other, "outside") is not None and c.get(namespace, "inside") is not None)
     return {"in": namespace, "out": other}
 
@@ -123,9 +129,10 @@ def test_each_role_gets_what_it_may_and_nothing_else(
                 if status not in expected:
                     failures.append(f"{role} {method.upper()} {url} ({url_name}, {scope}): {status}, want {expected}")
     assert not failures, "\n".join(failures)
-    # The refused POSTs changed nothing: both instances are still there, at their first generation.
-    for scope, obj in (("in", "inside"), ("out", "outside")):
-        assert clientset.apps_v2beta1.emqxes(world[scope]).get(obj).metadata.generation == 1
+    # The refused POSTs changed nothing: every object is still there, at its first generation.
+    for admin in site:
+        for scope, obj in (("in", "inside"), ("out", "outside")):
+            assert clientset.for_kind(admin.kind, world[scope]).get(obj).metadata.generation == 1, admin.kind
 
 
 def test_out_of_scope_instances_never_appear_in_the_list(world: dict[str, str], client: Client) -> None:
