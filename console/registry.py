@@ -129,6 +129,9 @@ class ResourceAdmin:
     """Every condition the operator sets True was the object's state from its lastTransitionTime
     on (it only ever sets conditions True, newest first: EMQX v2beta1), so the timeline can tell
     past phases from the conditions alone; otherwise only the first condition is the state."""
+    status_follows_spec: ClassVar[bool] = True
+    """The operator acts on every spec change and writes a status about it, so after a save the
+    detail page watches until it has (a Rebalance runs once: a finished one ignores edits)."""
     has_timeline: ClassVar[bool] = False
     """The console records the kind's condition changes (console.timeline)."""
     has_events: ClassVar[bool] = True

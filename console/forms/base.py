@@ -85,10 +85,7 @@ class EditBase:
 
     @classmethod
     def of(cls, obj: Resource) -> EditBase:
-        doc = obj.to_dict()
-        doc.pop("status", None)
-        doc.get("metadata", {}).pop("managedFields", None)
-        return cls(doc)
+        return cls(diffs.without(obj.to_dict(), "managedFields", status=True))
 
     @classmethod
     def load(cls, token: str) -> EditBase | None:
@@ -152,14 +149,8 @@ def hidden_inputs(form: forms.Form) -> list[tuple[str, str]]:
 def edit_yaml(doc: Mapping[str, Any]) -> str:
     """What the YAML editor starts from: the part of the object a person edits (apiVersion,
     kind, name, namespace, labels, annotations and the whole spec, unknown fields included),
-    without status or the server's bookkeeping. Non-ASCII text stays readable, except where
-    PyYAML would write a character it reads back differently (NEL, line separators): then
-    everything is escaped, so that saving the text unchanged changes nothing."""
-    clean = diffs.clean(doc)
-    text = yaml.safe_dump(clean, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100)
-    if yaml.safe_load(text) != clean:
-        text = yaml.safe_dump(clean, sort_keys=False, default_flow_style=False, width=100)
-    return text
+    without status or the server's bookkeeping (saved unchanged, it changes nothing: diffs.dump)."""
+    return diffs.dump(diffs.clean(doc))
 
 
 def yaml_skeleton(form: ResourceForm) -> str:
@@ -170,7 +161,7 @@ def yaml_skeleton(form: ResourceForm) -> str:
     values["metadata.namespace"] = values.get("metadata.namespace") or "default"
     filled = ResourceForm(values_as_data(form.spec, values), spec=form.spec)
     obj = filled.intended(None) if filled.is_valid() else form.spec.model.from_dict({"metadata": {}})
-    return yaml.safe_dump(obj.to_dict(), sort_keys=False, default_flow_style=False)
+    return diffs.dump(obj.to_dict())
 
 
 def yaml_edited(base_doc: Mapping[str, Any], document: Mapping[str, Any], model: type[Resource]) -> Resource:

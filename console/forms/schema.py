@@ -1281,7 +1281,7 @@ class ResourceForm(forms.Form):
             if path == NAMESPACE:
                 attrs["list"] = "namespace-suggestions"
         if not help_text:
-            help_text = _capital(rule.rule) + "." + (" Cannot be changed later." if path == NAME else "")
+            help_text = (rule.help or _capital(rule.rule) + ".") + (" Cannot be changed later." if path == NAME else "")
         field = _NameField(
             rule,
             what="name" if path == NAME else "namespace name",

@@ -158,10 +158,11 @@ class RebalanceAdmin(ResourceAdmin):
     kind = "Rebalance"
     slug = "rebalances"
     models = (apps_v2beta1.Rebalance, apps_v1beta4.Rebalance)
-    verbose_name = "rebalance"
+    verbose_name = "Rebalance"
     verbose_name_plural = "Rebalances"
     list_display = (NAMESPACE, NAME, STATE, Column("version", "Target", lambda s: s.version, lambda s: s.version), AGE)
     counted = False
+    status_follows_spec = False
     create_hint = "kind Rebalance, apiVersion apps.emqx.io/v2beta1"
     menu_order = 30
 

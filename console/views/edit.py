@@ -11,6 +11,7 @@ The form (console/forms/schema.py) or the YAML editor builds the intended object
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -41,7 +42,7 @@ from console.registry import FormContext, ResourceAdmin
 from console.views._common import cluster_view
 from emqx.client.names import DNS_LABEL
 from emqx.client.resource import ResourceClient
-from emqx.errors import Conflict, EmqxClientError, Forbidden, NotFound
+from emqx.errors import Conflict, EmqxClientError, Forbidden, NotFound, UnknownKind
 from emqx.models._base import Resource
 
 STRICT = "Strict"  # unknown fields are errors, judged by the cluster's own CRD version
@@ -92,8 +93,13 @@ def _error_page(
     error: EmqxClientError,
     cluster: Cluster,
 ) -> HttpResponse:
-    """A page that could not even load its object: gone (404), refused (403) or unreachable (503)."""
-    if isinstance(error, NotFound):
+    """A page that could not even load its object: gone (404), a kind the cluster does not serve
+    (404), refused (403) or unreachable (503)."""
+    if isinstance(error, UnknownKind):
+        status = 404
+        what = admin.verbose_name_plural
+        problem = f"Cluster {cluster.name} does not serve {what} in a version the console handles: {error}"
+    elif isinstance(error, NotFound):
         status, problem = 404, "gone"
     elif isinstance(error, Forbidden):
         status, problem = 403, f"Cluster {cluster.name} does not allow {_who(request)} to read it: {error.message}"
@@ -419,7 +425,10 @@ def object_change(
         assert isinstance(result, Resource)
         _remember(cluster, admin, result)
         messages.success(request, f"{admin.kind} {namespace}/{name} was saved.")
-        return redirect(admin.url_name("detail"), cluster.name, namespace, name)
+        # The detail page watches the status until the operator has answered this save (see
+        # views.objects.object_status), also for kinds whose status does not say which spec it is about.
+        url = reverse(admin.url_name("detail"), args=[cluster.name, namespace, name])
+        return redirect(f"{url}?saved={int(time.time())}")
     context["changes"] = diffs.changes(base.doc, intended.to_dict())
     context["diff"] = diffs.unified(base.doc, intended.to_dict())
     context["inputs"] = hidden_inputs(form)

@@ -10,6 +10,7 @@ asked to (console/listing.py). Templates resolve most specific first (``admin.ge
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from console.forms.filters import ObjectFilterForm, filter_objects
 from console.models import ConditionTransition
 from console.permissions import require_cluster_read
 from console.registry import ResourceAdmin
+from console.summaries import Summary
 from console.svg import phase_strip
 from console.timeline import RECORDER, history, recording_enabled
 from console.views._common import banner, cluster_view
@@ -35,6 +37,30 @@ from emqx.models._base import Resource
 _EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
 # How long the list page waits for a starting cache before it reads page 1 from the API.
 LIST_SYNC_WAIT_S = 1.0
+# After a save, how long the detail page keeps watching for the operator's answer at most.
+AFTER_SAVE_WATCH_S = 60
+
+
+def _saved_at(request: HttpRequest) -> float | None:
+    """When this user's save that led here happened (``?saved=<unix seconds>``), if recent."""
+    try:
+        saved = float(request.GET.get("saved", ""))
+    except ValueError:
+        return None
+    return saved if 0 <= time.time() - saved < AFTER_SAVE_WATCH_S else None
+
+
+def settled(admin: ResourceAdmin, summary: Summary | None, saved: float | None) -> bool:
+    """Whether the status poll may stop: the object has settled (its admin says), and after a save,
+    the operator has answered it: a condition was written since (lastTransitionTime or, in the
+    2021 brokers, lastUpdateTime). A status that says which spec it is about (EMQX's
+    observedGeneration) is its own proof; the others, v1beta1's among them, need the time."""
+    if summary is None or not summary.settled:
+        return False
+    if saved is None or not admin.status_follows_spec:
+        return True
+    times = [c.last_transition_time for c in summary.conditions if c.last_transition_time is not None]
+    return bool(times) and max(times).timestamp() >= saved - 1  # conditions have whole seconds
 
 
 def object_yaml(obj: Resource) -> str:
@@ -132,7 +158,16 @@ def _detail_context(
     if summary is not None:
         seen_ready = RECORDER.was_ready_at(cluster.name, summary.uid, summary.generation)
         health = admin.health(summary, seen_ready=seen_ready)
-    return {**context, "banner": banner(cluster, state, admin=admin), "obj": obj, "summary": summary, "health": health}
+    saved = _saved_at(request)
+    return {
+        **context,
+        "banner": banner(cluster, state, admin=admin),
+        "obj": obj,
+        "summary": summary,
+        "health": health,
+        "settled": settled(admin, summary, saved),
+        "saved": int(saved) if saved is not None else None,
+    }
 
 
 @cluster_view
@@ -154,8 +189,7 @@ def object_status(
     settled (for EMQX: Ready for its current spec); the page polls again after an edit."""
     context = _detail_context(request, cluster, admin, namespace, name)
     content = render_to_string(admin.get_template_names("_status"), {"admin": admin, **context}, request)
-    summary = context.get("summary")
-    if summary is not None and summary.settled and context["banner"] is None:
+    if context.get("settled") and context["banner"] is None:
         return HttpResponseStopPolling(content)
     return HttpResponse(content)
 

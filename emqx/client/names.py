@@ -41,6 +41,8 @@ class NameRule:
     regex: re.Pattern[str]
     html_pattern: str
     rule: str
+    help: str = ""
+    """The rule in a person's words, for a form's help text."""
 
     def check(self, value: str) -> str | None:
         """Why ``value`` breaks this rule (the rule's sentence), or None if it is a valid name."""
@@ -58,6 +60,7 @@ DNS_LABEL = NameRule(
         "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
         "and must start and end with an alphanumeric character (e.g. 'my-name'), at most 63 characters"
     ),
+    help="Lower case letters, digits and '-', starting and ending with a letter or digit; at most 63 characters.",
 )
 """Namespaces (and Services, ...): ``IsDNS1123Label``."""
 
@@ -70,6 +73,7 @@ DNS_SUBDOMAIN = NameRule(
         "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
         "and must start and end with an alphanumeric character (e.g. 'example.com'), at most 253 characters"
     ),
+    help="Lower case letters, digits, '-' and '.', starting and ending with a letter or digit; at most 253 characters.",
 )
 """Names of custom resources (and most kinds): ``IsDNS1123Subdomain``."""
 

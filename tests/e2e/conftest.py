@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from console import clusters
 from console.models import RoleGrant
@@ -46,7 +46,6 @@ PACE = 0.3
 LIVE_TIMEOUT_MS = 20_000
 
 
-
 @pytest.fixture(scope="session", autouse=True)
 def _allow_orm_beside_playwright() -> Iterator[None]:
     """Playwright's sync API runs an event loop in this thread for the whole session; Django
@@ -60,6 +59,7 @@ def _allow_orm_beside_playwright() -> Iterator[None]:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     else:
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
+
 
 expect.set_options(timeout=10_000)
 
@@ -136,8 +136,23 @@ def log_in(page: Page, base_url: str, who: Persona, next_path: str = "/") -> Non
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
-def detail_path(namespace: str, name: str) -> str:
-    return f"/clusters/default/emqx/{namespace}/{name}/"
+def detail_path(namespace: str, name: str, slug: str = "emqx") -> str:
+    return f"/clusters/default/{slug}/{namespace}/{name}/"
+
+
+# ----- the forms -------------------------------------------------------------------------------
+# A form field's name is its JSON path into the object (``metadata.name``, ``spec.image``,
+# ``spec.coreTemplate.spec.replicas``); ids are ``id_<path>``, so CSS ids would need escaping.
+
+
+def field(page: Page, path: str) -> Locator:
+    """The form's input (or select, or textarea) for ``path``."""
+    return page.locator(f'[name="{path}"]')
+
+
+def field_errors(page: Page, path: str) -> Locator:
+    """The error list above the field for ``path``."""
+    return page.locator(f'[id="errors-{path}"]')
 
 
 # ----- the simulated operator ------------------------------------------------------------------
@@ -190,6 +205,17 @@ def operator(clientset: Clientset, namespace: str) -> Iterator[Operator]:
 def current_state(page: Page) -> object:
     """The detail page's live status: the current condition in the status panel."""
     return page.locator("#status-panel #current-state")
+
+
+def expect_live(panel: Locator) -> None:
+    """The status panel says it polls ("live"), not that it stopped ("settled — live updates
+    paused…", which contains the word too)."""
+    expect(panel.locator("h2 small")).to_have_text("live")
+
+
+def expect_settled(panel: Locator, timeout: float | None = None) -> None:
+    """The status panel says it stopped polling: the object is where its spec asks."""
+    expect(panel.locator("h2 small")).to_have_text(re.compile(r"^settled"), timeout=timeout)
 
 
 def is_status_poll(url: str) -> bool:

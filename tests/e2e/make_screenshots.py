@@ -153,12 +153,12 @@ def shoot(base: str, cs: Any, out: Path, user: str, password: str) -> None:
         take(page, out, "detail", down_to="#events-panel")
 
         page.goto(f"{base}/clusters/default/emqx/add/?namespace=iot-lab")
-        page.locator("#id_name").fill("edge-eu")
-        page.locator("#id_image").fill("emqx/emqx 5.8.6")
-        page.locator("#id_core_replicas").fill("3")
-        page.locator("#id_replicant_replicas").fill("4")
+        page.locator('[name="metadata.name"]').fill("edge-eu")
+        page.locator('[name="spec.image"]').fill("emqx/emqx 5.8.6")
+        page.locator('[name="spec.coreTemplate.spec.replicas"]').fill("3")
+        page.locator('[name="spec.replicantTemplate.spec.replicas"]').fill("4")
         page.get_by_role("button", name="Save", exact=True).click()
-        expect(page.locator(".field-image .errorlist")).to_be_visible()
+        expect(page.locator('[id="errors-spec.image"]')).to_be_visible()
         take(page, out, "form-error", down_to="fieldset:nth-of-type(2)")
 
         # Edit as YAML: a field the form does not show, and the review of the whole change.
@@ -173,12 +173,12 @@ def shoot(base: str, cs: Any, out: Path, user: str, password: str) -> None:
 
         canary = cs.apps_v2beta1.emqxes("emqx-staging")
         page.goto(f"{base}/clusters/default/emqx/emqx-staging/canary/change/")
-        expect(page.locator("#id_core_replicas")).to_have_value("1")
+        expect(page.locator('[name="spec.coreTemplate.spec.replicas"]')).to_have_value("1")
         # A colleague saves first: a new image and three core nodes.
         theirs = {"image": "emqx/emqx-enterprise:5.8.7", "coreTemplate": {"spec": {"replicas": 3}}}
         canary.patch("canary", {"spec": theirs})
-        page.locator("#id_core_replicas").fill("2")
-        page.locator("#id_replicant_replicas").fill("3")
+        page.locator('[name="spec.coreTemplate.spec.replicas"]').fill("2")
+        page.locator('[name="spec.replicantTemplate.spec.replicas"]').fill("3")
         page.get_by_role("button", name="Review changes").click()
         expect(page.locator("#conflict")).to_be_visible()
         take(page, out, "conflict")

@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from emqx.client.clientset import Clientset
 from tests import factories
-from tests.e2e.conftest import Persona, detail_path, log_in, screenshot
+from tests.e2e.conftest import Persona, detail_path, field, log_in, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,12 +19,12 @@ def test_a_change_made_behind_the_users_back_is_shown_and_both_changes_are_kept(
     client.create(factories.emqx("contested", namespace=namespace, core_replicas=1, image="emqx/emqx:5.8.6"))
     log_in(page, console, admin_user, detail_path(namespace, "contested") + "change/")
     expect(page.get_by_role("heading", name="Change EMQX contested")).to_be_visible()
-    expect(page.locator("#id_image")).to_have_value("emqx/emqx:5.8.6")
+    expect(field(page, "spec.image")).to_have_value("emqx/emqx:5.8.6")
 
     # While the form is open, someone upgrades the image with their own client (kubectl, CI...).
     client.patch("contested", {"spec": {"image": "emqx/emqx:5.8.7"}})
 
-    page.locator("#id_core_replicas").fill("3")
+    field(page, "spec.coreTemplate.spec.replicas").fill("3")
     page.get_by_role("button", name="Review changes").click()
 
     expect(page.get_by_role("heading", name="EMQX contested changed while you were editing it")).to_be_visible()

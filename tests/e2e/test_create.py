@@ -8,7 +8,17 @@ import pytest
 from playwright.sync_api import Page, Request, expect
 
 from emqx.client.clientset import Clientset
-from tests.e2e.conftest import LIVE_TIMEOUT_MS, Operator, Persona, is_status_poll, log_in, screenshot
+from tests.e2e.conftest import (
+    LIVE_TIMEOUT_MS,
+    Operator,
+    Persona,
+    expect_live,
+    field,
+    field_errors,
+    is_status_poll,
+    log_in,
+    screenshot,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,21 +34,21 @@ def test_a_new_instance_goes_from_initialized_to_ready_live_and_polling_stops(
     page.get_by_role("link", name="Add EMQX").click()
     expect(page.get_by_role("heading", name="Add EMQX")).to_be_visible()
 
-    page.locator("#id_name").fill("journey")
-    page.locator("#id_namespace").fill(namespace)
-    page.locator("#id_image").fill("emqx/emqx 5.8.6")  # a space instead of the tag's colon
-    page.locator("#id_core_replicas").fill("1")
+    field(page, "metadata.name").fill("journey")
+    field(page, "metadata.namespace").fill(namespace)
+    field(page, "spec.image").fill("emqx/emqx 5.8.6")  # a space instead of the tag's colon
+    field(page, "spec.coreTemplate.spec.replicas").fill("1")
     page.get_by_role("button", name="Save", exact=True).click()
 
     # The server refuses the image; nothing is created and the form keeps what was typed.
     expect(page.locator(".errornote").first).to_contain_text("Nothing was saved")
-    expect(page.locator(".field-image .errorlist")).to_contain_text("Not an image reference")
-    expect(page.locator("#id_name")).to_have_value("journey")
+    expect(field_errors(page, "spec.image")).to_contain_text("Not an image reference")
+    expect(field(page, "metadata.name")).to_have_value("journey")
     screenshot(page, "form-error")
     assert clientset.apps_v2beta1.emqxes(namespace).list().items == []
 
-    page.locator("#id_image").fill("emqx/emqx:5.8.6")
-    page.locator("#id_core_replicas").fill("3")
+    field(page, "spec.image").fill("emqx/emqx:5.8.6")
+    field(page, "spec.coreTemplate.spec.replicas").fill("3")
     page.get_by_role("button", name="Save", exact=True).click()
 
     expect(page.get_by_role("heading", name="EMQX journey")).to_be_visible()
@@ -46,7 +56,7 @@ def test_a_new_instance_goes_from_initialized_to_ready_live_and_polling_stops(
     panel = page.locator("#status-panel")
     state = panel.locator("#current-state")
     expect(state).to_have_text("Pending")  # no operator has looked at it yet
-    expect(panel).to_contain_text("live")
+    expect_live(panel)
     url_before = page.url
     page.evaluate("window.__sameDocument = true")  # gone if the page were reloaded
     # While it is live, jumping the clock one poll interval ahead sends a poll: the check

@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from emqx.client.clientset import Clientset
 from tests import factories
-from tests.e2e.conftest import LIVE_TIMEOUT_MS, Operator, Persona, detail_path, log_in
+from tests.e2e.conftest import LIVE_TIMEOUT_MS, Operator, Persona, detail_path, expect_live, field, log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,8 +29,8 @@ def test_an_edit_is_previewed_saved_and_rolled_out_live(
 
     page.get_by_role("link", name="Edit", exact=True).click()
     expect(page.get_by_role("heading", name="Change EMQX scaled")).to_be_visible()
-    expect(page.locator("#id_core_replicas")).to_have_value("1")
-    page.locator("#id_core_replicas").fill("3")
+    expect(field(page, "spec.coreTemplate.spec.replicas")).to_have_value("1")
+    field(page, "spec.coreTemplate.spec.replicas").fill("3")
     page.get_by_role("button", name="Review changes").click()
 
     # The preview: the one field that changes, and the YAML diff; nothing written yet.
@@ -47,7 +47,7 @@ def test_an_edit_is_previewed_saved_and_rolled_out_live(
     saved = clientset.apps_v2beta1.emqxes(namespace).get("scaled")
     assert saved.spec.core_template.spec.replicas == 3  # type: ignore[union-attr]
     # The page shows the new spec at once and polls again: the operator has not caught up.
-    expect(panel).to_contain_text("live")
+    expect_live(panel)
     expect(panel.locator("#core-counts")).to_have_text("1/3")
     page.evaluate("window.__sameDocument = true")
 
@@ -66,7 +66,7 @@ def test_live_updates_pause_again_once_an_edit_is_rolled_out(
     clientset.apps_v2beta1.emqxes(namespace).patch("edited", {"spec": {"coreTemplate": {"spec": {"replicas": 3}}}})
     log_in(page, console, admin_user, detail_path(namespace, "edited"))
     panel = page.locator("#status-panel")
-    expect(panel).to_contain_text("live")
+    expect_live(panel)
 
     operator.start()
     expect(panel.locator("#core-counts")).to_have_text("3/3", timeout=LIVE_TIMEOUT_MS)

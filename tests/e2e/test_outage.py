@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 from emqx.client.clientset import Clientset
 from sandbox import Sandbox
 from tests import factories
-from tests.e2e.conftest import LIVE_TIMEOUT_MS, Operator, Persona, detail_path, log_in, screenshot
+from tests.e2e.conftest import LIVE_TIMEOUT_MS, Operator, Persona, detail_path, expect_live, log_in, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,7 +32,7 @@ def test_an_open_page_shows_the_outage_and_recovers_without_a_reload(
     panel = page.locator("#status-panel")
     state = panel.locator("#current-state")
     expect(state).to_have_text("CoreNodesProgressing")
-    expect(panel).to_contain_text("live")
+    expect_live(panel)
     expect(page.locator("#cluster-banner")).to_have_count(0)
     page.evaluate("window.__sameDocument = true")  # gone if the page were reloaded
 
