@@ -20,7 +20,9 @@ from emqx.models._base import Resource
 from sandbox import Sandbox
 from tests.support import rfc3339
 
-NOW = rfc3339(dt.datetime.now(dt.UTC))
+# When the statuses the tests write say they were set: an hour ago, so that a status the operator
+# writes in answer to a save (World.write_status(..., now=True)) is recognisably newer.
+SETTLED_AT = rfc3339(dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
 
 
 def _condition(type_: str, reason: str, **extra: Any) -> dict[str, Any]:
@@ -29,8 +31,8 @@ def _condition(type_: str, reason: str, **extra: Any) -> dict[str, Any]:
         "status": "True",
         "reason": reason,
         "message": f"{type_} reached",
-        "lastTransitionTime": NOW,
-        "lastUpdateTime": NOW,
+        "lastTransitionTime": SETTLED_AT,
+        "lastUpdateTime": SETTLED_AT,
         **extra,
     }
 
@@ -77,7 +79,8 @@ def _emqx_settled(obj: Resource) -> dict[str, Any]:
 
 
 def _running(obj: Resource) -> dict[str, Any]:
-    return {"conditions": [_condition("Running", "ClusterReady")], "replicas": 3, "readyReplicas": 3}
+    replicas = obj.to_dict()["spec"].get("replicas", 3)  # every node of the current spec is there and ready
+    return {"conditions": [_condition("Running", "ClusterReady")], "replicas": replicas, "readyReplicas": replicas}
 
 
 def _healthy(obj: Resource) -> dict[str, Any]:
@@ -171,10 +174,13 @@ class World:
             doc["metadata"]["labels"] = labels
         return self.objects.create(self.case.model.from_dict(doc))
 
-    def write_status(self, name: str, status: Callable[[Resource], dict[str, Any]]) -> None:
+    def write_status(self, name: str, status: Callable[[Resource], dict[str, Any]], *, now: bool = False) -> None:
+        """Write a status as the operator would; ``now``: its conditions set now, not an hour ago."""
         obj = self.objects.get(name)
         doc = obj.to_dict()
         doc["status"] = status(obj)
+        for condition in doc["status"].get("conditions", ()) if now else ():
+            condition["lastTransitionTime"] = condition["lastUpdateTime"] = rfc3339(dt.datetime.now(dt.UTC))
         self.objects.update_status(self.case.model.from_dict(doc))
 
     def html(self, url: str, **params: str) -> str:

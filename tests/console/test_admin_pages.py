@@ -141,10 +141,31 @@ def test_a_change_is_previewed_then_saved_and_audited_once(world: World) -> None
     assert path in preview.content.decode()
     assert _at(world.objects.get("changing").to_dict(), path) != value  # a preview writes nothing
     saved = world.client.post(world.url("change/", "changing"), {**data, "step": "save"})
-    assert saved.status_code == 302 and saved["Location"] == world.url("detail", "changing")
+    assert saved.status_code == 302 and saved["Location"].split("?saved=")[0] == world.url("detail", "changing")
     assert _at(world.objects.get("changing").to_dict(), path) == value
     entries = AuditEntry.objects.filter(name="changing")
     assert [(e.action, e.outcome) for e in entries] == [("update", "success")]
+
+
+def test_after_a_save_the_status_is_watched_until_the_operator_answers(world: World) -> None:
+    world.new("watched")
+    world.write_status("watched", world.case.settled)  # settled, an hour ago
+    status = world.url("_status", "watched")
+    eventually(lambda: world.client.get(status, HTTP_HX_REQUEST="true").status_code == 286)
+    path, value = world.case.change
+    saved = world.client.post(
+        world.url("change/", "watched"), {**_edit_data(world, "watched", **{path: value}), "step": "save"}
+    )
+    assert saved.status_code == 302
+    query = saved["Location"].partition("?")[2]
+    watched = world.client.get(f"{status}?{query}", HTTP_HX_REQUEST="true").status_code
+    if not world.case.admin.status_follows_spec:
+        assert watched == 286  # a Rebalance runs once: nothing will answer an edit
+        return
+    assert f"{status}?{query}" in world.html(saved["Location"])  # the page polls, with the save's time
+    assert watched == 200  # the status is from before the save: keep watching
+    world.write_status("watched", world.case.settled, now=True)  # the operator's answer
+    eventually(lambda: world.client.get(f"{status}?{query}", HTTP_HX_REQUEST="true").status_code == 286)
 
 
 def test_a_concurrent_change_is_merged_and_a_status_only_one_rebases(world: World) -> None:

@@ -15,6 +15,7 @@ Rebalance v2beta1 on today's CRDs.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import secrets
@@ -162,25 +163,13 @@ BROKER_V1BETA4 = Journey(
     nodes_ready=_nodes_ready_v1beta4,
 )
 
-ENTERPRISE_V1BETA4 = Journey(
+ENTERPRISE_V1BETA4 = dataclasses.replace(
+    BROKER_V1BETA4,
     kind="EmqxEnterprise",
     resource="emqxenterprises",
     slug="emqxenterprises",
     title="EMQX Enterprise",
-    api_version="apps.emqx.io/v1beta4",
-    typed={
-        "spec.template.spec.emqxContainer.image.repository": "emqx/emqx-ee",
-        "spec.template.spec.emqxContainer.image.version": "4.4.19",
-        "spec.replicas": "3",
-        "metadata.labels": "cluster=emqx",
-    },
-    chosen={},
-    ready="Running",
-    change=("spec.replicas", "3", "5"),
-    diff=("  replicas: 3", "  replicas: 5"),
-    summary=_broker_v1beta4,
-    row=_broker_row,
-    nodes_ready=_nodes_ready_v1beta4,
+    typed={**BROKER_V1BETA4.typed, "spec.template.spec.emqxContainer.image.repository": "emqx/emqx-ee"},
 )
 
 # An EMQX Enterprise 5 instance for the Rebalance to act on, created first with the client.

@@ -44,7 +44,7 @@ def test_applying_a_field_another_manager_set_differently_is_a_conflict(cs: Clie
     with pytest.raises(Conflict) as raised:
         client.apply(emqx(name="shared", image="emqx/emqx:5.9.0"))
     assert "other-tool" in raised.value.message
-    assert any(c.field == ".spec.image" for c in raised.value.details.causes)
+    assert any(c.field == "spec.image" for c in raised.value.details.causes)  # the leading dot read off
 
 
 def test_force_takes_ownership_of_conflicting_fields(cs: Clientset, namespace: str) -> None:
