@@ -11,7 +11,7 @@ from typing import Any
 
 from django.test import Client
 
-from console.forms.schema import FormSpec
+from console.forms.schema import FormSpec, ResourceForm, values_as_data
 from console.registry import FormContext, ResourceAdmin, site
 from emqx.client.clientset import Clientset
 from emqx.client.resource import ResourceClient
@@ -173,6 +173,13 @@ class World:
         if labels:
             doc["metadata"]["labels"] = labels
         return self.objects.create(self.case.model.from_dict(doc))
+
+    def add_data(self, name: str) -> dict[str, str]:
+        """The add form, filled in with ``name``, as a browser posts it."""
+        spec = self.case.form_spec()
+        values = {**ResourceForm(spec=spec).initial, **self.case.form}
+        values.update({"metadata.name": name, "metadata.namespace": self.namespace})
+        return values_as_data(spec, values)
 
     def write_status(self, name: str, status: Callable[[Resource], dict[str, Any]], *, now: bool = False) -> None:
         """Write a status as the operator would; ``now``: its conditions set now, not an hour ago."""

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from console.forms.schema import ResourceForm, read_values, values_as_data
+from console.forms.schema import read_values, values_as_data
 from console.models import AuditEntry
 from console.registry import FormContext, site
 from tests.console.kind_cases import CASES, World
@@ -64,17 +64,10 @@ def test_the_detail_page_shows_the_object_and_its_poll_stops_once_settled(world:
     assert world.client.get(world.url("_events", "one")).status_code == 200
 
 
-def _add_data(world: World, name: str) -> dict[str, str]:
-    spec = world.case.form_spec()
-    values = {**ResourceForm(spec=spec).initial, **world.case.form}
-    values.update({"metadata.name": name, "metadata.namespace": world.namespace})
-    return values_as_data(spec, values)
-
-
 def test_an_object_is_added_through_the_form_and_audited_once(world: World) -> None:
     page = world.html(world.url("add"), namespace=world.namespace)
     assert 'name="metadata.name"' in page
-    response = world.client.post(world.url("add"), _add_data(world, "formed"))
+    response = world.client.post(world.url("add"), world.add_data("formed"))
     assert response.status_code == 302, response.content.decode()[-3000:]
     assert response["Location"] == world.url("detail", "formed")
     created = world.objects.get("formed")
@@ -103,7 +96,7 @@ def test_the_clusters_refusal_lands_on_the_field_it_names(world: World) -> None:
     # names the field (in the message: "... with format int32 in spec.replicas"). The form knows
     # no int32 bound: only the dry-run finds it, and puts it on the field.
     path = world.case.refused
-    data = _add_data(world, "refused")
+    data = world.add_data("refused")
     data[path] = "3000000000"
     response = world.client.post(world.url("add"), data)
     html = response.content.decode()
