@@ -180,12 +180,18 @@ def merge3(base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str
     merge = Merge(values={})
     for name in fields:
         b, o, t = base.get(name), ours.get(name), theirs.get(name)
+        absent = o is None or t is None
+        if any(isinstance(v, Mapping) for v in (b, o, t)):
+            # A mapping field one side does not have (no labels yet) is an empty one: labels added
+            # by both then merge key by key, as they do once there is one.
+            b, o, t = ({} if v is None else v for v in (b, o, t))
         if o != b:
             merge.ours.append(name)
         if t != b:
             merge.theirs.append(name)
         conflicts: list[str] = []
-        merge.values[name] = _merge_node(b, o, t, name, conflicts)
+        value = _merge_node(b, o, t, name, conflicts)
+        merge.values[name] = None if value == {} and absent else value  # nothing stays nothing
         # A mapping's keys are reported as field[key] (a label key may hold dots itself).
         merge.conflicts += [c if c == name else f"{name}[{c[len(name) + 1 :]}]" for c in conflicts]
     return merge

@@ -226,19 +226,6 @@ def _field_names(form: ResourceForm, names: list[str]) -> list[str]:
     return result
 
 
-def _mappings_from_nothing(paths: list[str], *sides: dict[str, Any]) -> list[dict[str, Any]]:
-    """The values of each side, where a mapping field (labels) that one side does not have at
-    all reads as an empty mapping: labels added by both to an object without any then merge key
-    by key, as they do once it has one."""
-    result = [dict(side) for side in sides]
-    for path in paths:
-        if any(isinstance(side.get(path), dict) for side in sides):
-            for side in result:
-                if side.get(path) is None:
-                    side[path] = {}
-    return result
-
-
 def _edit_form(spec: FormSpec, base: EditBase, yaml_mode: bool, data: Any = None) -> EditForm:
     """The edit page's form, pre-filled from ``base``: the form, or the whole object as YAML."""
     if yaml_mode:
@@ -267,10 +254,7 @@ def _conflict(
         spec = form.spec
         values = read_values(spec, fresh.doc)
         editable = [name for name in values if name not in ("metadata.name", "metadata.namespace")]
-        before, ours_values, theirs_values = _mappings_from_nothing(
-            editable, read_values(spec, base.doc), form.values(), values
-        )
-        merge = diffs.merge3(before, ours_values, theirs_values, editable)
+        merge = diffs.merge3(read_values(spec, base.doc), form.values(), values, editable)
         theirs, ours, both = (_field_names(form, f) for f in (merge.theirs, merge.ours, merge.conflicts))
         merged = {path: None if value == {} else value for path, value in merge.values.items()}
         reapply = ResourceForm(spec=spec, base=fresh.doc, initial={**values, **merged})
