@@ -191,12 +191,12 @@ def bench_list(console: Console, api: Api, size: int, repeats: int) -> ListResul
 
     def page() -> None:
         response = caller.get("/clusters/default/emqx/")
-        assert response.status == 200 and f"{size} instance".encode() in response.body, response.status
+        assert response.status == 200 and f"{size} EMQX instances".encode() in response.body, response.status
         sizes["page"] = len(response.body)
 
     def rows() -> None:
         response = caller.get("/clusters/default/emqx/_rows", htmx=True)
-        assert response.status == 200 and f"{size} instance".encode() in response.body, response.status
+        assert response.status == 200 and f"{size} EMQX instances".encode() in response.body, response.status
 
     ways: dict[str, Callable[[], None]] = {"raw": raw, "page": page, "rows": rows}
     for function in ways.values():  # warm-up: connections, templates, caches
