@@ -163,6 +163,17 @@ class Summary:
         return self.current.type if self.current is not None else ""
 
     @property
+    def badge(self) -> str:
+        """What the status badge says: the current condition when it holds (``Ready``,
+        ``CoreNodesProgressing``, as ``kubectl get`` shows it), else the state (a broker's
+        ``Running`` condition that is False reads "Not ready", not "Running")."""
+        if self.deleting:
+            return "Deleting"
+        if self.current is not None and self.current.status == "True":
+            return self.current.type
+        return self.state
+
+    @property
     def state_class(self) -> str:
         return STATE_CLASSES.get(self.state, "muted")
 

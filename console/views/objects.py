@@ -101,6 +101,9 @@ def _list_context(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) 
     if listing.choose_source(request.GET, state) == "api":
         return {**base, **listing.api_context(request, cluster, form, cache)}
     items, namespaces = listing.visible_cached(request, cluster, admin, cache)
+    chosen = request.GET.get("namespace", "")
+    if chosen and chosen not in namespaces and admin.has_view_permission(request.user, cluster.name, chosen):
+        namespaces = sorted([*namespaces, chosen])  # the filter in force, even where the kind has nothing yet
     return {
         **base,
         "banner": banner(cluster, state, admin=admin),

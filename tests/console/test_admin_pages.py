@@ -210,3 +210,21 @@ def test_delete_keeps_its_preconditions_and_is_audited_once(world: World) -> Non
     assert done.status_code == 302
     assert world.objects.list().items == []
     assert [(e.action, e.outcome) for e in AuditEntry.objects.filter(name="doomed")] == [("delete", "success")]
+
+
+def test_an_empty_namespace_keeps_its_filter_and_offers_to_add(world: World) -> None:
+    html = world.html(world.url("list"), namespace=world.namespace)
+    assert f'<option value="{world.namespace}" selected>' in html  # the filter in force, though empty
+    assert f'href="{world.url("add")}?namespace={world.namespace}">Add one here</a>' in html
+
+
+def test_a_condition_that_does_not_hold_is_not_shown_as_the_state() -> None:
+    broker = site.for_kind("EmqxBroker")
+    obj = broker.models[0].from_dict(
+        {
+            "metadata": {"name": "b", "namespace": "ns"},
+            "status": {"conditions": [{"type": "Running", "status": "False", "reason": "ClusterNotReady"}]},
+        }
+    )
+    summary = broker.summarize(obj)
+    assert summary.current_condition == "Running" and summary.badge == "Not ready"
