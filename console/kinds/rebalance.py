@@ -8,6 +8,7 @@ on an EmqxEnterprise (load rebalancing is an EMQX Enterprise 4.4 feature).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +16,7 @@ from django import forms
 
 from console.forms.schema import FieldOptions, FormSpec
 from console.registry import AGE, NAME, NAMESPACE, STATE, Column, FormContext, ResourceAdmin, site
-from console.summaries import Summary, base_fields, condition_rows, memoized
+from console.summaries import Summary, base_fields, condition_rows, memoized, parse_time
 from emqx.errors import EmqxClientError
 from emqx.models import apps_v1beta4, apps_v2beta1
 from emqx.models._base import Resource
@@ -33,6 +34,12 @@ def target_of(obj: AnyRebalance) -> tuple[str, str]:
         return "", ""
     kind = spec.instance_kind if isinstance(spec, apps_v2beta1.RebalanceSpec) else "EmqxEnterprise"
     return kind, spec.instance_name
+
+
+def _when(value: Any) -> str:
+    """A status time as the detail page writes the creation time: ``2026-11-26 10:05:00 UTC``."""
+    when = parse_time(value)
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if when is not None else "—"
 
 
 @memoized
@@ -56,8 +63,8 @@ def summarize_rebalance(obj: AnyRebalance) -> Summary:
         details=(
             ("Instance", instance),
             ("Connection evict rate", str(strategy.conn_evict_rate) if strategy is not None else "—"),
-            ("Started", str(status.started_time or "—") if status else "—"),
-            ("Completed", str(status.completed_time or "—") if status else "—"),
+            ("Started", _when(status.started_time if status else None)),
+            ("Completed", _when(status.completed_time if status else None)),
         ),
         settled=state in ("Completed", "Failed"),
     )

@@ -68,6 +68,22 @@ def test_a_rebalance_shows_its_target_and_phase(admin: Client, clientset: Client
     assert "Connection evict rate" in _html(admin, f"/clusters/default/rebalances/{namespace}/rb/")
 
 
+def test_a_rebalances_start_and_end_times_are_live(admin: Client, clientset: Clientset, namespace: str) -> None:
+    client = clientset.apps_v2beta1.rebalances(namespace)
+    client.create(factories.rebalance("timed", namespace=namespace, instance_name="emqx-ee"))
+    status = f"/clusters/default/rebalances/{namespace}/timed/_status"
+    eventually(lambda: admin.get(status, HTTP_HX_REQUEST="true").status_code == 200)
+    doc = client.get("timed").to_dict()
+    doc["status"] = {
+        "phase": "Completed",
+        "startedTime": "2026-11-26T10:00:00Z",
+        "completedTime": "2026-11-26T10:05:00Z",
+    }
+    client.update_status(type(client.get("timed")).from_dict(doc))
+    # The status poll carries them (the summary box above it is not polled).
+    eventually(lambda: "2026-11-26 10:05:00" in admin.get(status, HTTP_HX_REQUEST="true").content.decode())
+
+
 def test_an_unknown_kind_in_the_url_is_a_404(admin: Client) -> None:
     assert admin.get("/clusters/default/pods/").status_code == 404
 
