@@ -12,7 +12,7 @@ The form (console/forms/schema.py) or the YAML editor builds the intended object
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -142,30 +142,51 @@ def _require_add(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, k
     raise Http404(f"No {admin.kind} here.")
 
 
+def _api_error(
+    request: HttpRequest,
+    cluster: Cluster,
+    admin: ResourceAdmin,
+    form: EditForm,
+    error: EmqxClientError,
+    verb: Literal["create", "update"],
+    obj: Resource,
+    *,
+    dry_run: bool,
+) -> None:
+    """A failed write's error on the form, worded for this kind, cluster and identity."""
+    add_api_error(
+        form,
+        error,
+        kind=admin.kind,
+        plural=admin.verbose_name_plural,
+        cluster=cluster.name,
+        verb=verb,
+        namespace=obj.metadata.namespace or "",
+        name=obj.metadata.name or "",
+        dry_run=dry_run,
+        who=_who(request),
+    )
+
+
 def _create(
     request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, form: EditForm, obj: Resource
 ) -> Resource | None:
     """Dry-run, then create. Errors land on the form; only the real create is audited."""
-    namespace, name = obj.metadata.namespace or "", obj.metadata.name or ""
-    where = {
-        "kind": admin.kind,
-        "plural": admin.verbose_name_plural,
-        "cluster": cluster.name,
-        "verb": "create",
-        "namespace": namespace,
-        "name": name,
-        "who": _who(request),
-    }
+    namespace = obj.metadata.namespace or ""
+
+    def on_form(error: EmqxClientError, *, dry_run: bool) -> None:
+        _api_error(request, cluster, admin, form, error, "create", obj, dry_run=dry_run)
+
     try:
         client = _client(request, cluster, admin, namespace)
         client.create(obj, dry_run=True, field_validation=STRICT)
     except EmqxClientError as error:
-        add_api_error(form, error, dry_run=True, **where)  # type: ignore[arg-type]
+        on_form(error, dry_run=True)
         return None
     try:
         created: Resource = client.create(obj, field_validation=STRICT)
     except EmqxClientError as error:
-        add_api_error(form, error, dry_run=False, **where)  # type: ignore[arg-type]
+        on_form(error, dry_run=False)
         admin.log_addition(request, cluster.name, obj, error)
         return None
     admin.log_addition(request, cluster.name, created)
@@ -293,23 +314,18 @@ def _update(
     """Dry-run the update, then (``save``) write it. Returns the saved object, the dry-run
     result (not saving), or the Conflict/NotFound the view shows as a page of its own;
     other errors land on the form (None)."""
-    namespace, name = intended.metadata.namespace or "", intended.metadata.name or ""
-    where = {
-        "kind": admin.kind,
-        "plural": admin.verbose_name_plural,
-        "cluster": cluster.name,
-        "verb": "update",
-        "namespace": namespace,
-        "name": name,
-        "who": _who(request),
-    }
+    namespace = intended.metadata.namespace or ""
+
+    def on_form(error: EmqxClientError, *, dry_run: bool) -> None:
+        _api_error(request, cluster, admin, form, error, "update", intended, dry_run=dry_run)
+
     try:
         client = _client(request, cluster, admin, namespace)
         checked: Resource = client.update(intended, dry_run=True, field_validation=STRICT)
     except (Conflict, NotFound) as error:
         return error
     except EmqxClientError as error:
-        add_api_error(form, error, dry_run=True, **where)  # type: ignore[arg-type]
+        on_form(error, dry_run=True)
         return None
     if not save:
         return checked
@@ -319,7 +335,7 @@ def _update(
         admin.log_change(request, cluster.name, base.obj, intended, error)
         if isinstance(error, Conflict | NotFound):
             return error
-        add_api_error(form, error, dry_run=False, **where)  # type: ignore[arg-type]
+        on_form(error, dry_run=False)
         return None
     admin.log_change(request, cluster.name, base.obj, saved)
     return saved
