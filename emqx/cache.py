@@ -104,8 +104,9 @@ class Informer(Generic[T]):
         """Start the background LIST+WATCH thread (idempotent)."""
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=f"informer-{self.name}", daemon=True)
-                self._thread.start()
+                thread = threading.Thread(target=self._run, name=f"informer-{self.name}", daemon=True)
+                thread.start()
+                self._thread = thread  # published started: stop() may join it from another thread
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -113,8 +114,10 @@ class Informer(Generic[T]):
         watch = self._watch
         if watch is not None:
             watch.stop()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
 
     def wait_for_sync(self, timeout: float) -> bool:
         """Block until the first LIST is in (or ``timeout``); True when synced."""
