@@ -17,7 +17,7 @@ from sandbox import Sandbox
 @contextmanager
 def console_on_sandbox(prefix: str, *, env: Mapping[str, str] = {}, postgres: bool = False) -> Iterator[Sandbox]:
     """Yield the started sandbox once Django is set up and migrated for it."""
-    sb = Sandbox.create(prefix=prefix)
+    sb = Sandbox.create(crds="2.2", prefix=prefix)
     tmp = tempfile.mkdtemp(prefix="emqx-bench-db-")
     pg = None
     ready = False

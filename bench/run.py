@@ -575,7 +575,7 @@ def report(results: dict[str, Any], info: dict[str, str]) -> None:
 
 @contextlib.contextmanager
 def sandbox_cluster() -> Iterator[Sandbox]:
-    sb = Sandbox.create(prefix="emqx-bench-")
+    sb = Sandbox.create(crds="2.2", prefix="emqx-bench-")
     try:
         yield sb.start()
     finally:

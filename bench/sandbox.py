@@ -41,7 +41,7 @@ def starts(runs: int) -> None:
     ensure_binaries()
     phases: dict[str, list[float]] = {}
     for _ in range(runs):
-        sb = Sandbox.create()
+        sb = Sandbox.create(crds="2.2")
         try:
             sb.start()
             for k, v in sb.timings.items():

@@ -1,18 +1,24 @@
 """Which apps.emqx.io kinds and versions a cluster serves, and which version to use.
 
-A 2021 cluster (operator 1.0) serves EmqxBroker/EmqxEnterprise ``v1beta1`` only; today's
-serves EMQX ``v2beta1`` (and deprecated ``v2alpha1``), EmqxBroker/EmqxEnterprise ``v1beta4``
-(and ``v1beta3``), Rebalance ``v2beta1``, EmqxPlugin ``v1beta4``. The console asks
-:class:`Discovery` instead of assuming::
+Each operator line serves its own set (emqx/crds/SOURCES.md):
+
+- 1.0 (2021): EmqxBroker/EmqxEnterprise ``v1beta1`` only;
+- 2.2: EMQX ``v2beta1`` (and deprecated ``v2alpha1``), EmqxBroker/EmqxEnterprise ``v1beta4``
+  (and ``v1beta3``), Rebalance ``v2beta1``, EmqxPlugin ``v1beta4``;
+- 2.3: EMQX ``v2`` (storage) and deprecated ``v2beta1``, Rebalance ``v2beta1``;
+- 3.0: EMQX ``v3beta1`` only, EMQXAPIKey ``v3beta1``.
+
+The console asks :class:`Discovery` instead of assuming::
 
     d = cs.discovery
-    d.preferred_version("EmqxBroker")   # "v1beta4" today, "v1beta1" on a 2021 cluster
-    d.kind("EMQX").versions             # ("v2beta1", "v2alpha1")
+    d.preferred_version("EmqxBroker")   # "v1beta4" on 2.2, "v1beta1" on a 2021 cluster
+    d.preferred_version("EMQX")         # "v2" on 2.3 (its storage version), "v3beta1" on 3.0
+    d.kind("EMQX").versions             # ("v2", "v2beta1") on 2.3
 
 The preferred version of a kind is the CRD's storage version when the caller may read
 CustomResourceDefinitions; otherwise the first version serving the kind in the group's
 discovery order, which starts with the group's ``preferredVersion`` and otherwise follows
-Kubernetes version priority (v2beta1 > v2alpha1 > v1beta4 > v1beta3 > v1beta1).
+Kubernetes version priority (v2 > v3beta1 > v2beta1 > v2alpha1 > v1beta4 > v1beta3 > v1beta1).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from emqx.rest import Transport
 __all__ = ["GROUP", "KNOWN_KINDS", "Discovery", "GroupInfo", "ServedKind", "version_priority_key"]
 
 GROUP = "apps.emqx.io"
-KNOWN_KINDS: tuple[str, ...] = ("EMQX", "EmqxBroker", "EmqxEnterprise", "Rebalance", "EmqxPlugin")
+KNOWN_KINDS: tuple[str, ...] = ("EMQX", "EmqxBroker", "EmqxEnterprise", "Rebalance", "EmqxPlugin", "EMQXAPIKey")
 
 _KUBE_VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
 

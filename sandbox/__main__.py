@@ -1,6 +1,6 @@
 """`python -m sandbox build|up|down|status|env|run`: the local cluster from the command line.
 
-python -m sandbox up            # start in the background, state in .sandbox/
+python -m sandbox up            # start in the background, state in .sandbox/ (--crds 2.3|2.2|3.0|2021)
 eval "$(python -m sandbox env)" # KUBECONFIG for kubectl and the console
 python -m sandbox down          # stop it and free the ports
 python -m sandbox run -- CMD    # start, run CMD with KUBECONFIG set, stop (also on Ctrl-C)
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from sandbox.build import bin_dir, ensure_binaries
-from sandbox.cluster import Sandbox, SandboxError
+from sandbox.cluster import BUNDLE_CHOICES, DEFAULT_BUNDLE, Sandbox, SandboxError
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / ".sandbox"
 
@@ -28,13 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="build kube-apiserver, etcd and kubectl if missing")
     up = sub.add_parser("up", help="start the sandbox in the background")
-    up.add_argument("--crds", choices=["current", "2021"], default="current", help="which CRD bundle to install")
+    up.add_argument(
+        "--crds", choices=BUNDLE_CHOICES, default=DEFAULT_BUNDLE, help="the CRDs of which operator line (default 2.3)"
+    )
     up.add_argument("--fresh", action="store_true", help="discard the previous state first")
     sub.add_parser("down", help="stop the sandbox")
     sub.add_parser("status", help="say whether it runs, and where")
     sub.add_parser("env", help="print shell exports for KUBECONFIG and PATH (kubectl)")
     run = sub.add_parser("run", help="start a throwaway sandbox, run a command against it, stop it")
-    run.add_argument("--crds", choices=["current", "2021"], default="current")
+    run.add_argument("--crds", choices=BUNDLE_CHOICES, default=DEFAULT_BUNDLE)
     run.add_argument("cmd", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import jsonpatch
 import yaml
 
 from sandbox import pki
@@ -39,21 +40,56 @@ from sandbox.build import ensure_binaries
 
 CRD_DIR = Path(__file__).resolve().parent.parent / "emqx" / "crds"
 
-# The operator's current bundle (chart 2.2.x) and the 2021 one (operator 1.0.0, v1beta1 only).
-CRD_BUNDLES: dict[str, tuple[str, ...]] = {
-    "current": (
+# The CRDs each emqx-operator line installs (emqx/crds/SOURCES.md). An entry is a CRD file, or a CRD file and
+# the kustomize JSON 6902 patches the operator's bundle applies to it.
+CRD_BUNDLES: dict[str, tuple[str | tuple[str, ...], ...]] = {
+    # Operator 1.0 (December 2021): EmqxBroker/EmqxEnterprise v1beta1 only.
+    "2021": (
+        "apps.emqx.io_emqxbrokers.v1beta1-2021-12-03.tag-1.0.0.yaml",
+        "apps.emqx.io_emqxenterprises.v1beta1-2021-12-03.tag-1.0.0.yaml",
+    ),
+    # Operator 2.2 (chart 2.2.30): EMQX v2beta1 (+ deprecated v2alpha1), the 4.x brokers v1beta4, Rebalance.
+    "2.2": (
         "apps.emqx.io_emqxes.latest.yaml",
         "apps.emqx.io_emqxbrokers.latest.yaml",
         "apps.emqx.io_emqxenterprises.latest.yaml",
         "apps.emqx.io_rebalances.latest.yaml",
         "apps.emqx.io_emqxplugins.latest.yaml",
     ),
-    "2021": (
-        "apps.emqx.io_emqxbrokers.v1beta1-2021-12-03.tag-1.0.0.yaml",
-        "apps.emqx.io_emqxenterprises.v1beta1-2021-12-03.tag-1.0.0.yaml",
+    # Operator 2.3 (main-2.3 @ b5155578): EMQX v2 stored, v2beta1 still served (no conversion), Rebalance v2beta1.
+    "2.3": (
+        (
+            "apps.emqx.io_emqxes.v2.main-2.3-b515557.yaml",
+            "apps.emqx.io_emqxes.v2beta1-compat-patch.main-2.3-b515557.yaml",
+        ),
+        "apps.emqx.io_rebalances.v2beta1.main-2.3-b515557.yaml",
+    ),
+    # Operator 3.0: EMQX v3beta1 only and EMQXAPIKey. Its chart ships no Rebalance CRD, and its kustomization
+    # comments the Rebalance line out, so this bundle has none either.
+    "3.0": (
+        "apps.emqx.io_emqxes.v3beta1.main-1dfa10a.yaml",
+        "apps.emqx.io_emqxapikeys.v3beta1.pr1194-2811aed.yaml",
     ),
 }
-Bundle = Literal["current", "2021"]  # or None at start(): no CRDs at all
+CRD_BUNDLES["current"] = CRD_BUNDLES["2.2"]  # the name used before the 2.3 and 3.0 bundles existed
+Bundle = Literal["2021", "2.2", "2.3", "3.0", "current"]  # or None at start(): no CRDs at all
+DEFAULT_BUNDLE: Bundle = "2.3"  # what a new user installs today (2.3.0 released January 2026)
+BUNDLE_CHOICES: tuple[str, ...] = ("2.3", "2.2", "3.0", "2021")
+
+
+def bundle_crds(bundle: str) -> list[dict[str, Any]]:
+    """The CustomResourceDefinition documents of ``bundle`` (a key of CRD_BUNDLES), patches applied.
+
+    Raises KeyError for an unknown bundle."""
+    crds: list[dict[str, Any]] = []
+    for entry in CRD_BUNDLES[bundle]:
+        files = (entry,) if isinstance(entry, str) else entry
+        crd = _load_yaml(CRD_DIR / files[0])
+        for patch_file in files[1:]:
+            crd = jsonpatch.apply_patch(crd, _load_yaml(CRD_DIR / patch_file))
+        crds.append(crd)
+    return crds
+
 
 _PR_SET_PDEATHSIG = 1
 _STOP_GRACE_S = 10.0
@@ -104,7 +140,7 @@ class _State:
 class Sandbox:
     """One local cluster. The state folder holds certs, etcd data, logs and kubeconfigs."""
 
-    def __init__(self, state_dir: Path, *, crds: Bundle | None = "current") -> None:
+    def __init__(self, state_dir: Path, *, crds: Bundle | None = DEFAULT_BUNDLE) -> None:
         self.state_dir = state_dir
         self.crds = crds
         self.pki_dir = state_dir / "pki"
@@ -121,7 +157,7 @@ class Sandbox:
     # ----- lifecycle -------------------------------------------------------------------
 
     @classmethod
-    def create(cls, *, crds: Bundle | None = "current", prefix: str = "emqx-sandbox-") -> Sandbox:
+    def create(cls, *, crds: Bundle | None = DEFAULT_BUNDLE, prefix: str = "emqx-sandbox-") -> Sandbox:
         return cls(Path(tempfile.mkdtemp(prefix=prefix)), crds=crds)
 
     @property
@@ -364,9 +400,10 @@ class Sandbox:
             return None
         return body if status == 200 else None
 
-    def install_crds(self, bundle: Bundle = "current", *, timeout: float = 60.0) -> list[str]:
-        """Create (or replace) the bundle's CRDs and wait until each is Established and served."""
-        crds = [_load_yaml(CRD_DIR / filename) for filename in CRD_BUNDLES[bundle]]
+    def install_crds(self, bundle: Bundle = DEFAULT_BUNDLE, *, timeout: float = 60.0) -> list[str]:
+        """Create (or replace) the bundle's CRDs and wait until each is Established and served.
+        Raises SandboxError when the API server refuses one."""
+        crds = bundle_crds(bundle)
         for crd in crds:
             name = crd["metadata"]["name"]
             status, body = self.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
@@ -471,7 +508,7 @@ def _http_ok(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def running(*, crds: Bundle = "current") -> Iterator[Sandbox]:
+def running(*, crds: Bundle = DEFAULT_BUNDLE) -> Iterator[Sandbox]:
     """A sandbox for the duration of a with-block, removed afterwards."""
     sb = Sandbox.create(crds=crds)
     try:

@@ -24,8 +24,9 @@ KubectlRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
-    """The session's cluster with the operator's current CRD bundle."""
-    sb = Sandbox.create()
+    """The session's cluster with the operator 2.2 CRD bundle (EMQX v2beta1, the 4.x brokers v1beta4,
+    Rebalance): the one most of the suite was written on, and the line with the most kinds."""
+    sb = Sandbox.create(crds="2.2")
     try:
         yield sb.start()
     finally:
@@ -40,6 +41,36 @@ def sandbox_2021() -> Iterator[Sandbox]:
         yield sb.start()
     finally:
         sb.destroy()
+
+
+@pytest.fixture(scope="session")
+def sandbox_23() -> Iterator[Sandbox]:
+    """A cluster on operator 2.3's CRDs: EMQX v2 stored, v2beta1 still served, Rebalance v2beta1."""
+    sb = Sandbox.create(crds="2.3", prefix="emqx-sandbox-23-")
+    try:
+        yield sb.start()
+    finally:
+        sb.destroy()
+
+
+@pytest.fixture(scope="session")
+def sandbox_30() -> Iterator[Sandbox]:
+    """A cluster on operator 3.0's CRDs: EMQX v3beta1 only, and EMQXAPIKey."""
+    sb = Sandbox.create(crds="3.0", prefix="emqx-sandbox-30-")
+    try:
+        yield sb.start()
+    finally:
+        sb.destroy()
+
+
+SANDBOX_OF_BUNDLE = {
+    "2.2": "sandbox",
+    "current": "sandbox",
+    "2021": "sandbox_2021",
+    "2.3": "sandbox_23",
+    "3.0": "sandbox_30",
+}
+"""The session fixture holding each bundle's cluster (request.getfixturevalue(SANDBOX_OF_BUNDLE[b]))."""
 
 
 def _namespace_name(node_name: str) -> str:

@@ -1,6 +1,6 @@
 """The typed apps.emqx.io clientset (client-go's generated clientset, in Python).
 
-``Clientset`` -> group-version clients (``cs.apps_v2beta1``) -> ``ResourceClient[T]`` per
+``Clientset`` -> group-version clients (``cs.apps_v2``, ``cs.apps_v3beta1``, ...) -> ``ResourceClient[T]`` per
 kind and namespace, with every verb; ``Watch``/``WatchEvent`` for watches.
 """
 

@@ -5,7 +5,8 @@
     cs = Clientset.from_kubeconfig()                  # $KUBECONFIG, then ~/.kube/config
     cs = Clientset.from_kubeconfig("admin.yaml", context="prod")
     cs = Clientset.in_cluster()                       # a pod's service account
-    emqx = cs.apps_v2beta1.emqxes("default").get("broker")
+    emqx = cs.apps_v2.emqxes("default").get("broker")          # operator 2.3
+    key = cs.apps_v3beta1.emqx_api_keys("default").get("ops")  # operator 3.0
     brokers = cs.apps_v1beta4.emqx_brokers(None).list()          # all namespaces
 
 Configuration (kubeconfig parsing, exec/OIDC auth plugins, certificates, in-cluster service
@@ -28,8 +29,10 @@ from kubernetes.config.kube_config import load_kube_config
 
 from emqx.client.apps_v1beta1 import AppsV1beta1Client
 from emqx.client.apps_v1beta4 import AppsV1beta4Client
+from emqx.client.apps_v2 import AppsV2Client
 from emqx.client.apps_v2alpha1 import AppsV2alpha1Client
 from emqx.client.apps_v2beta1 import AppsV2beta1Client
+from emqx.client.apps_v3beta1 import AppsV3beta1Client
 from emqx.client.resource import DEFAULT_FIELD_MANAGER, ResourceClient
 from emqx.discovery import GROUP, Discovery
 from emqx.errors import ConfigurationError, UnknownKind
@@ -40,9 +43,11 @@ __all__ = ["SUPPORTED_VERSIONS", "Clientset", "default_kubeconfig_path"]
 
 T = TypeVar("T", bound=Resource)
 
-# The versions of each kind that have models and typed clients here, best first.
+# The versions of each kind that have models and typed clients here, best first. Which one is used
+# on a cluster is Discovery's choice (its storage version: v2 on operator 2.3, v3beta1 on 3.0).
 SUPPORTED_VERSIONS: dict[str, tuple[str, ...]] = {
-    "EMQX": ("v2beta1", "v2alpha1"),
+    "EMQX": ("v3beta1", "v2", "v2beta1", "v2alpha1"),
+    "EMQXAPIKey": ("v3beta1",),
     "EmqxBroker": ("v1beta4", "v1beta1"),
     "EmqxEnterprise": ("v1beta4", "v1beta1"),
     "Rebalance": ("v2beta1", "v1beta4"),
@@ -101,6 +106,8 @@ class Clientset:
     def _bind(self, transport: Transport, discovery: Any) -> None:
         self.transport = transport
         field_manager = self.field_manager
+        self.apps_v3beta1 = AppsV3beta1Client(transport, field_manager=field_manager)
+        self.apps_v2 = AppsV2Client(transport, field_manager=field_manager)
         self.apps_v2beta1 = AppsV2beta1Client(transport, field_manager=field_manager)
         self.apps_v2alpha1 = AppsV2alpha1Client(transport, field_manager=field_manager)
         self.apps_v1beta4 = AppsV1beta4Client(transport, field_manager=field_manager)

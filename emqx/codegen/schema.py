@@ -71,6 +71,8 @@ KNOWN_STRUCTURES: dict[str, str] = {
     "preference! weight!": "PreferredSchedulingTerm",
     "podAffinityTerm! weight!": "WeightedPodAffinityTerm",
     "secretKey! secretName!": "SecretKeyRef",  # bootstrapAPIKeys[].secretRef.key / .secret
+    # v3beta1 status.config (spec.config keeps the name EMQXConfig)
+    "activeStartupRevisions desiredRevision desiredStartupRevision runtimeRevision": "ConfigRevisions",
 }
 # 3. Keys spelled in a way the word splitter cannot read.
 KEY_SPELLINGS: dict[str, str] = {"toleRations": "tolerations"}

@@ -28,7 +28,15 @@ class ModuleTarget:
 _EMQXES = "apps.emqx.io_emqxes.latest.yaml"
 _REBALANCES = "apps.emqx.io_rebalances.latest.yaml"
 
+_EMQXES_V2 = "apps.emqx.io_emqxes.v2.main-2.3-b515557.yaml"
+_EMQXES_V3 = "apps.emqx.io_emqxes.v3beta1.main-1dfa10a.yaml"
+_APIKEYS = "apps.emqx.io_emqxapikeys.v3beta1.pr1194-2811aed.yaml"
+
 TARGETS: tuple[ModuleTarget, ...] = (
+    # Operator 3.0 (main after PR #1187): EMQX v3beta1 only, and EMQXAPIKey (PR #1194).
+    ModuleTarget("apps_v3beta1", (KindSource(_EMQXES_V3, "v3beta1"), KindSource(_APIKEYS, "v3beta1"))),
+    # Operator 2.3 (main-2.3 @ b5155578): EMQX v2 is the storage version.
+    ModuleTarget("apps_v2", (KindSource(_EMQXES_V2, "v2"),)),
     ModuleTarget("apps_v2beta1", (KindSource(_EMQXES, "v2beta1"), KindSource(_REBALANCES, "v2beta1"))),
     ModuleTarget("apps_v2alpha1", (KindSource(_EMQXES, "v2alpha1"),)),
     ModuleTarget(

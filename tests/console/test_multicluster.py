@@ -33,7 +33,7 @@ GENEROUS_BOUND_S = 2.5
 @pytest.fixture
 def beta() -> Iterator[Sandbox]:
     """A second cluster of the test's own, which the test may stop."""
-    sb = Sandbox.create(prefix="emqx-sandbox-beta-")
+    sb = Sandbox.create(crds="2.2", prefix="emqx-sandbox-beta-")
     try:
         yield sb.start()
     finally:

@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     from sandbox.demo_data import seed_rebalance_when_ready
     from sandbox.operator import Simulator
 
-    sb = Sandbox.create(prefix="emqx-screenshots-")
+    sb = Sandbox.create(crds="2.2", prefix="emqx-screenshots-")
     stop = threading.Event()
     with tempfile.TemporaryDirectory(prefix="emqx-screenshots-db-") as tmp:
         try:

@@ -16,7 +16,7 @@ import pytest
 
 from sandbox import Sandbox
 from sandbox.build import KUBE_VERSION
-from tests.conftest import KubectlRunner, wait_until_allowed
+from tests.conftest import SANDBOX_OF_BUNDLE, KubectlRunner, wait_until_allowed
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -175,7 +175,7 @@ def test_the_2021_cluster_serves_only_v1beta1_brokers(sandbox_2021: Sandbox) -> 
 
 
 def test_stopping_frees_the_ports_and_ends_every_process() -> None:
-    sb = Sandbox.create()
+    sb = Sandbox.create(crds=None)
     sb.start()
     pids = [p.pid for p in sb._procs.values()]
     ports = [sb.apiserver_port, sb.etcd_port]
@@ -235,9 +235,9 @@ def test_the_command_line_starts_reports_and_stops_a_detached_sandbox(tmp_path: 
     assert cli("status").returncode == 3
 
 
-@pytest.mark.parametrize("bundle", ["current", "2021"])
-def test_every_crd_of_a_bundle_is_established(bundle: str, sandbox: Sandbox, sandbox_2021: Sandbox) -> None:
-    sb = sandbox if bundle == "current" else sandbox_2021
+@pytest.mark.parametrize("bundle", ["2.2", "2021", "2.3", "3.0"])
+def test_every_crd_of_a_bundle_is_established(bundle: str, request: pytest.FixtureRequest) -> None:
+    sb: Sandbox = request.getfixturevalue(SANDBOX_OF_BUNDLE[bundle])
     status, body = sb.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")
     assert status == 200
     established = {

@@ -49,7 +49,7 @@ class Command(BaseCommand):
         logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         self.stdout.write("Starting the sandbox cluster (kube-apiserver + etcd)...")
         # Started from this (the main) thread: the cluster's processes die with it.
-        sb = Sandbox.create(prefix="emqx-demo-")
+        sb = Sandbox.create(crds="2.2", prefix="emqx-demo-")
         sim: Simulator | None = None
         cs: Clientset | None = None
         stop = threading.Event()
