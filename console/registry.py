@@ -17,6 +17,7 @@ and audit hooks. The site turns every registered admin into one set of URLs, nam
     clusters/<cluster>/<slug>/<namespace>/<name>/change/     <slug>_change
     clusters/<cluster>/<slug>/<namespace>/<name>/delete/     <slug>_delete
     clusters/<cluster>/<slug>/<namespace>/<name>/timeline/   <slug>_timeline  (kinds with a timeline)
+    clusters/<cluster>/<slug>/<namespace>/<name>/actions/<a>/ <slug>_action   (kinds with object_actions)
 
 Kinds register themselves (console/kinds/, imported by ``ConsoleConfig.ready``, as Django's
 ``admin.autodiscover``). Nothing else in the console lists the kinds: the navigation, the
@@ -43,7 +44,7 @@ from emqx.models._base import Resource
 if TYPE_CHECKING:
     from console.forms.schema import FormSpec
 
-__all__ = ["Column", "Health", "ResourceAdmin", "site"]
+__all__ = ["Column", "Health", "ObjectAction", "ResourceAdmin", "site"]
 
 # The dashboards' states (see ResourceAdmin.health).
 READY, PROGRESSING, DEGRADED, UNKNOWN = "ready", "progressing", "degraded", "unknown"
@@ -100,6 +101,24 @@ def counts_column(key: str, label: str, role: str) -> Column:
     return Column(key, label, lambda s: s.count(role) or "—")
 
 
+@dataclass(frozen=True)
+class ObjectAction:
+    """A one-click change of one object from its detail page (a day-2 button), audited as
+    ``name``. ``applies(obj, summary)`` says whether the button is offered for this object (its
+    version, annotations and state); ``patch(obj)`` gives the JSON merge patch (RFC 7386) it sends, with
+    ``metadata.resourceVersion`` so that a change made meanwhile is a conflict, not overwritten.
+    The user needs the kind's change permission."""
+
+    name: str
+    """URL segment and audit action: ``pause`` -> ``.../<name>/actions/pause/``."""
+    label: str
+    done: str
+    """What the message after it says happened, e.g. "Reconciliation paused"."""
+    description: str
+    applies: Callable[[Resource, Summary], bool]
+    patch: Callable[[Resource], dict[str, Any]]
+
+
 A = TypeVar("A", bound="ResourceAdmin")
 
 
@@ -147,6 +166,8 @@ class ResourceAdmin:
     requires a DNS subdomain of custom resources; kinds whose operator derives other names
     (Services, StatefulSets) from it declare the stricter rule they need."""
     create_hint: ClassVar[str] = ""
+    object_actions: ClassVar[tuple[ObjectAction, ...]] = ()
+    """Day-2 buttons of the detail page (EMQX v3beta1: Pause, Resume)."""
 
     # ----- versions ------------------------------------------------------------------------
 
@@ -163,10 +184,15 @@ class ResourceAdmin:
 
     # ----- state: the only place that says what state an object is in --------------------------
 
-    def current_of(self, conditions: Sequence[ConditionRow]) -> ConditionRow | None:
-        """The condition that is the object's state: by default the first (the operator keeps
-        the newest first)."""
+    def current_of(self, conditions: Sequence[ConditionRow], api_version: str = "") -> ConditionRow | None:
+        """The condition that is the object's state (``api_version`` is the object's: the rule may
+        differ per version): by default the first (the operator keeps the newest first)."""
         return conditions[0] if conditions else None
+
+    def stacks(self, api_version: str, conditions: Sequence[Any]) -> bool:
+        """Whether this object's conditions stack (see ``conditions_stack``); per version where
+        the versions differ (EMQX v2beta1 stacks, v3beta1 does not)."""
+        return self.conditions_stack
 
     def summarize(self, obj: Any) -> Summary:
         """The object as the pages show it. Subclasses build it; see console.summaries."""
@@ -194,7 +220,20 @@ class ResourceAdmin:
             return Health(UNKNOWN, f"unknown condition {current.type}")
         return Health(PROGRESSING)
 
+    # ----- detail page ------------------------------------------------------------------------
+
+    def get_detail_context(self, request: HttpRequest, cluster: Any, obj: Resource) -> dict[str, Any]:
+        """Extra template context of the detail page (Django admin's ``change_view(extra_context=)``),
+        for a kind's own template (``console/<slug>/detail.html`` filling the ``related`` block).
+        Called only when the object was found; must not raise for a missing related object."""
+        return {}
+
     # ----- forms -----------------------------------------------------------------------------
+
+    def change_notes(self, before: Resource, after: Resource) -> list[str]:
+        """Sentences the change preview shows about what saving ``after`` over ``before`` will do
+        beyond the fields themselves (EMQX v3beta1: a rolling restart). None by default."""
+        return []
 
     def get_form_spec(self, model: type[Resource], context: FormContext) -> FormSpec:
         """The form of one version: its fieldsets (JSON paths) and the console's options."""
@@ -291,8 +330,21 @@ class ResourceAdmin:
         """URL names by action, for templates: ``{% url admin.urls.detail cluster.name ns name %}``."""
         return {a: self.url_name(a) for a in ACTIONS}
 
+    def actions_for(self, obj: Resource | None, summary: Summary | None) -> list[ObjectAction]:
+        """The object actions offered for this object (none while it is being deleted)."""
+        if obj is None or summary is None or summary.deleting:
+            return []
+        return [action for action in self.object_actions if action.applies(obj, summary)]
+
+    def get_action(self, name: str) -> ObjectAction:
+        """The object action called ``name``; KeyError when the kind has none of that name."""
+        for action in self.object_actions:
+            if action.name == name:
+                return action
+        raise KeyError(name)
+
     def get_urls(self) -> list[URLPattern]:
-        from console.views import edit, objects
+        from console.views import actions, edit, objects
 
         prefix = f"clusters/<slug:cluster>/{self.slug}/"
         one = prefix + "<slug:namespace>/<str:name>/"
@@ -308,13 +360,15 @@ class ResourceAdmin:
         ]
         if self.has_timeline:
             routes.append((one + "timeline/", objects.object_timeline, "timeline"))
+        if self.object_actions:
+            routes.append((one + "actions/<slug:action>/", actions.object_action, "action"))
         return [path(route, view, {"admin": self}, name=self.url_name(action)) for route, view, action in routes]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.kind}>"
 
 
-ACTIONS = ("list", "rows", "add", "detail", "status", "events", "change", "delete", "timeline")
+ACTIONS = ("list", "rows", "add", "detail", "status", "events", "change", "delete", "timeline", "action")
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ STATE_CLASSES = {
     "Failed": "bad",
     "Deleting": "muted",
     "Pending": "muted",
+    "Paused": "warn",
+    "API unavailable": "bad",
 }
 
 
@@ -136,7 +138,9 @@ class Summary:
     api_version: str
     state: str
     """'Ready', 'Available', 'Progressing', 'Not ready', 'Pending' (no status yet), 'Processing',
-    'Completed', 'Failed' or 'Deleting' (a deletionTimestamp is set: finalizers hold it)."""
+    'Completed', 'Failed', 'Paused' (paused before it was Ready), 'API unavailable' (the operator
+    cannot reach the EMQX API: the rest is not trustworthy) or 'Deleting' (a deletionTimestamp is
+    set: finalizers hold it)."""
     current: ConditionRow | None
     """The condition that is the object's state (the kind's admin says which), or None."""
     image: str = ""
@@ -157,6 +161,8 @@ class Summary:
     finalizers: tuple[str, ...] = ()
     failure: str = ""
     """A reported failure that no spec change explains (the 2021 brokers' Failed condition)."""
+    paused: bool = False
+    """The operator is told not to act on it (EMQX v3beta1's ``Paused`` condition True)."""
 
     @property
     def current_condition(self) -> str:
@@ -169,9 +175,9 @@ class Summary:
         ``Running`` condition that is False reads "Not ready", not "Running")."""
         if self.deleting:
             return "Deleting"
-        if self.current is not None and self.current.status == "True":
-            return self.current.type
-        return self.state
+        holds = self.current is not None and self.current.status == "True"
+        shown = self.current.type if holds and self.current is not None else self.state
+        return f"Paused · {shown}" if self.paused and shown != "Paused" else shown
 
     @property
     def state_class(self) -> str:
@@ -248,12 +254,14 @@ def base_fields(obj: Any) -> dict[str, Any]:
 
 
 def node_rows(nodes: Sequence[Any] | None, role: str = "") -> tuple[NodeRow, ...]:
-    """The status's node list of any kind (EMQX v2beta1 ``Node``, the 4.x ``EmqxNode``)."""
+    """The status's node list of any kind: EMQX v2beta1 ``Node`` and the 4.x ``EmqxNode`` (``node``,
+    ``node_status``), EMQX v2 ``Node`` and v3beta1 ``ClusterNode`` (``name``, ``status``; their
+    ``connections`` is EMQX's live connections)."""
     return tuple(
         NodeRow(
-            node=str(n.node or ""),
+            node=str(getattr(n, "node", None) or getattr(n, "name", None) or ""),
             role=str(getattr(n, "role", None) or role),
-            status=str(n.node_status or ""),
+            status=str(getattr(n, "node_status", None) or getattr(n, "status", None) or ""),
             version=str(n.version or ""),
             otp_release=str(n.otp_release or ""),
             connections=n.connections,

@@ -95,10 +95,10 @@ def _admin(kind: str) -> Any:
     return site.for_kind(kind)
 
 
-def current_of(kind: str, conditions: Sequence[Cond]) -> Cond | None:
-    """The condition that is the instance's state, as the kind's admin says (EMQX's first True
-    one, the brokers' first one)."""
-    current: Cond | None = _admin(kind).current_of(conditions)
+def current_of(kind: str, conditions: Sequence[Cond], api_version: str = "") -> Cond | None:
+    """The condition that is the instance's state, as the kind's admin says for the object's
+    version (EMQX v2beta1's first True one, v3beta1's by type; the brokers' first one)."""
+    current: Cond | None = _admin(kind).current_of(conditions, api_version)
     return current
 
 
@@ -127,18 +127,22 @@ class Row:
     first_seen: bool
 
 
-def diff(old: Sequence[Cond] | None, new: Sequence[Cond], kind: str, now: dt.datetime) -> list[tuple[Cond, str, bool]]:
+def diff(
+    old: Sequence[Cond] | None, new: Sequence[Cond], kind: str, now: dt.datetime, api_version: str = ""
+) -> list[tuple[Cond, str, bool]]:
     """What changed from ``old`` to ``new``: (condition, change, became current) triples in
     the order they happened. ``old`` None means first sight: every condition, as found.
 
-    EMQX conditions are only ever set to True, and setting one puts it first: so each one
-    was the instance's state from its lastTransitionTime on, and first sight alone shows
-    the phases since the last reset. For the brokers only the first condition is the state.
+    EMQX v2beta1 conditions are only ever set to True, and setting one puts it first: so each
+    one was the instance's state from its lastTransitionTime on, and first sight alone shows
+    the phases since the last reset (the admin's ``stacks``; also v2 model A). For v2 model B,
+    v3beta1 and the brokers only the current condition (the admin's ``current_of``) is the state.
     """
     before = {c.type: c for c in old or ()}
     after = {c.type: c for c in new}
-    current_before, current_after = current_of(kind, list(old or ())), current_of(kind, new)
-    stacked = _admin(kind).conditions_stack
+    current_before = current_of(kind, list(old or ()), api_version)
+    current_after = current_of(kind, new, api_version)
+    stacked = _admin(kind).stacks(api_version, new)
     # A transition is a new condition, or a new status or time; a changed message alone is not.
     set_now = [c for c in new if c.type not in before or (before[c.type].status, before[c.type].at) != (c.status, c.at)]
     # A removal has no time of its own: it happened with the newest change of the same
@@ -228,7 +232,7 @@ class Recorder:
         new = tuple(conditions_of(obj))
         now = dt.datetime.now(dt.UTC)
         generation = meta.generation
-        current = current_of(kind, new)
+        current = current_of(kind, new, obj.api_version)
         with self._lock:
             old = self._known.get(key)
             if old == new:
@@ -238,7 +242,7 @@ class Recorder:
             if is_ready(current) and ready_at is not None and self._ready_generation.get(key) != ready_at:
                 self._ready_generation[key] = ready_at
                 self.memory_version += 1
-        changes = diff(old, new, kind, now)
+        changes = diff(old, new, kind, now, obj.api_version)
         rows = [
             Row(
                 cluster=cluster,

@@ -146,9 +146,9 @@ LISTENERS_SERVICE_TYPE = "spec.listenersServiceTemplate.spec.type"
 
 def emqx_form_spec() -> FormSpec:
     """The form of EMQX v2beta1, as the console builds it."""
-    from console.kinds.emqx import _SPEC
+    from console.kinds.emqx import _SPECS
 
-    return _SPEC
+    return _SPECS["v2beta1"]
 
 
 def emqx_add_values(namespace: str = "") -> dict[str, Any]:

@@ -185,9 +185,10 @@ def _checked_spec(spec: FormSpec) -> FormSpec:
     validators, name rule and labels), for documents given whole: the API server judges the rest
     with its own CRD version."""
     paths = ["metadata.name", "metadata.namespace", "metadata.labels"]
+    shown = set(spec.paths())  # options of paths this version's form does not show are ignored
     for path, option in spec.options.items():
         ruled = option.validators or option.min_value is not None or option.max_value is not None
-        if path not in paths and (ruled or option.max_length is not None):
+        if path in shown and path not in paths and (ruled or option.max_length is not None):
             paths.append(path)
     return dataclasses.replace(spec, fieldsets=(("", paths),))
 

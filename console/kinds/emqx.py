@@ -1,17 +1,49 @@
-"""EMQX (apps.emqx.io/v2beta1, operator 2.2): EMQX 5 clusters of core and replicant nodes.
+"""EMQX: EMQX 5 clusters of core and replicant nodes, in every version an operator line serves.
 
-State (../shared/crds/OPERATOR-STATUS.md, "EMQX v2beta1 status"): the operator only ever sets a
-condition True and puts it first, so the first True condition is the state, as `kubectl get
-emqx` shows it; Ready counts only when set for the current generation (observedGeneration).
+- ``v2beta1`` (operator 2.2, and still served by 2.3);
+- ``v2`` (operator 2.3, its storage version);
+- ``v3beta1`` (operator 3.0, the only version it serves).
+
+State rules (../shared/crds/OPERATOR-STATUS.md, "How to compute current state"), all here and nowhere else:
+
+- **v2beta1 and v2 model A** (the state machine): conditions are written at the front, so the first
+  True condition is the state, as ``kubectl get emqx`` shows it. v2beta1 removes later conditions
+  when going back; model A rewrites them False with a reason instead.
+- **v2 model B** (later 2.3 code: only CoreNodesProgressing, ReplicantNodesProgressing, Available and
+  Ready, each re-evaluated every round) and **v3beta1**: list order means nothing. Ready True is
+  the state; otherwise Ready's False reason names the progressing condition; Available False is
+  degraded. v3beta1 adds, before that: paused (``Paused`` True: nothing will be acted on) and the
+  EMQX API unreachable (``EMQXAPIAvailable`` False: the rest is not trustworthy), and the
+  ``observedGeneration`` of ``Ready`` tells a stale status from a current one.
+
+The two v2 models share one schema; the console tells them apart by the condition types: only the
+state machine writes Initialized, CoreNodesReady and ReplicantNodesReady, and it never removes
+Initialized.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.http import HttpRequest
+
 from console.forms.schema import FieldOptions, FormSpec, parse_quantity
-from console.registry import AGE, NAME, NAMESPACE, STATE, VERSION, FormContext, ResourceAdmin, counts_column, site
+from console.registry import (
+    AGE,
+    DEGRADED,
+    NAME,
+    NAMESPACE,
+    STATE,
+    UNKNOWN,
+    VERSION,
+    FormContext,
+    Health,
+    ObjectAction,
+    ResourceAdmin,
+    counts_column,
+    site,
+)
 from console.summaries import (
     ConditionRow,
     Counts,
@@ -24,7 +56,8 @@ from console.summaries import (
 )
 from console.validators import hocon_config, image_reference, max_bytes
 from emqx.client.names import DNS_LABEL
-from emqx.models import apps_v2beta1
+from emqx.config_roots import STARTUP_ROOTS, changed_startup_paths
+from emqx.models import apps_v2, apps_v2beta1, apps_v3beta1
 from emqx.models._base import Resource
 
 # EMQX 5 keeps a few core nodes (Mria replicates every write to each of them) and scales out
@@ -40,6 +73,24 @@ SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 PROGRESSING_TYPES = frozenset(
     {"Initialized", "CoreNodesProgressing", "CoreNodesReady", "ReplicantNodesProgressing", "ReplicantNodesReady"}
 )
+# Written only by the state machine (v2beta1, v2 model A); model B and v3beta1 never write them.
+STATE_MACHINE_TYPES = frozenset({"Initialized", "CoreNodesReady", "ReplicantNodesReady"})
+# The condition a False Ready names as its reason (model B and v3beta1).
+PROGRESSING_REASONS = ("CoreNodesProgressing", "ReplicantNodesProgressing")
+V3BETA1_TYPES = frozenset(
+    {
+        "EMQXAPIAvailable",
+        "CoreNodesProgressing",
+        "ReplicantNodesProgressing",
+        "Available",
+        "Ready",
+        "ConfigApplied",
+        "Paused",
+    }
+)
+PAUSED_ANNOTATION = "apps.emqx.io/paused"
+"""Operator 3.0 pauses reconciling an EMQX while this annotation is set to anything but ``false``
+(``internal/controller/pause_reconciliation.go``)."""
 
 CORE = "spec.coreTemplate.spec"
 REPLICANT = "spec.replicantTemplate.spec"
@@ -132,8 +183,9 @@ FIELDSETS_V2BETA1 = (
 )
 
 
-def form_spec_v2beta1() -> FormSpec:
-    options: dict[str, FieldOptions] = {
+def _options() -> dict[str, FieldOptions]:
+    """The console's options of the fields every version shares."""
+    return {
         **_core_options(),
         **_replicant_options(),
         "spec.image": FieldOptions(
@@ -176,9 +228,101 @@ def form_spec_v2beta1() -> FormSpec:
         ),
         "metadata.labels": FieldOptions(label="Labels", help_text="One key=value a line."),
     }
+
+
+def form_spec_v2beta1(model: type[Resource]) -> FormSpec:
+    """The form of v2beta1 and v2 (operator 2.2 and 2.3): the same spec fields, HOCON configuration."""
     return FormSpec(
-        model=apps_v2beta1.EMQX,
+        model=model,
         fieldsets=FIELDSETS_V2BETA1,
+        options=_options(),
+        name_rule=DNS_LABEL,
+        suggested={"spec.image": SUGGESTED_IMAGE},
+        always_write=("spec.image",),
+        clean=check_requests_below_limits,
+    )
+
+
+V3_STORAGE = f"{CORE}.persistentVolumeClaimSpec"
+FIELDSETS_V3BETA1 = (
+    ("Instance", ["metadata.name", "metadata.namespace", "spec.image", "metadata.labels", "spec.imagePullSecrets"]),
+    ("Nodes", [CORE_REPLICAS, REPLICANT_REPLICAS]),
+    ("Core node resources", _resources(CORE)),
+    ("Replicant node resources", _resources(REPLICANT)),
+    ("Storage", [f"{V3_STORAGE}.resources.requests.storage", f"{V3_STORAGE}.storageClassName"]),
+    ("Environment", [f"{CORE}.env", f"{REPLICANT}.env"]),
+    (
+        "Services",
+        [
+            "spec.dashboardServiceTemplate.spec.type",
+            "spec.listenersServiceTemplate.spec.type",
+            "spec.listenersServiceTemplate.spec.ports",
+        ],
+    ),
+    (
+        "Update strategy",
+        [
+            "spec.updateStrategy.evacuationStrategy.type",
+            "spec.updateStrategy.replicants.maxSurge",
+            "spec.updateStrategy.replicants.maxUnavailable",
+            "spec.revisionHistoryLimit",
+        ],
+    ),
+    ("Configuration", ["spec.config.roots"]),
+)
+
+
+def config_roots(value: Any) -> None:
+    """A v3beta1 ``spec.config.roots``: a mapping of EMQX configuration roots, without
+    ``node.cookie``, which the CRD reserves for the operator (its field description).
+    Raises ValidationError naming the problem."""
+    from django.core.exceptions import ValidationError
+
+    if value is None:
+        return
+    if not isinstance(value, Mapping):
+        raise ValidationError("Give the configuration as a YAML mapping of roots, e.g. `mqtt: {max_packet_size: 1MB}`.")
+    node = value.get("node")
+    if isinstance(node, Mapping) and "cookie" in node:
+        raise ValidationError("node.cookie is reserved for the operator: leave it out.")
+
+
+def form_spec_v3beta1() -> FormSpec:
+    """The form of v3beta1 (operator 3.0): configuration as a YAML tree of roots, replicant update strategy."""
+    options = _options()
+    options[CORE_REPLICAS] = _replicas(
+        "Core",
+        1,
+        MAX_CORE_REPLICAS,
+        "Core nodes hold the cluster's data; use an odd number (1, 3, 5). With replicants, at least 2.",
+        required=True,
+    )
+    options[f"{V3_STORAGE}.resources.requests.storage"] = FieldOptions(
+        label="Volume size", writes_with=(CORE_REPLICAS,)
+    )
+    options[f"{V3_STORAGE}.storageClassName"] = FieldOptions(label="Storage class", writes_with=(CORE_REPLICAS,))
+    options["spec.updateStrategy.evacuationStrategy.type"] = FieldOptions(
+        label="Node evacuation", help_text="NodeEvacuation moves connections and sessions off a node before it goes."
+    )
+    options["spec.updateStrategy.replicants.maxSurge"] = FieldOptions(
+        label="Replicant max surge", placeholder="e.g. 1 or 25%"
+    )
+    options["spec.updateStrategy.replicants.maxUnavailable"] = FieldOptions(
+        label="Replicant max unavailable", placeholder="e.g. 0 or 25%"
+    )
+    options["spec.revisionHistoryLimit"] = FieldOptions(label="Revisions kept", help_text="Old sets kept for rollback.")
+    options["spec.config.roots"] = FieldOptions(
+        label="Configuration roots (YAML)",
+        help_text=(
+            "EMQX configuration as a YAML tree of roots (spec.config.roots). Runtime roots apply at once; "
+            f"changing {', '.join(STARTUP_ROOTS)} (except cluster.links) restarts every pod, and the preview says so."
+        ),
+        code=True,
+        validators=(config_roots,),
+    )
+    return FormSpec(
+        model=apps_v3beta1.EMQX,
+        fieldsets=FIELDSETS_V3BETA1,
         options=options,
         name_rule=DNS_LABEL,
         suggested={"spec.image": SUGGESTED_IMAGE},
@@ -187,53 +331,204 @@ def form_spec_v2beta1() -> FormSpec:
     )
 
 
-@memoized
-def summarize_v2beta1(obj: apps_v2beta1.EMQX) -> Summary:
-    # The CRD does not require a spec: an EMQX without one is accepted by the API server, and
-    # reads as the schema's defaults with no image.
-    spec, status = obj.spec or apps_v2beta1.EMQXSpec(image=""), obj.status
-    conditions = condition_rows(status.conditions if status else None)
-    current = EMQXAdmin.first_true(conditions)
+def is_stacked(api_version: str, conditions: Sequence[Any]) -> bool:
+    """Whether the conditions are the state machine's (v2beta1, v2 model A: written at the front,
+    the first True one is the state) rather than independent ones (v2 model B, v3beta1)."""
+    if api_version.endswith("/v2beta1") or api_version.endswith("/v2alpha1"):
+        return True
+    if api_version.endswith("/v2"):
+        return not conditions or any(c.type in STATE_MACHINE_TYPES for c in conditions)
+    return False
+
+
+def current_condition(api_version: str, conditions: Sequence[Any]) -> Any | None:
+    """The condition that is the object's state, per version (module docstring). ``conditions``
+    are any objects with ``type``, ``status`` and ``reason`` (ConditionRow, the timeline's Cond);
+    the result is one of them, or None when there is none."""
+    if is_stacked(api_version, conditions):
+        return next((c for c in conditions if c.status == "True"), None)
+    by_type = {c.type: c for c in conditions}
+    ready, api = by_type.get("Ready"), by_type.get("EMQXAPIAvailable")
+    if ready is not None and ready.status == "True":
+        return ready
+    if api is not None and api.status == "False":
+        return api
+    reason = ready.reason if ready is not None else ""
+    progressing = by_type.get(reason) if reason in PROGRESSING_REASONS else None
+    if progressing is not None and progressing.status == "True":
+        return progressing
+    available = by_type.get("Available")
+    if available is not None and available.status == "False":
+        return available
+    if ready is not None:
+        return ready
+    return next((by_type[t] for t in PROGRESSING_REASONS if t in by_type and by_type[t].status == "True"), None)
+
+
+def _state(api_version: str, conditions: Sequence[ConditionRow], current: ConditionRow | None) -> str:
     if current is None:
-        state = "Pending"
-    elif current.type == "Ready":
-        state = "Ready"
-    elif current.type == "Available":
-        state = "Available"
-    else:
-        state = "Progressing"
+        return "Pending"
+    if current.type == "Ready" and current.status == "True":
+        return "Ready"
+    if is_stacked(api_version, conditions):
+        return "Available" if current.type == "Available" else "Progressing"
+    if current.type == "EMQXAPIAvailable":
+        return "API unavailable"
+    if current.type in PROGRESSING_REASONS or (
+        current.type == "Ready" and current.reason == "DSReplicationProgressing"
+    ):
+        return "Progressing"
+    return "Not ready"
+
+
+def _counts(spec: Any, status: Any, *, core_default: int, replicant_default: int) -> tuple[tuple[str, Counts], ...]:
     core_spec = spec.core_template.spec if spec.core_template and spec.core_template.spec else None
-    core_desired = core_spec.replicas if core_spec and core_spec.replicas is not None else 1
+    core_desired = core_spec.replicas if core_spec and core_spec.replicas is not None else core_default
     core_ready = status.core_nodes_status.ready_replicas if status and status.core_nodes_status else None
     counts = [("Core nodes", Counts(core_ready or 0, core_desired))]
     if spec.replicant_template is not None:
         rspec = spec.replicant_template.spec
-        desired = rspec.replicas if rspec and rspec.replicas is not None else 2
+        desired = rspec.replicas if rspec and rspec.replicas is not None else replicant_default
         ready = status.replicant_nodes_status.ready_replicas if status and status.replicant_nodes_status else None
         counts.append(("Replicant nodes", Counts(ready or 0, desired)))
+    return tuple(counts)
+
+
+def _observed(conditions: Sequence[ConditionRow], current: ConditionRow | None, generation: int) -> bool:
+    # Ready is written every round with the generation it judged (v3beta1); Paused only when it
+    # changes, so its observedGeneration may lag without the status being stale.
+    ready = next((c for c in conditions if c.type == "Ready"), None)
+    judged = ready if ready is not None else current
+    return (
+        judged is None
+        or judged.observed_generation in (None, generation)
+        or (judged.observed_generation is not None and judged.observed_generation >= generation)
+    )
+
+
+_EMPTY_SPECS: dict[str, Any] = {
+    apps_v2beta1.EMQX.api_version: apps_v2beta1.EMQXSpec(image=""),
+    apps_v2.EMQX.api_version: apps_v2.EMQXSpec(image=""),
+    apps_v3beta1.EMQX.api_version: apps_v3beta1.EMQXSpec(image=""),
+}
+
+
+@memoized
+def summarize(obj: Any) -> Summary:
+    """The Summary of an EMQX of any version (v2beta1, v2, v3beta1), by the rules of the module
+    docstring."""
+    api_version = obj.api_version
+    # The CRD does not require a spec: an EMQX without one is accepted by the API server, and
+    # reads as the schema's defaults with no image.
+    spec = obj.spec or _EMPTY_SPECS[api_version]
+    status = obj.status
+    conditions = condition_rows(status.conditions if status else None)
+    current = current_condition(api_version, conditions)
+    state = _state(api_version, conditions, current)
     base = base_fields(obj)
-    observed = current is None or current.observed_generation in (None, base["generation"])
+    observed = _observed(conditions, current, base["generation"])
+    details: list[tuple[str, str]] = []
+    paused = False
+    v3 = api_version.endswith("/v3beta1")
+    if v3:
+        by_type = {c.type: c for c in conditions}
+        paused = by_type.get("Paused") is not None and by_type["Paused"].status == "True"
+        if paused:
+            details.append(
+                ("Reconciliation", f"paused by the {PAUSED_ANNOTATION} annotation: the operator acts on nothing")
+            )
+            if state != "Ready":
+                state = "Paused"
+        config = by_type.get("ConfigApplied")
+        if config is not None and config.status != "True":
+            details.append(("Configuration", f"{config.reason}: {config.message}"))
+        elif config is not None:
+            details.append(("Configuration", config.message or config.reason))
+        nodes = node_rows(status.cluster_nodes if status else None)
+        counts = _counts(spec, status, core_default=1, replicant_default=0)
+        evacuations = status.node_evacuations if status else None
+    else:
+        nodes = node_rows(status.core_nodes if status else None, "core") + node_rows(
+            status.replicant_nodes if status else None, "replicant"
+        )
+        counts = _counts(spec, status, core_default=1, replicant_default=2)
+        evacuations = getattr(status, "node_evacuations_status", None) if status else None
+        if api_version.endswith("/v2") and conditions:
+            details.append(
+                (
+                    "Status model",
+                    "state machine (A)" if is_stacked(api_version, conditions) else "independent conditions (B)",
+                )
+            )
+    if evacuations:
+        details.append(("Node evacuation", ", ".join(f"{e.node_name} ({e.state})" for e in evacuations)))
+    ds = getattr(status, "ds_replication", None) if status else None
+    if ds is not None and ds.dbs:
+        moving = [db.name for db in ds.dbs if db.num_transitions or db.min_replicas != db.max_replicas]
+        details.append(
+            ("Durable storage", f"replication settling ({', '.join(moving)})" if moving else "replication stable")
+        )
+    if not observed and current is not None and current.observed_generation is not None:
+        details.append(
+            (
+                "Status",
+                f"last observed at generation {current.observed_generation}; the spec is at {base['generation']}",
+            )
+        )
     if base["deleting"]:
         state = "Deleting"
+    pending_restart = v3 and any(c.type == "ConfigApplied" and c.reason == "StartupConfigPending" for c in conditions)
     return Summary(
         **base,
         state=state,
         current=current,
         image=spec.image,
         version=version_of(spec.image),
-        counts=tuple(counts),
+        counts=counts,
         conditions=tuple(conditions),
-        nodes=node_rows(status.core_nodes if status else None, "core")
-        + node_rows(status.replicant_nodes if status else None, "replicant"),
+        nodes=nodes,
+        details=tuple(details),
         observed=observed,
-        settled=state == "Ready" and observed,
+        paused=paused,
+        settled=state == "Ready" and observed and not pending_restart,
     )
+
+
+def _is_v3(summary: Summary) -> bool:
+    return summary.api_version == apps_v3beta1.EMQX.api_version
+
+
+def _pause_annotation_set(obj: Resource) -> bool:
+    annotations = obj.metadata.annotations or {}
+    return PAUSED_ANNOTATION in annotations and annotations[PAUSED_ANNOTATION] != "false"
+
+
+PAUSE = ObjectAction(
+    name="pause",
+    label="Pause",
+    done="Reconciliation paused",
+    description=(
+        f"Sets the {PAUSED_ANNOTATION} annotation: the operator stops changing this cluster "
+        "(no rollout, scaling or configuration) until it is resumed; EMQX keeps running."
+    ),
+    applies=lambda obj, summary: _is_v3(summary) and not _pause_annotation_set(obj),
+    patch=lambda obj: {"metadata": {"annotations": {PAUSED_ANNOTATION: "true"}}},
+)
+RESUME = ObjectAction(
+    name="resume",
+    label="Resume",
+    done="Reconciliation resumed",
+    description=f"Removes the {PAUSED_ANNOTATION} annotation: the operator acts on the spec again.",
+    # Offered as soon as the annotation is set, before the operator reports Paused.
+    applies=lambda obj, summary: _is_v3(summary) and _pause_annotation_set(obj),
+    patch=lambda obj: {"metadata": {"annotations": {PAUSED_ANNOTATION: None}}},
+)
 
 
 class EMQXAdmin(ResourceAdmin):
     kind = "EMQX"
     slug = "emqx"
-    models = (apps_v2beta1.EMQX,)
+    models = (apps_v3beta1.EMQX, apps_v2.EMQX, apps_v2beta1.EMQX)
     verbose_name = "EMQX"
     verbose_name_plural = "EMQX instances"
     menu_order = 0
@@ -247,7 +542,7 @@ class EMQXAdmin(ResourceAdmin):
         AGE,
     )
     ready_conditions = frozenset({"Ready"})
-    known_conditions = PROGRESSING_TYPES | {"Available", "Ready"}
+    known_conditions = PROGRESSING_TYPES | V3BETA1_TYPES
     has_timeline = True
     conditions_stack = True
     has_scale = True
@@ -255,22 +550,66 @@ class EMQXAdmin(ResourceAdmin):
     # The operator names Services and StatefulSets after the instance (`<name>-core`,
     # `<name>-dashboard`): Service names are DNS labels, so a new EMQX's name must be one.
     name_rule = DNS_LABEL
-    create_hint = "kind EMQX, apiVersion apps.emqx.io/v2beta1"
+    create_hint = "kind EMQX, apiVersion apps.emqx.io/v2 (operator 2.3), v3beta1 (3.0) or v2beta1 (2.2)"
+    object_actions = (PAUSE, RESUME)
 
-    @staticmethod
-    def first_true(conditions: list[ConditionRow] | tuple[ConditionRow, ...]) -> ConditionRow | None:
-        return next((c for c in conditions if c.status == "True"), None)
+    def current_of(self, conditions: Sequence[ConditionRow], api_version: str = "") -> ConditionRow | None:
+        """The condition that is the state, by the rules of the object's version (module docstring)."""
+        result: ConditionRow | None = current_condition(api_version or apps_v2beta1.EMQX.api_version, conditions)
+        return result
 
-    def current_of(self, conditions: Any) -> ConditionRow | None:
-        """EMQX's first True condition (v2beta1 conditions are only ever True)."""
-        return self.first_true(list(conditions))
+    def stacks(self, api_version: str, conditions: Sequence[Any]) -> bool:
+        """v2beta1 and v2 model A stack their conditions; model B and v3beta1 do not."""
+        return is_stacked(api_version, conditions)
 
     def summarize(self, obj: Any) -> Summary:
-        return summarize_v2beta1(obj)
+        return summarize(obj)
+
+    def health(self, summary: Summary, *, seen_ready: bool) -> Health:
+        """As every kind's (ResourceAdmin.health), and for v2 model B and v3beta1: the EMQX API
+        unreachable is unknown (the rest of the status is not trustworthy), fewer pods available
+        than desired is degraded, and paused before Ready is degraded (nothing will move)."""
+        current = summary.current
+        if summary.state == "API unavailable" and current is not None:
+            return Health(UNKNOWN, f"the operator cannot reach the EMQX API ({current.reason}: {current.message})")
+        if summary.state == "Not ready" and current is not None:
+            return Health(DEGRADED, f"{current.type} {current.status}: {current.reason} {current.message}".strip())
+        if summary.state == "Paused":
+            return Health(DEGRADED, f"reconciliation paused ({PAUSED_ANNOTATION}) before the cluster was Ready")
+        return super().health(summary, seen_ready=seen_ready)
 
     def get_form_spec(self, model: type[Resource], context: FormContext) -> FormSpec:
-        return _SPEC
+        return _SPECS[model.version]
+
+    def get_detail_context(self, request: HttpRequest, cluster: Any, obj: Resource) -> dict[str, Any]:
+        """The instance's API keys (operator 3.0's EMQXAPIKey), for templates/console/emqx/detail.html."""
+        from console.kinds.apikeys import api_keys_context
+
+        return api_keys_context(request, cluster, obj)
+
+    def change_notes(self, before: Resource, after: Resource) -> list[str]:
+        """What saving this change will do beyond the fields, for the preview: for v3beta1, the
+        changed configuration roots that restart every pod (emqx.config_roots)."""
+        if after.api_version != apps_v3beta1.EMQX.api_version:
+            return []
+        paths = changed_startup_paths(_roots(before), _roots(after))
+        if not paths:
+            return []
+        return [
+            f"Saving restarts every pod (a rolling update): the configuration roots {', '.join(paths)} "
+            "take effect only when EMQX starts."
+        ]
 
 
-_SPEC = form_spec_v2beta1()
+def _roots(obj: Resource) -> Any:
+    spec = getattr(obj, "spec", None)
+    config = getattr(spec, "config", None) if spec is not None else None
+    return getattr(config, "roots", None) if config is not None else None
+
+
+_SPECS = {
+    "v2beta1": form_spec_v2beta1(apps_v2beta1.EMQX),
+    "v2": form_spec_v2beta1(apps_v2.EMQX),
+    "v3beta1": form_spec_v3beta1(),
+}
 site.register(EMQXAdmin)

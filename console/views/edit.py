@@ -431,6 +431,7 @@ def object_change(
         return redirect(f"{url}?saved={int(time.time())}")
     context["changes"] = diffs.changes(base.doc, intended.to_dict())
     context["diff"] = diffs.unified(base.doc, intended.to_dict())
+    context["notes"] = admin.change_notes(base.obj, intended)
     context["inputs"] = hidden_inputs(form)
     return _render(request, admin, "preview", context)
 

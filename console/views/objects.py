@@ -181,6 +181,9 @@ def object_detail(
     context = _detail_context(request, cluster, admin, namespace, name)
     obj = context.get("obj")
     context["yaml"] = object_yaml(obj) if isinstance(obj, Resource) else ""
+    if isinstance(obj, Resource):
+        context["object_actions"] = admin.actions_for(obj, context.get("summary"))
+        context.update(admin.get_detail_context(request, cluster, obj))
     return _render(request, admin, "detail", context)
 
 

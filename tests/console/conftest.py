@@ -12,7 +12,11 @@ from django.test import Client
 from console import clusters
 from emqx.client.clientset import Clientset
 from sandbox import Sandbox
+from tests.conftest import SANDBOX_OF_BUNDLE
 from tests.console.kind_cases import CASES, Case, World
+
+# The console's name for each era's cluster in these tests.
+CLUSTER_OF_ERA = {"current": "default", "2021": "legacy", "2.3": "stable", "3.0": "next"}
 
 
 @pytest.fixture
@@ -35,8 +39,8 @@ def world(request: pytest.FixtureRequest, settings: Any, admin_client: Client) -
     """One registered kind in one served version (every one, in turn): its cluster configured for
     the console, a namespace of the test's own there, and a logged-in superuser."""
     case: Case = request.param
-    sandbox: Sandbox = request.getfixturevalue("sandbox" if case.era == "current" else "sandbox_2021")
-    cluster = "default" if case.era == "current" else "legacy"
+    sandbox: Sandbox = request.getfixturevalue(SANDBOX_OF_BUNDLE[case.era])
+    cluster = CLUSTER_OF_ERA[case.era]
     settings.CONSOLE_CLUSTERS = [{"name": cluster, "kubeconfig": str(sandbox.kubeconfig)}]
     namespace = f"t-{case.admin.slug}-{case.model.version}-{secrets.token_hex(3)}"
     sandbox.create_namespace(namespace)
