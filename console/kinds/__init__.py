@@ -4,6 +4,6 @@ Imported once by ``ConsoleConfig.ready()`` (as Django's ``admin.autodiscover``);
 the imports is the order of the navigation.
 """
 
-from console.kinds import brokers, emqx, rebalance
+from console.kinds import apikeys, brokers, emqx, rebalance
 
-__all__ = ["brokers", "emqx", "rebalance"]
+__all__ = ["apikeys", "brokers", "emqx", "rebalance"]

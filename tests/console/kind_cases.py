@@ -15,7 +15,7 @@ from console.forms.schema import FormSpec, ResourceForm, values_as_data
 from console.registry import FormContext, ResourceAdmin, site
 from emqx.client.clientset import Clientset
 from emqx.client.resource import ResourceClient
-from emqx.models import apps_v1beta1, apps_v1beta4, apps_v2beta1
+from emqx.models import apps_v1beta1, apps_v1beta4, apps_v2, apps_v2beta1, apps_v3beta1
 from emqx.models._base import Resource
 from sandbox import Sandbox
 from tests.support import rfc3339
@@ -43,7 +43,8 @@ class Case:
 
     model: type[Resource]
     era: str
-    """'current' (the operator 2.2 bundle) or '2021' (operator 1.0's v1beta1 brokers)."""
+    """The operator line whose CRDs the cluster has: 'current' (2.2), '2.3', '3.0' or '2021'
+    (operator 1.0's v1beta1 brokers); see tests.conftest.SANDBOX_OF_BUNDLE."""
     spec: Callable[[str], dict[str, Any]]
     """A valid spec, given a suffix for names it refers to."""
     change: tuple[str, Any]
@@ -51,7 +52,8 @@ class Case:
     settled: Callable[[Resource], dict[str, Any]]
     """A status the operator writes once the object has settled (Ready, Completed)."""
     refused: str
-    """A form field path a ValidatingAdmissionPolicy refuses on the dry-run (to see where it lands)."""
+    """An int32 form field path (the API server refuses 3000000000 on the dry-run: where does it land?);
+    '' for a kind whose form has no integer field (EMQXAPIKey)."""
     form: dict[str, Any] = field(default_factory=dict)
     """Values the add form needs beyond name and namespace (by path)."""
 
@@ -75,6 +77,37 @@ def _emqx_settled(obj: Resource) -> dict[str, Any]:
             _condition("Available", "ClusterAvailable", observedGeneration=generation),
         ],
         "coreNodesStatus": {"readyReplicas": 1, "replicas": 1},
+    }
+
+
+def _emqx_v2_settled(obj: Resource) -> dict[str, Any]:
+    # Operator 2.3's state machine (model A): the newest condition first, no observedGeneration.
+    ready = {**_condition("Ready", "Ready"), "message": "Cluster is ready"}
+    return {
+        "conditions": [ready, _condition("Available", "Available"), _condition("CoreNodesReady", "CoreNodesReady")],
+        "coreNodesStatus": {"readyReplicas": 1, "replicas": 1, "updateReplicas": 1, "currentReplicas": 1},
+    }
+
+
+def _emqx_v3beta1_settled(obj: Resource) -> dict[str, Any]:
+    # Operator 3.0: every condition by type, True or False, with the generation it judged.
+    generation = obj.metadata.generation
+
+    def cond(type_: str, status: str, reason: str, message: str) -> dict[str, Any]:
+        return {**_condition(type_, reason, observedGeneration=generation), "status": status, "message": message}
+
+    return {
+        "conditions": [
+            cond("EMQXAPIAvailable", "True", "RequestSucceeded", "EMQX API is available"),
+            cond("CoreNodesProgressing", "False", "Converged", "1 core pods up to date"),
+            cond("Available", "True", "CorePodsAvailable", "1/1 core pods available"),
+            cond("Ready", "True", "Ready", "Cluster is ready"),
+            cond("ConfigApplied", "True", "Applied", "Desired configuration is active"),
+            cond("Paused", "False", "AnnotationNotSet", "Reconciliation is active"),
+        ],
+        "coreReplicas": 1,
+        "replicantReplicas": 0,
+        "coreNodesStatus": {"readyReplicas": 1, "updatedReplicas": 1, "currentReplicas": 1},
     }
 
 
@@ -125,6 +158,37 @@ CASES = [
         lambda obj: {"phase": "Completed", "conditions": [_condition("Completed", "Completed")]},
         refused="spec.rebalanceStrategy.connEvictRate",
         form={"spec.instanceName": "target", "spec.instanceKind": "EMQX"},
+    ),
+    Case(
+        apps_v2.EMQX,
+        "2.3",
+        lambda _: {"image": "emqx/emqx:5.8.6"},
+        ("spec.coreTemplate.spec.replicas", 3),
+        _emqx_v2_settled,
+        refused="spec.updateStrategy.initialDelaySeconds",
+        form={"spec.image": "emqx/emqx:5.8.6"},
+    ),
+    Case(
+        apps_v3beta1.EMQX,
+        "3.0",
+        lambda _: {"image": "emqx/emqx:5.10.0", "config": {"roots": {"mqtt": {"max_packet_size": "1MB"}}}},
+        ("spec.coreTemplate.spec.replicas", 3),
+        _emqx_v3beta1_settled,
+        refused="spec.revisionHistoryLimit",
+        form={"spec.image": "emqx/emqx:5.10.0"},
+    ),
+    Case(
+        apps_v3beta1.EMQXAPIKey,
+        "3.0",
+        lambda target: {"emqxRef": {"name": target}, "secretRef": {"name": f"{target}-api-key"}},
+        ("spec.role", "Viewer"),
+        lambda obj: {
+            "conditions": [
+                {**_condition("Ready", "SecretCreated", observedGeneration=obj.metadata.generation), "message": "ok"}
+            ]
+        },
+        refused="",
+        form={"spec.emqxRef.name": "target", "spec.secretRef.name": "target-api-key", "spec.role": "Viewer"},
     ),
     Case(
         apps_v1beta1.EmqxBroker,

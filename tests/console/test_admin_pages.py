@@ -96,6 +96,8 @@ def test_the_clusters_refusal_lands_on_the_field_it_names(world: World) -> None:
     # names the field (in the message: "... with format int32 in spec.replicas"). The form knows
     # no int32 bound: only the dry-run finds it, and puts it on the field.
     path = world.case.refused
+    if not path:
+        pytest.skip(f"{world.case.id}'s form has no integer field")
     data = world.add_data("refused")
     data[path] = "3000000000"
     response = world.client.post(world.url("add"), data)
