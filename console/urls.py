@@ -4,7 +4,7 @@ from django.urls import path
 
 from console.auth import LoginView
 from console.registry import site
-from console.views import audit, home
+from console.views import audit, home, upgrade
 from console.views import dashboard as dashboard_views
 
 urlpatterns = [
@@ -16,6 +16,7 @@ urlpatterns = [
     path("dashboard/_dashboard", dashboard_views.fleet_dashboard_partial, name="fleet_dashboard_partial"),
     path("clusters/<slug:cluster>/", dashboard_views.dashboard, name="dashboard"),
     path("clusters/<slug:cluster>/_dashboard", dashboard_views.dashboard_partial, name="dashboard_partial"),
+    path("clusters/<slug:cluster>/upgrade/", upgrade.upgrade_blockers, name="upgrade_blockers"),
     # Every registered kind's pages: <slug>_list, <slug>_add, <slug>_detail ... (console.registry).
     *site.get_urls(),
     path("admin/", admin.site.urls),

@@ -20,9 +20,11 @@ class _ScaleModel(BaseModel):
 
 
 class ScaleSpec(_ScaleModel):
-    """The desired replica count."""
+    """The desired replica count. autoscaling/v1 leaves a zero out (``omitempty``), so a Scale
+    read with no ``spec.replicas`` means 0 (a v3beta1 EMQX without replicants), not "unknown".
+    The default is not sent back: :meth:`Scale.to_dict` writes only what was set."""
 
-    replicas: int | None = None
+    replicas: int = 0
 
 
 class ScaleStatus(_ScaleModel):

@@ -1,4 +1,7 @@
-"""Every console URL x every role x a namespace in and out of the role's scope.
+"""Every console URL x every role x a namespace in and out of the role's scope, on a cluster of
+operator 2.2 (EMQX v2beta1, the 4.x brokers, Rebalance) and one of 3.0 (EMQX v3beta1, EMQXAPIKey).
+The pages of a kind the cluster does not serve still answer by the same rules (a banner or 404,
+never a 500).
 
 The URLconf is enumerated, so a new view without an entry in REQUIRED_VERB fails here until
 someone decides who may use it. Refusals are 403 where the user may read the namespace and
@@ -8,17 +11,21 @@ though no button is shown, and changes nothing.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from console import clusters
 from console.models import RoleGrant
 from console.registry import site
 from emqx.client.clientset import Clientset
-from tests import factories
+from tests.conftest import SANDBOX_OF_BUNDLE
+from tests.console.kind_cases import CASES
 from tests.support import eventually
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +43,7 @@ ACTION_VERB: dict[str, str | None] = {
     "add": "create",
     "change": "update",
     "delete": "delete",
+    "action": "update",  # object actions (Pause, Resume): POST only
 }
 REQUIRED_VERB: dict[str, str | None] = {
     "home": None,
@@ -44,6 +52,7 @@ REQUIRED_VERB: dict[str, str | None] = {
     "fleet_dashboard_partial": None,
     "dashboard": None,
     "dashboard_partial": None,
+    "upgrade_blockers": None,
     **{admin.url_name(action): verb for admin in site for action, verb in ACTION_VERB.items()},
 }
 PUBLIC = {"login", "logout"}
@@ -70,40 +79,49 @@ def _console_patterns() -> Iterator[tuple[str, str]]:
 
 def test_every_console_url_has_a_declared_permission() -> None:
     names = {name for name, _ in _console_patterns()}
-    # Kinds without a timeline have no timeline URL; every other declared name must exist.
-    declared = {name for name in REQUIRED_VERB if not name.endswith("_timeline")} | {
-        name for name in REQUIRED_VERB if name.endswith("_timeline") and name in names
+    # Kinds without a timeline or object actions have no such URL; every other declared name must exist.
+    optional = ("_timeline", "_action")
+    declared = {name for name in REQUIRED_VERB if not name.endswith(optional)} | {
+        name for name in REQUIRED_VERB if name.endswith(optional) and name in names
     }
     assert names - PUBLIC == declared, "declare who may use each new view in REQUIRED_VERB"
 
 
 def _url(route: str, namespace: str, name: str) -> str:
-    route = route.replace("<slug:cluster>", "default")
+    route = route.replace("<slug:cluster>", "default").replace("<slug:action>", "pause")
     url = "/" + route.replace("<slug:namespace>", namespace).replace("<str:name>", name)
     # A view whose route names no namespace takes the one it acts in from the query (Add).
     return url if "<slug:namespace>" in route else f"{url}?namespace={namespace}"
 
 
-@pytest.fixture
-def world(clientset: Clientset, namespace: str, sandbox: object, console_cluster: object) -> dict[str, str]:
-    """An object of every kind in the role's namespace and one in a namespace outside its scope."""
-    other = namespace[:50] + "-out"
-    sandbox.create_namespace(other)  # type: ignore[attr-defined]
-    for ns, name in ((namespace, "inside"), (other, "outside")):
-        clientset.apps_v2beta1.emqxes(ns).create(factories.emqx(name, namespace=ns))
-        clientset.apps_v1beta4.emqx_brokers(ns).create(factories.emqx_broker(name, namespace=ns))
-        clientset.apps_v1beta4.emqx_enterprises(ns).create(factories.emqx_enterprise(name, namespace=ns))
-        clientset.apps_v2beta1.rebalances(ns).create(factories.rebalance(name, namespace=ns, instance_name=name))
-    for admin in site:
-        cache = console_cluster.cache(admin.kind)  # type: ignore[attr-defined]
-        eventually(lambda c=cache: c.get(other, "outside") is not None and c.get(namespace, "inside") is not None)
-    return {"in": namespace, "out": other}
+@pytest.fixture(params=["current", "3.0"], ids=["operator-2.2", "operator-3.0"])
+def world(request: pytest.FixtureRequest, settings: Any) -> Iterator[dict[str, Any]]:
+    """A cluster ``default`` of one operator line, an object of every kind it serves (as the kind
+    cases write them) in the role's namespace, and one in a namespace outside its scope."""
+    era = request.param
+    sandbox = request.getfixturevalue(SANDBOX_OF_BUNDLE[era])
+    settings.CONSOLE_CLUSTERS = [{"name": "default", "kubeconfig": str(sandbox.kubeconfig)}]
+    cluster = clusters.get_cluster("default")
+    assert cluster is not None
+    namespace = f"t-perm-{secrets.token_hex(3)}"
+    other = namespace + "-out"
+    for ns in (namespace, other):
+        sandbox.create_namespace(ns)
+    cases = [case for case in CASES if case.era == era]
+    with Clientset.from_kubeconfig(sandbox.kubeconfig) as cs:
+        for case in cases:
+            for ns, name in ((namespace, "inside"), (other, "outside")):
+                doc = {"metadata": {"name": name, "namespace": ns}, "spec": case.spec(name)}
+                cs.resource(case.model, ns).create(case.model.from_dict(doc))
+        for case in cases:
+            cache = cluster.cache(case.model.kind)
+            eventually(lambda c=cache: c.get(other, "outside") is not None and c.get(namespace, "inside") is not None)
+        yield {"in": namespace, "out": other, "served": {case.model.kind for case in cases}, "clientset": cs}
+    clusters.reset()
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_each_role_gets_what_it_may_and_nothing_else(
-    role: str, world: dict[str, str], client: Client, clientset: Clientset
-) -> None:
+def test_each_role_gets_what_it_may_and_nothing_else(role: str, world: dict[str, Any], client: Client) -> None:
     user = User.objects.create_user(f"{role}-user", password=f"pw-{role}-123456")
     RoleGrant.objects.create(user=user, role=role, namespace=world["in"])
     client.force_login(user)
@@ -112,6 +130,8 @@ def test_each_role_gets_what_it_may_and_nothing_else(
         if url_name in PUBLIC:
             continue
         verb = REQUIRED_VERB[url_name]
+        admin = next((a for a in site if url_name.startswith(a.slug + "_")), None)
+        served = admin is None or admin.kind in world["served"]
         for scope, obj in (("in", "inside"), ("out", "outside")):
             url = _url(route, world[scope], obj)
             if verb is None:
@@ -119,9 +139,12 @@ def test_each_role_gets_what_it_may_and_nothing_else(
             elif scope == "out":
                 expected = {404}
             elif verb in ROLE_VERBS[role]:
-                expected = {200, 286, 302}
+                # An action URL answers GET with 405 (POST only); a kind the cluster does not serve
+                # has nothing to show or write (its banner, or 404).
+                expected = {200, 286, 302} | ({405} if url_name.endswith("_action") else set())
+                expected |= set() if served else {404}
             else:
-                expected = {403}
+                expected = {403} if served else {403, 404}
             # Refused write views are also POSTed to directly: no button needed to try.
             refused_write = verb not in (None, "get") and expected in ({403}, {404})
             for method in ("get", "post") if refused_write else ("get",):
@@ -130,9 +153,11 @@ def test_each_role_gets_what_it_may_and_nothing_else(
                     failures.append(f"{role} {method.upper()} {url} ({url_name}, {scope}): {status}, want {expected}")
     assert not failures, "\n".join(failures)
     # The refused POSTs changed nothing: every object is still there, at its first generation.
-    for admin in site:
+    clientset: Clientset = world["clientset"]
+    for kind in world["served"]:
         for scope, obj in (("in", "inside"), ("out", "outside")):
-            assert clientset.for_kind(admin.kind, world[scope]).get(obj).metadata.generation == 1, admin.kind
+            found = clientset.for_kind(kind, world[scope]).get(obj)
+            assert found.metadata.generation == 1 and not found.metadata.annotations, kind
 
 
 def test_out_of_scope_instances_never_appear_in_the_list(world: dict[str, str], client: Client) -> None:
