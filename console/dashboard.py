@@ -225,6 +225,8 @@ class ClusterBoard:
     caches: dict[str, KindCache] = field(default_factory=dict)
     instances: list[Instance] = field(default_factory=list)
     totals: Totals | None = None
+    operator_line: str | None = None
+    """The emqx-operator line its CRDs belong to ("2.3", "3.0" ...: emqx.discovery.operator_line)."""
 
     @property
     def status_label(self) -> str:

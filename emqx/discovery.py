@@ -32,7 +32,7 @@ from typing import Any
 from emqx.errors import Forbidden, NotFound, Unauthorized, UnknownKind
 from emqx.rest import Transport
 
-__all__ = ["GROUP", "KNOWN_KINDS", "Discovery", "GroupInfo", "ServedKind", "version_priority_key"]
+__all__ = ["GROUP", "KNOWN_KINDS", "Discovery", "GroupInfo", "ServedKind", "operator_line", "version_priority_key"]
 
 GROUP = "apps.emqx.io"
 KNOWN_KINDS: tuple[str, ...] = ("EMQX", "EmqxBroker", "EmqxEnterprise", "Rebalance", "EmqxPlugin", "EMQXAPIKey")
@@ -51,6 +51,26 @@ def version_priority_key(version: str) -> tuple[int, int, int, str]:
     stability = {None: 0, "beta": 1, "alpha": 2}[match.group(2)]
     minor = int(match.group(3) or 0)
     return (stability, -major, -minor, "")
+
+
+def operator_line(info: GroupInfo) -> str | None:
+    """The emqx-operator line whose CRDs serve what ``info`` shows ("3.0", "2.3", "2.2", "2.1",
+    "1.2", "1.1", "1.0"), or None when no EMQX kind is served. The rule (emqx/crds/SOURCES.md and
+    ../shared/crds/OPERATOR-STATUS.md, "Which versions each operator line serves"): EMQX v3beta1
+    is 3.0's alone; EMQX v2 is 2.3's; EMQX v2beta1 is 2.2's; EMQX v2alpha1 alone is 2.1's; without
+    EMQX, the newest broker version tells (v1beta3 1.2, v1beta2 1.1, v1beta1 1.0; v1beta4 is 2.x)."""
+    emqx = info.kinds.get("EMQX")
+    emqx_versions = set(emqx.versions) if emqx is not None else set()
+    for version, line in (("v3beta1", "3.0"), ("v2", "2.3"), ("v2beta1", "2.2"), ("v2alpha1", "2.1")):
+        if version in emqx_versions:
+            return line
+    broker_versions = {
+        v for kind in ("EmqxBroker", "EmqxEnterprise") if kind in info.kinds for v in info.kinds[kind].versions
+    }
+    for version, line in (("v1beta4", "2.2"), ("v1beta3", "1.2"), ("v1beta2", "1.1"), ("v1beta1", "1.0")):
+        if version in broker_versions:
+            return line
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +142,17 @@ class Discovery:
     def kinds(self) -> Mapping[str, ServedKind]:
         """Every known kind (served or not) and any other kind the group serves, by kind."""
         return self.group().kinds
+
+    def cached(self) -> GroupInfo | None:
+        """The discovery result if one was fetched already; never asks the server."""
+        with self._lock:
+            return self._info
+
+    def operator_line(self) -> str | None:
+        """Which emqx-operator line the served versions belong to, from the cached discovery
+        (None before the first discovery, or when no EMQX kind is served). See :func:`operator_line`."""
+        info = self.cached()
+        return operator_line(info) if info is not None else None
 
     def kind(self, kind: str) -> ServedKind:
         """What is served of ``kind``; an unknown, unserved kind is an UnknownKind error."""

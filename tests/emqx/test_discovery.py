@@ -119,3 +119,16 @@ def test_discovery_is_cached_until_refresh(cs_2021: Clientset) -> None:
     before = cs_2021.discovery.group()
     assert cs_2021.discovery.group() is before  # cached
     assert cs_2021.discovery.refresh() is not before
+
+
+@pytest.mark.parametrize(("bundle", "line"), [("2.2", "2.2"), ("2021", "1.0"), ("2.3", "2.3"), ("3.0", "3.0")])
+def test_the_operator_line_is_told_by_what_the_cluster_serves(
+    bundle: str, line: str, request: pytest.FixtureRequest
+) -> None:
+    from tests.conftest import SANDBOX_OF_BUNDLE
+
+    sb = request.getfixturevalue(SANDBOX_OF_BUNDLE[bundle])
+    with Clientset.from_kubeconfig(sb.kubeconfig) as fresh:
+        assert fresh.discovery.operator_line() is None  # nothing discovered yet, and it asks nothing
+        fresh.discovery.group()
+        assert fresh.discovery.operator_line() == line
