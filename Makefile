@@ -6,11 +6,17 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements-installed
 
-.PHONY: run test postgres lint typecheck models verify-models sandbox-build sandbox-up sandbox-down browser bench clean
+.PHONY: run run-3.0 test postgres lint typecheck models verify-models sandbox-build sandbox-up sandbox-down browser bench clean
 
-## make run: the console on a throwaway sandbox cluster with demo data, at http://127.0.0.1:8000
+## make run: the console at http://127.0.0.1:8000 on two throwaway sandbox clusters with demo data,
+## prod-2-3 (emqx-operator 2.3) and legacy-2-2 (2.2); more options with DEMO_ARGS="--pace 0.5 ...".
+DEMO_ARGS ?=
 run: $(STAMP) sandbox-build
-	$(PY) manage.py demo
+	$(PY) manage.py demo $(DEMO_ARGS)
+
+## make run-3.0: the same, plus a third cluster next-3-0 on operator 3.0 (EMQX v3beta1, EMQXAPIKey)
+run-3.0: $(STAMP) sandbox-build
+	$(PY) manage.py demo --with-3.0 $(DEMO_ARGS)
 
 ## make test: every test (lint, type check, generated-code check, unit, integration against the sandbox)
 test: $(STAMP) sandbox-build browser postgres

@@ -1,7 +1,8 @@
 """The README's first command: `make run` (manage.py demo) gives a working console in a browser.
 
-The demo runs as `make run` runs it (its own sandbox, the demo seed, the simulator and Django's
-runserver, with the settings' defaults), on a free port and with a database of its own.
+The demo runs as `make run` runs it (its own two sandbox clusters, prod-2-3 on emqx-operator 2.3
+and legacy-2-2 on 2.2, each with its demo seed and simulator, and Django's runserver, with the
+settings' defaults), on a free port and with a database of its own.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from playwright.sync_api import Page, Request, expect
 from sandbox.cluster import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-# Starting a sandbox takes 6-9 s once built; seeding and migrating a little more; CI is slow.
-START_TIMEOUT_S = 90.0
+# Starting a sandbox takes 6-9 s once built, the demo starts two; seeding and migrating a little
+# more; CI is slow.
+START_TIMEOUT_S = 180.0
+# The fleet dashboard polls every 5 s; a cluster's caches may still be connecting on the first load.
+DASHBOARD_TIMEOUT_MS = 30_000
 
 
 def _answers(url: str) -> bool:
@@ -67,14 +71,39 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-def test_the_demo_login_shows_the_seeded_instances(page: Page, demo: str) -> None:
-    page.goto(f"{demo}/login/?next=/clusters/default/emqx/")
+def _log_in(page: Page, demo: str, next_path: str) -> None:
+    page.goto(f"{demo}/login/?next={next_path}")
     page.get_by_label("Username").fill("admin")
     page.get_by_label("Password").fill("emqx-demo")
     page.get_by_role("button", name="Log in").click()
+
+
+def test_the_fleet_dashboard_shows_both_clusters_of_the_demo(page: Page, demo: str) -> None:
+    _log_in(page, demo, "/")
+    expect(page.get_by_role("heading", name="All clusters")).to_be_visible()
+    cards = page.locator(".cluster-card")
+    expect(cards).to_have_count(2)
+    # In this order: the console's first cluster is operator 2.3's.
+    expect(cards.locator("h2 a")).to_have_text(["prod-2-3", "legacy-2-2"])
+    for name, instances in (("prod-2-3", "5"), ("legacy-2-2", "11")):  # legacy: 9 EMQX and two 4.x brokers
+        card = page.locator(f'.cluster-card[data-cluster="{name}"]')
+        expect(card).to_have_attribute("data-status", "ok", timeout=DASHBOARD_TIMEOUT_MS)
+        expect(card.locator('[data-count="instances"]')).to_have_text(instances, timeout=DASHBOARD_TIMEOUT_MS)
+    # The 4.x brokers live on the 2.2 cluster only.
+    expect(page.locator('.cluster-card[data-cluster="prod-2-3"]')).to_contain_text("Not served here: EmqxBroker")
+    expect(page.locator('.cluster-card[data-cluster="legacy-2-2"]')).not_to_contain_text("Not served here")
+
+
+def test_each_cluster_lists_its_own_seeded_instances(page: Page, demo: str) -> None:
+    _log_in(page, demo, "/clusters/legacy-2-2/emqx/")
     expect(page.get_by_role("heading", name="EMQX instances")).to_be_visible()
     expect(page.get_by_role("link", name="fleet-rollout", exact=True)).to_be_visible()
     expect(page.locator("#emqx-table tbody tr")).to_have_count(9)
+
+    page.goto(f"{demo}/clusters/prod-2-3/emqx/")
+    expect(page.get_by_role("link", name="payments-gw", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="device-gateway", exact=True)).to_be_visible()
+    expect(page.locator("#emqx-table tbody tr")).to_have_count(5)
 
 
 def test_the_demo_serves_the_stylesheet_and_htmx(page: Page, demo: str) -> None:

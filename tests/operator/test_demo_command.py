@@ -1,10 +1,12 @@
-"""`manage.py demo` starts a sandbox, seeds it, simulates the operator and serves the console;
-SIGINT stops all of it and leaves no process behind."""
+"""`manage.py demo` starts its sandbox clusters (operator 2.3 and 2.2; with --with-3.0 also 3.0),
+seeds each, simulates the operator on each and serves the console; Ctrl-C (SIGINT) or SIGTERM stops
+all of it and leaves no process behind, and so does killing it outright."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +15,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 from emqx.client import Clientset
 from sandbox.cluster import free_port
@@ -61,12 +65,28 @@ def _status(url: str) -> int | None:
         return None
 
 
-def test_the_demo_serves_the_login_page_and_leaves_nothing_behind_on_sigint(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("args", "stop_signal", "clusters"),
+    [
+        pytest.param([], signal.SIGINT, {"prod-2-3": "2.3", "legacy-2-2": "2.2"}, id="default-ctrl-c"),
+        pytest.param(
+            ["--with-3.0"],
+            signal.SIGTERM,
+            {"prod-2-3": "2.3", "legacy-2-2": "2.2", "next-3-0": "3.0"},
+            id="with-3.0-sigterm",
+        ),
+        pytest.param([], signal.SIGKILL, {"prod-2-3": "2.3", "legacy-2-2": "2.2"}, id="default-killed"),
+    ],
+)
+def test_the_demo_serves_its_clusters_and_leaves_nothing_behind(
+    tmp_path: Path, args: list[str], stop_signal: signal.Signals, clusters: dict[str, str]
+) -> None:
     port = free_port()
     env = {**os.environ, "CONSOLE_SQLITE_PATH": str(tmp_path / "demo.sqlite3"), "PYTHONUNBUFFERED": "1"}
-    env.pop("KUBECONFIG", None)
+    for name in ("KUBECONFIG", "CONSOLE_CLUSTERS_JSON", "CONSOLE_KUBE_CONTEXTS"):
+        env.pop(name, None)
     demo = subprocess.Popen(
-        [sys.executable, "manage.py", "demo", "--addr", f"127.0.0.1:{port}", "--pace", "0.2"],
+        [sys.executable, "manage.py", "demo", "--addr", f"127.0.0.1:{port}", "--pace", "0.2", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -76,24 +96,39 @@ def test_the_demo_serves_the_login_page_and_leaves_nothing_behind_on_sigint(tmp_
     output: list[str] = []
     reader = threading.Thread(target=lambda: output.extend(iter(demo.stdout.readline, "")), daemon=True)
     reader.start()
+    state_dirs: list[Path] = []
     try:
-        pids_line = wait_for(
-            lambda: next((line for line in output if line.startswith("Sandbox pids:")), None),
-            timeout=120,
-            what="the demo to print the sandbox's pids",
-        )
-        sandbox_pids = {int(pid) for pid in re.findall(r"=(\d+)", pids_line)}
-        assert len(sandbox_pids) == 2 and all(_alive(pid) for pid in sandbox_pids)
-
+        try:
+            wait_for(
+                lambda: any("Console at " in line for line in output) or demo.poll() is not None,
+                timeout=180,
+                what="the demo",
+            )
+        except AssertionError as error:
+            raise AssertionError(f"{error}; the demo said:\n{''.join(output)}") from None
+        assert demo.poll() is None, f"the demo exited:\n{''.join(output)}"
         login = f"http://127.0.0.1:{port}/login/"
-        assert wait_for(lambda: _status(login) == 200, timeout=120, what="the login page") is True
-        assert any(line.startswith("Demo data: ") and " created" in line for line in output), output
-        assert any("admin / emqx-demo" in line for line in output), output
+        assert wait_for(lambda: _status(login) == 200, timeout=60, what="the login page") is True
+        pids: dict[str, set[int]] = {}
+        for line in output:
+            if match := re.match(r"Sandbox pids \(([-\w]+)\): (.*)", line):
+                pids[match[1]] = {int(pid) for pid in re.findall(r"=(\d+)", match[2])}
+            if match := re.match(r"Cluster ([-\w]+) at \S+; kubeconfig (\S+)", line):
+                state_dirs.append(Path(match[2]).parent)
+        assert list(pids) == list(clusters), output  # in this order: the first is the console's first
+        sandbox_pids = set().union(*pids.values())
+        assert len(sandbox_pids) == 2 * len(clusters) and all(_alive(pid) for pid in sandbox_pids)
+        for name, line in clusters.items():
+            assert any(
+                entry.startswith(f"Demo data ({name}, operator {line}): ") and " created" in entry for entry in output
+            ), output
+        assert any("admin / emqx-demo" in line and ", ".join(clusters) in line for line in output), output
         tree = _descendants(demo.pid)
         assert sandbox_pids <= tree
 
-        demo.send_signal(signal.SIGINT)
-        assert demo.wait(timeout=60) == 0, "".join(output)
+        demo.send_signal(stop_signal)
+        code = demo.wait(timeout=60)
+        assert code == (-signal.SIGKILL if stop_signal == signal.SIGKILL else 0), "".join(output)
     finally:
         if demo.poll() is None:
             demo.kill()
@@ -104,7 +139,13 @@ def test_the_demo_serves_the_login_page_and_leaves_nothing_behind_on_sigint(tmp_
     while time.monotonic() < deadline and any(_alive(pid) for pid in tree):
         time.sleep(0.1)
     assert [pid for pid in tree if _alive(pid)] == []
-    assert any("Stopped the console, the simulator and the sandbox." in line for line in output), output
+    if stop_signal == signal.SIGKILL:
+        # Killed outright: the sandboxes die with it (PR_SET_PDEATHSIG); their folders stay behind.
+        for folder in state_dirs:
+            shutil.rmtree(folder, ignore_errors=True)
+    else:
+        assert any("Stopped the console, the simulators and the sandboxes." in line for line in output), output
+        assert state_dirs and not any(folder.exists() for folder in state_dirs)
 
 
 def test_simulate_operator_writes_status_until_interrupted(sandbox, namespace: str) -> None:
