@@ -44,3 +44,21 @@ def test_the_fleet_dashboard_names_each_clusters_operator_line(fleet: None, admi
     assert found == {"legacy-22": "2.2", "prod-23": "2.3", "next-30": "3.0"}
     page = admin_client.get("/dashboard/_dashboard").content.decode()
     assert page.count("/upgrade/") == 1 and "/clusters/legacy-22/upgrade/" in page
+
+
+def _nav(html: str) -> str:
+    return html[html.index('<nav class="kinds"') : html.index("</nav>", html.index('<nav class="kinds"'))]
+
+
+def test_the_navigation_offers_only_the_kinds_a_cluster_serves(fleet: None, admin_client: Client) -> None:
+    def nav_of(cluster: str) -> str:
+        return _nav(admin_client.get(f"/clusters/{cluster}/emqx/").content.decode())
+
+    # The first look discovers the cluster; until then every kind is offered.
+    eventually(lambda: "EMQX API keys" in nav_of("next-30") and "API keys" not in nav_of("legacy-22"), 30)
+    next_nav, legacy_nav, prod_nav = nav_of("next-30"), nav_of("legacy-22"), nav_of("prod-23")
+    assert "/clusters/next-30/emqxapikeys/" in next_nav and "/clusters/next-30/rebalances/" not in next_nav
+    assert "/clusters/legacy-22/emqxbrokers/" in legacy_nav and "/clusters/prod-23/emqxbrokers/" not in prod_nav
+    assert "/clusters/prod-23/rebalances/" in prod_nav
+    # The 2.2 -> 2.3 checks are offered where they still matter.
+    assert "Upgrade checks" in legacy_nav and "Upgrade checks" not in prod_nav and "Upgrade checks" not in next_nav
