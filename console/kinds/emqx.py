@@ -478,6 +478,8 @@ def summarize(obj: Any) -> Summary:
     if base["deleting"]:
         state = "Deleting"
     pending_restart = v3 and any(c.type == "ConfigApplied" and c.reason == "StartupConfigPending" for c in conditions)
+    # A pause or resume asked for (the annotation) that the operator has not reported yet.
+    pause_unanswered = v3 and _pause_annotation_set(obj) != paused
     return Summary(
         **base,
         state=state,
@@ -490,7 +492,7 @@ def summarize(obj: Any) -> Summary:
         details=tuple(details),
         observed=observed,
         paused=paused,
-        settled=state == "Ready" and observed and not pending_restart,
+        settled=state == "Ready" and observed and not pending_restart and not pause_unanswered,
     )
 
 

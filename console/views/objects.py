@@ -59,6 +59,8 @@ def settled(admin: ResourceAdmin, summary: Summary | None, saved: float | None) 
         return False
     if saved is None or not admin.status_follows_spec:
         return True
+    if summary.current is not None and summary.current.observed_generation is not None:
+        return True  # summary.settled holds only when that generation is the object's
     times = [c.last_transition_time for c in summary.conditions if c.last_transition_time is not None]
     return bool(times) and max(times).timestamp() >= saved - 1  # conditions have whole seconds
 

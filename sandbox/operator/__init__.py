@@ -1,8 +1,9 @@
 """A status simulator for the emqx-operator's custom resources, as kwok is for kubelets.
 
-No operator and no pod runs in the sandbox. The :class:`Simulator` watches EMQX,
-EmqxBroker, EmqxEnterprise and Rebalance objects and writes their status through the
-status subresource as the emqx-operator would, with simulated pods that start one per
+No operator and no pod runs in the sandbox. The :class:`Simulator` watches EMQX (v2beta1 as
+operator 2.2, v2 as 2.3 with its status model A or B, v3beta1 as 3.0), EMQXAPIKey, EmqxBroker,
+EmqxEnterprise and Rebalance objects, in the versions the cluster serves, and writes their status
+through the status subresource as that operator line would, with simulated pods that start one per
 ``pace`` seconds, and records the Events the operator records (see README.md here)::
 
     from emqx.client import Clientset

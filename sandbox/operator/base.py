@@ -57,6 +57,11 @@ class Controller:
     def client(self, sim: Simulator, namespace: str) -> ResourceClient[Any]:
         return sim.clientset.resource(self.model, namespace)
 
+    def put_status(self, sim: Simulator, namespace: str, name: str, body: dict[str, Any], field_manager: str) -> None:
+        """PUT ``body`` to the object's ``/status`` (through the typed client, which checks it
+        against the model; a controller whose objects the model cannot always read overrides it)."""
+        self.client(sim, namespace).update_status(body, field_manager=field_manager)
+
     def reconcile(self, sim: Simulator, raw: dict[str, Any], *, advance: bool) -> Outcome:
         """One reconcile of one object (decoded JSON, as the API server sent it)."""
         raise NotImplementedError

@@ -15,6 +15,8 @@ __all__ = [
     "FAULTS",
     "FAULT_ANNOTATION",
     "PACE_ANNOTATION",
+    "STATUS_MODELS",
+    "STATUS_MODEL_ANNOTATION",
     "ImageInfo",
     "drop_empty",
     "faults_of",
@@ -32,10 +34,18 @@ FAULT_ANNOTATION = "sim.emqx.io/fault"
 PACE_ANNOTATION = "sim.emqx.io/pace"
 """Seconds per simulated pod step for this object (overrides the simulator's pace)."""
 
+STATUS_MODEL_ANNOTATION = "sim.emqx.io/status-model"
+"""Which of operator 2.3's two status models an EMQX ``v2`` gets (``A`` or ``B``; OPERATOR-STATUS.md,
+"EMQX v2 status (operator 2.3)"), overriding the simulator's ``emqx_v2_model``."""
+
+STATUS_MODELS = ("A", "B")
+"""2.3's status models: ``A`` the state machine (``main-2.3``), ``B`` the independent conditions (late ``api/v2``)."""
+
 FAULTS: dict[str, str] = {
     "core-node-down": "one running core node stops (for EmqxBroker/EmqxEnterprise: one node)",
     "replicant-node-down": "one running replicant node stops",
     "stuck-progressing": "new pods never become ready, so a rollout never finishes",
+    "api-unavailable": "every EMQX API call fails (EMQX v3beta1, operator 3.0: EMQXAPIAvailable False RequestFailed)",
 }
 
 # k8s.io/apimachinery/pkg/util/rand.SafeEncodeString's alphabet: no vowels, no 0/1/3, so a

@@ -26,23 +26,21 @@ in the reconcile that set CoreNodesReady, the simulator's in the next one.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from emqx import hocon
 from emqx.models.apps_v2beta1 import EMQX
 from sandbox.operator.base import Controller, EventSpec, Outcome, StatusChange, move_to_front
 from sandbox.operator.common import (
     ImageInfo,
     drop_empty,
-    faults_of,
     image_info,
     now_rfc3339,
     stable_int,
     template_hash,
 )
+from sandbox.operator.emqx_world import Role, World, advance_pods, node_name, pod_template, warn_invalid_hocon
 from sandbox.operator.pods import PodSet, SimPod
 
 if TYPE_CHECKING:
@@ -82,80 +80,10 @@ _ROLLOUT = {
         "revert": ("RevertReplicaSet", "Revert replicaSet"),
     },
 }
-# Fields of a template spec that are not part of the pod template (they size the set or
-# shape its PodDisruptionBudget), so changing them rolls no pod.
-_NOT_POD_TEMPLATE = ("replicas", "minAvailable", "maxUnavailable")
 
 
-@dataclass
-class _Role:
-    """The pods of one role (core or replicant) of one EMQX, across its revisions."""
-
-    role: str
-    sets: dict[str, PodSet] = field(default_factory=dict)  # revision -> set, oldest first
-    update_revision: str | None = None
-    current_revision: str | None = None
-    desired: int = 0
-    pending: tuple[str, str] | None = None  # a rollout's (reason, message) not yet written
-    previous_revision: str | None = None  # the update revision before that rollout
-    history_limit: int = 3
-
-    @property
-    def update_set(self) -> PodSet | None:
-        return self.sets.get(self.update_revision or "")
-
-    @property
-    def observed_set(self) -> PodSet | None:
-        """The newest set as the status machine sees it: in the operator, updateStatus runs
-        before addCore/addRepl create the set of a new revision."""
-        if self.pending is not None:
-            return self.sets.get(self.previous_revision or "")
-        return self.update_set
-
-    def old_sets(self) -> list[PodSet]:
-        return [s for rev, s in self.sets.items() if rev != self.update_revision]
-
-    def roll_to(self, revision: str, make: Any) -> None:
-        """Make ``revision`` the update revision (a new set, or an old one brought back)."""
-        if self.update_revision == revision:
-            return
-        if self.update_revision is None:
-            kind = "create"
-        elif revision in self.sets:
-            kind = "revert"
-        else:
-            kind = "update"
-        pod_set = self.sets.pop(revision, None) or make(revision)
-        self.sets[revision] = pod_set  # newest last
-        if self.pending is None:
-            self.previous_revision = self.update_revision
-        self.update_revision = revision
-        self.pending = _ROLLOUT[self.role][kind]
-        # The operator keeps revisionHistoryLimit old sets (scaled to zero) to revert to.
-        empty_old = [rev for rev, s in self.sets.items() if rev != revision and not s.pods]
-        for rev in empty_old[: max(0, len(empty_old) - self.history_limit)]:
-            del self.sets[rev]
-
-    def refresh_current_revision(self) -> None:
-        """``updateStatus``: the current revision is the update one at first; when the
-        current set has no pods left, an older set that still has some, else the update one."""
-        if self.update_revision is None:
-            return
-        if self.current_revision is None:
-            self.current_revision = self.update_revision
-        current = self.sets.get(self.current_revision)
-        if self.current_revision != self.update_revision and (current is None or not current.pods):
-            with_pods = [s for s in self.old_sets() if s.pods]
-            self.current_revision = with_pods[0].revision if with_pods else self.update_revision
-
-
-@dataclass
-class _World:
-    uid: str
-    core: _Role = field(default_factory=lambda: _Role("core"))
-    replicant: _Role = field(default_factory=lambda: _Role("replicant"))
-    warned_generation: int | None = None
-    stuck_warned: bool = False
+_Role = Role
+_World = World
 
 
 class EmqxController(Controller):
@@ -190,17 +118,11 @@ class EmqxController(Controller):
         world = self._worlds.get(str(meta.get("uid")))
         if world is None:
             world = self._worlds[str(meta.get("uid"))] = _adopt(_World(str(meta.get("uid"))), raw)
-        generation = int(meta.get("generation") or 0)
 
         config = emqx.spec.config.data if emqx.spec.config is not None else None
-        if config:
-            config_error = hocon.check(config)
-            if config_error is not None:
-                if world.warned_generation != generation:
-                    world.warned_generation = generation
-                    message = f"Invalid HOCON in .spec.config.data: {config_error}"
-                    sim.recorder.event(raw, "Warning", "InvalidConfig", message)
-                return Outcome(settled=True)
+        invalid, world.warned_generation = warn_invalid_hocon(sim, raw, config, world.warned_generation)
+        if invalid:
+            return Outcome(settled=True)
 
         if not (raw.get("status") or {}).get("conditions"):
             # The first reconcile: Initialized, nothing else exists yet.
@@ -270,7 +192,7 @@ class EmqxController(Controller):
 
         # addCore: a new core revision rolls the core nodes again.
         if world.core.pending is not None:
-            reason, message = world.core.pending
+            reason, message = _ROLLOUT["core"][world.core.pending]
             set_condition(CORE_NODES_PROGRESSING, reason, message)
             remove(READY, AVAILABLE, CORE_NODES_READY)
 
@@ -281,7 +203,7 @@ class EmqxController(Controller):
         if _has_replicants(emqx) and core_was_ready and _is_true(conditions, CORE_NODES_READY):
             self._sync_replicant(emqx, world, current)
             if world.replicant.pending is not None:
-                reason, message = world.replicant.pending
+                reason, message = _ROLLOUT["replicant"][world.replicant.pending]
                 set_condition(REPLICANT_NODES_PROGRESSING, reason, message)
                 remove(READY, AVAILABLE, REPLICANT_NODES_READY)
         replicant_status = self._replicant_counts(world, emqx)
@@ -340,32 +262,11 @@ class EmqxController(Controller):
 
     def _advance(self, emqx: EMQX, world: _World, raw: dict[str, Any]) -> tuple[list[EventSpec], bool]:
         """One step of the simulated pods of each role; returns Events and whether anything moved."""
-        faults = faults_of(raw.get("metadata") or {})
-        events: list[EventSpec] = []
-        stuck = "stuck-progressing" in faults
-        moved = False
         if not _has_replicants(emqx):
             world.replicant.desired = 0
-        for role, fault in ((world.core, "core-node-down"), (world.replicant, "replicant-node-down")):
-            step = _step_role(role, down=fault in faults, stuck=stuck)
-            if step is None:
-                continue
-            moved = True
-            action, pod = step
-            node = _node_name(pod, role.role, raw)
-            if action == "down":
-                events.append(("Warning", "NodeDown", f"EMQX node {node} is stopped (simulated fault {fault})"))
-            elif action == "recovered":
-                events.append(("Normal", "NodeRecovered", f"EMQX node {node} is running again"))
-        stuck_now = stuck and any(
-            r.update_set is not None and any(not p.ready for p in r.update_set.pods)
-            for r in (world.core, world.replicant)
+        events, moved, world.stuck_warned = advance_pods(
+            (world.core, world.replicant), raw, stuck_warned=world.stuck_warned
         )
-        if stuck_now and not world.stuck_warned:
-            events.append(
-                ("Warning", "PodsNotReady", "new pods do not become ready (simulated fault stuck-progressing)")
-            )
-        world.stuck_warned = stuck_now
         return events, moved
 
 
@@ -410,40 +311,6 @@ def _adopt(world: _World, raw: dict[str, Any]) -> _World:
 
 
 _OWNED_STATUS_KEYS = ("conditions", "coreNodes", "coreNodesStatus", "replicantNodes", "replicantNodesStatus")
-
-
-def _step_role(role: _Role, *, down: bool, stuck: bool) -> tuple[str, SimPod] | None:
-    """One action on one role's pods, in the order a real cluster would show them."""
-    update = role.update_set
-    if update is None:
-        for old in role.old_sets():  # the role is gone (no replicant template any more)
-            pod = old.remove_one()
-            if pod is not None:
-                return "deleted", pod
-        return None
-    if len(update.pods) > role.desired:
-        pod = update.remove_one()
-        return ("deleted", pod) if pod is not None else None
-    if not down:
-        pod = next((p for p in update.pods if p.down), None)
-        if pod is not None:
-            pod.down = False
-            return "recovered", pod
-    elif not any(p.down for p in update.pods):
-        pod = next((p for p in reversed(update.pods) if p.running), None)
-        if pod is not None:
-            pod.down = True
-            return "down", pod
-    if not stuck:
-        pod = update.ready_one()
-        if pod is not None:
-            return "ready", pod
-    if update.all_ready(role.desired):
-        for old in role.old_sets():  # drain the previous revision, one pod at a time
-            pod = old.remove_one()
-            if pod is not None:
-                return "deleted", pod
-    return None
 
 
 def _next_status(
@@ -540,26 +407,8 @@ def _has_replicants(emqx: EMQX) -> bool:
     return _replicant_replicas(emqx) > 0
 
 
-def _pod_template(spec: dict[str, Any], template_key: str) -> dict[str, Any]:
-    """What goes into the pod template of a role's set: a change of any of it rolls pods."""
-    template = dict(spec.get(template_key) or {})
-    template["spec"] = {k: v for k, v in (template.get("spec") or {}).items() if k not in _NOT_POD_TEMPLATE}
-    return {
-        "image": spec.get("image"),
-        "imagePullPolicy": spec.get("imagePullPolicy"),
-        "imagePullSecrets": spec.get("imagePullSecrets"),
-        "serviceAccountName": spec.get("serviceAccountName"),
-        "clusterDomain": spec.get("clusterDomain"),
-        "template": template,
-    }
-
-
-def _node_name(pod: SimPod, role: str, raw: dict[str, Any]) -> str:
-    meta = raw.get("metadata") or {}
-    if role == "replicant":
-        return f"emqx@{pod.ip}"  # replicants join by pod IP (EMQX_HOST is status.podIP)
-    domain = (raw.get("spec") or {}).get("clusterDomain") or "cluster.local"
-    return f"emqx@{pod.name}.{meta.get('name')}-headless.{meta.get('namespace')}.svc.{domain}"
+_pod_template = pod_template
+_node_name = node_name
 
 
 def _nodes_status(

@@ -8,6 +8,7 @@ the simulator's pace, the way pods start one after another in a real cluster.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from sandbox.operator.common import ImageInfo, stable_int, stable_uid
@@ -25,6 +26,8 @@ class SimPod:
     """The container started and passed its readiness probe once."""
     down: bool = False
     """A simulated fault stopped the node (it stays in the cluster as 'stopped')."""
+    ready_at: float = 0.0
+    """Wall-clock time the pod became ready: the EMQX node's uptime starts there."""
 
     @property
     def running(self) -> bool:
@@ -89,6 +92,7 @@ class PodSet:
         pod = next((p for p in self.pods if not p.ready and not p.down), None)
         if pod is not None:
             pod.ready = True
+            pod.ready_at = time.time()
         return pod
 
     @property

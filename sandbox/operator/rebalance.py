@@ -107,7 +107,10 @@ class RebalanceController(Controller):
             if not _true(status, "Running"):
                 return f"EMQX Enterprise {name} is not ready", []
             return None, [str(n.get("node")) for n in status.get("emqxNodes") or []]
-        path = api_path(GROUP, "v2beta1", "emqxes", namespace=namespace)
+        # The EMQX version this cluster's operator line stores (v2beta1 on 2.2, v2 on 2.3).
+        emqx = sim.controllers().get("EMQX")
+        version = emqx.version if emqx is not None else "v2beta1"
+        path = api_path(GROUP, version, "emqxes", namespace=namespace)
         instance = sim.get_optional(path, namespace, name)
         if instance is None:
             return f"EMQX {name} is not found", []
@@ -115,10 +118,11 @@ class RebalanceController(Controller):
         if not _true(status, "Ready"):
             return f"EMQX {name} is not ready", []
         core = status.get("coreNodes") or []
-        if not core or core[0].get("edition") != "Enterprise":
+        if not core or not _enterprise(instance, core[0]):
             return "Only enterprise edition can be rebalanced", []
         nodes = status.get("replicantNodes") or core
-        return None, [str(n.get("node")) for n in nodes]
+        # v2beta1 names a node `node`, v2 `name`.
+        return None, [str(n.get("node") or n.get("name")) for n in nodes]
 
     def _status(
         self, current: dict[str, Any], rebalance: Rebalance, problem: str | None, nodes: list[str], step: int
@@ -175,6 +179,17 @@ def _state(rebalance: Rebalance, nodes: list[str], state: str) -> dict[str, Any]
             "connection_eviction_rate": strategy.conn_evict_rate,
         }
     )
+
+
+def _enterprise(instance: dict[str, Any], node: dict[str, Any]) -> bool:
+    """Whether the EMQX runs the Enterprise edition: v2beta1 nodes say so (``edition``); v2 nodes
+    no longer carry it, so the image's repository tells (``emqx/emqx-enterprise``, ``emqx/emqx-ee``):
+    the simulator's decision."""
+    if "edition" in node:
+        return bool(node.get("edition") == "Enterprise")
+    image = str((instance.get("spec") or {}).get("image") or "")
+    repository = image.split("@", 1)[0].rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image.split("@", 1)[0]
+    return repository.rsplit("/", 1)[-1] in ("emqx-enterprise", "emqx-ee")
 
 
 def _true(status: dict[str, Any], type_: str) -> bool:

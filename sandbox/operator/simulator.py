@@ -26,10 +26,13 @@ from emqx.client.clientset import Clientset
 from emqx.errors import ApiError, ClusterUnreachable, EmqxClientError, Gone, InvalidArgument, NotFound, Status
 from emqx.rest import StreamResponse
 from emqx.retry import retry_on_conflict
+from sandbox.operator.apikey import ApiKeyController
 from sandbox.operator.base import Controller, Outcome, StatusChange
 from sandbox.operator.brokers import BrokerController, BrokerV1beta1Controller
-from sandbox.operator.common import pace_of
+from sandbox.operator.common import STATUS_MODELS, pace_of
+from sandbox.operator.emqx_v2 import EmqxV2Controller
 from sandbox.operator.emqx_v2beta1 import EmqxController
+from sandbox.operator.emqx_v3beta1 import EmqxV3beta1Controller
 from sandbox.operator.rebalance import RebalanceController
 from sandbox.operator.recorder import COMPONENT, EventRecorder
 
@@ -95,7 +98,10 @@ class Simulator:
 
     ``pace`` is the time in seconds one simulated pod takes to start (or to stop, or to be
     drained); ``namespace`` limits it to one namespace (None: all). ``resync`` is how long
-    a settled object waits before it is looked at again (the operator's 30 s)."""
+    a settled object waits before it is looked at again (the operator's 30 s).
+    ``emqx_v2_model`` is the status model of operator 2.3 played for EMQX ``v2`` objects, ``A``
+    (the state machine) or ``B`` (independent conditions); the annotation
+    ``sim.emqx.io/status-model`` overrides it per object (OPERATOR-STATUS.md, "EMQX v2 status")."""
 
     def __init__(
         self,
@@ -104,9 +110,13 @@ class Simulator:
         pace: float = 2.0,
         namespace: str | None = None,
         resync: float = 30.0,
+        emqx_v2_model: str = "A",
     ) -> None:
         if pace <= 0:
             raise ValueError(f"pace must be positive, got {pace!r}")
+        if emqx_v2_model not in STATUS_MODELS:
+            raise ValueError(f"emqx_v2_model is one of {', '.join(STATUS_MODELS)}, got {emqx_v2_model!r}")
+        self.emqx_v2_model = emqx_v2_model
         self.clientset = clientset
         self.pace = pace
         self.namespace = namespace
@@ -136,14 +146,22 @@ class Simulator:
 
     def controllers(self) -> dict[str, Controller]:
         """The simulated controllers for what the cluster serves (asked once, then cached):
-        EMQX and Rebalance v2beta1 when served; EmqxBroker/EmqxEnterprise in v1beta4, or in
-        v1beta1 on a 2021 cluster."""
+        EMQX in the newest version served of v3beta1 (operator 3.0), v2 (2.3, in the status
+        model ``emqx_v2_model``) and v2beta1 (2.2); EMQXAPIKey v3beta1; Rebalance v2beta1 when
+        served; EmqxBroker/EmqxEnterprise in v1beta4, or in v1beta1 on a 2021 cluster."""
         if self._controllers is None:
             discovery = self.clientset.discovery
             discovery.refresh()
             found: dict[str, Controller] = {}
-            if discovery.kind("EMQX").serves("v2beta1"):
+            emqx = discovery.kind("EMQX")
+            if emqx.serves("v3beta1"):
+                found["EMQX"] = EmqxV3beta1Controller()
+            elif emqx.serves("v2"):
+                found["EMQX"] = EmqxV2Controller(self.emqx_v2_model)
+            elif emqx.serves("v2beta1"):
                 found["EMQX"] = EmqxController()
+            if discovery.kind("EMQXAPIKey").serves("v3beta1"):
+                found["EMQXAPIKey"] = ApiKeyController()
             if discovery.kind("Rebalance").serves("v2beta1"):
                 found["Rebalance"] = RebalanceController()
             for kind in ("EmqxBroker", "EmqxEnterprise"):
@@ -436,7 +454,7 @@ class Simulator:
                 self.before_status_write(key)
             body = {key_: value for key_, value in current.items() if key_ != "status"}
             body["status"] = change.status
-            controller.client(self, namespace).update_status(body, field_manager=COMPONENT)
+            controller.put_status(self, namespace, name, body, COMPONENT)
             return change
 
         change = retry_on_conflict(attempt)

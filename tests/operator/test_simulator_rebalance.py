@@ -111,3 +111,25 @@ def test_a_rebalance_of_a_running_emqx_enterprise_4_uses_its_nodes(sim, cs, name
 
     assert states[-1].status.phase == "Completed"
     assert states[1].status.rebalance_states[0].coordinator_node == target.status.emqx_nodes[0].node
+
+
+def test_on_operator_2_3_a_rebalance_of_a_ready_enterprise_emqx_v2_completes(sim_23, cs_23, namespace_23) -> None:
+    # 2.3 stores EMQX as v2, whose nodes no longer say their edition: the image does.
+    from emqx.models import apps_v2
+
+    ee = cs_23.apps_v2.emqxes(namespace_23)
+    doc = {
+        "metadata": {"name": "ee5", "namespace": namespace_23},
+        "spec": {
+            "image": "emqx/emqx-enterprise:5.10.0",
+            "coreTemplate": {"spec": {"replicas": 1}},
+            "replicantTemplate": {"spec": {"replicas": 2}},
+        },
+    }
+    created = ee.create(apps_v2.EMQX.from_dict(doc))
+    drive(sim_23, "EMQX", created, lambda: ee.get("ee5"), until=lambda o: head(o) == ("Ready", "Ready"))
+    client = cs_23.apps_v2beta1.rebalances(namespace_23)
+    created_rb = client.create(rebalance("rb", instance_name="ee5", conn_evict_rate=10))
+    states = drive(sim_23, "Rebalance", created_rb, lambda: client.get("rb"), until=_finished)
+    assert states[-1].status.phase == "Completed"
+    assert states[2].status.rebalance_states[0].donors[0].startswith("emqx@")
