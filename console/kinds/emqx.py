@@ -446,6 +446,8 @@ def summarize(obj: Any) -> Summary:
             details.append(("Configuration", config.message or config.reason))
         nodes = node_rows(status.cluster_nodes if status else None)
         counts = _counts(spec, status, core_default=1, replicant_default=0)
+        # v3beta1 defaults the replicant replicas to 0, meaning none: no row for a role that is not there.
+        counts = tuple((label, c) for label, c in counts if label == "Core nodes" or c.desired or c.ready)
         evacuations = status.node_evacuations if status else None
     else:
         nodes = node_rows(status.core_nodes if status else None, "core") + node_rows(
@@ -597,10 +599,12 @@ class EMQXAdmin(ResourceAdmin):
         paths = changed_startup_paths(_roots(before), _roots(after))
         if not paths:
             return []
-        return [
-            f"Saving restarts every pod (a rolling update): the configuration roots {', '.join(paths)} "
-            "take effect only when EMQX starts."
-        ]
+        what = (
+            f"the configuration root {paths[0]} takes"
+            if len(paths) == 1
+            else (f"the configuration roots {', '.join(paths)} take")
+        )
+        return [f"Saving restarts every pod (a rolling update): {what} effect only when EMQX starts."]
 
 
 def _roots(obj: Resource) -> Any:

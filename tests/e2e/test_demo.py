@@ -92,6 +92,28 @@ def test_the_fleet_dashboard_shows_both_clusters_of_the_demo(page: Page, demo: s
     # The 4.x brokers live on the 2.2 cluster only.
     expect(page.locator('.cluster-card[data-cluster="prod-2-3"]')).to_contain_text("Not served here: EmqxBroker")
     expect(page.locator('.cluster-card[data-cluster="legacy-2-2"]')).not_to_contain_text("Not served here")
+    # Each card names its operator line, as a mixed fleet has them.
+    for name, line in (("prod-2-3", "2.3"), ("legacy-2-2", "2.2")):
+        card = page.locator(f'.cluster-card[data-cluster="{name}"]')
+        expect(card.locator(".card-line")).to_have_attribute("data-operator-line", line)
+        expect(card.locator(".card-line")).to_contain_text(f"emqx-operator {line}")
+
+
+def test_the_2_2_cluster_links_its_upgrade_checks_which_list_its_4x_brokers(page: Page, demo: str) -> None:
+    _log_in(page, demo, "/")
+    card = page.locator('.cluster-card[data-cluster="legacy-2-2"]')
+    card.get_by_role("link", name="upgrade to 2.3: checks").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Upgrading the emqx-operator from 2.2 to 2.3")
+    expect(page.locator("#upgrade-verdict")).to_have_attribute("data-verdict", "blocked")
+    legacy = page.locator("#check-legacy")
+    expect(legacy).to_have_attribute("data-state", "blocked")
+    expect(legacy).to_contain_text("legacy-broker")
+    expect(legacy).to_contain_text("legacy-ee")
+    legacy.get_by_role("link", name="legacy-broker").first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("legacy-broker")
+    # The 2.3 cluster has nothing left of this upgrade.
+    page.goto(f"{demo}/clusters/prod-2-3/upgrade/")
+    expect(page.locator("#upgrade-verdict")).to_have_attribute("data-verdict", "past")
 
 
 def test_each_cluster_lists_its_own_seeded_instances(page: Page, demo: str) -> None:
