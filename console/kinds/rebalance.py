@@ -25,6 +25,23 @@ AnyRebalance = apps_v1beta4.Rebalance | apps_v2beta1.Rebalance
 PHASES = {"Processing": "Processing", "Completed": "Completed", "Failed": "Failed"}
 # What a Rebalance may act on (the operator's instanceKind values).
 TARGET_KINDS = ("EMQX", "EmqxEnterprise")
+# Operator lines whose Rebalance v2beta1 CRD has no instanceKind: 2.3 removed EmqxEnterprise, and
+# with it the field (apps.emqx.io_rebalances.v2beta1.main-2.3-b515557.yaml). Writing it there is an
+# unknown field, refused.
+LINES_WITHOUT_INSTANCE_KIND = frozenset({"2.3"})
+
+
+def _has_instance_kind(context: FormContext) -> bool:
+    """Whether the cluster's Rebalance v2beta1 has spec.instanceKind (by its operator line, from the
+    discovery already done; assumed so when unknown)."""
+    cluster = context.cluster
+    if cluster is None:
+        return True
+    try:
+        line = cluster.clientset.discovery.operator_line()
+    except EmqxClientError:
+        return True
+    return line not in LINES_WITHOUT_INSTANCE_KIND
 
 
 def target_of(obj: AnyRebalance) -> tuple[str, str]:
@@ -112,8 +129,11 @@ def _instances(context: FormContext, kind: str) -> list[str]:
 
 
 def form_spec(model: type[Resource], context: FormContext) -> FormSpec:
+    """The form of Rebalance ``model`` (v2beta1 or v1beta4) on the context's cluster: v2beta1 names
+    the instance's kind, except on operator lines whose CRD dropped the field (2.3: EMQX only)."""
     v2 = model is apps_v2beta1.Rebalance
-    kinds = TARGET_KINDS if v2 else ("EmqxEnterprise",)
+    with_kind = v2 and _has_instance_kind(context)
+    kinds = TARGET_KINDS if with_kind else ("EMQX",) if v2 else ("EmqxEnterprise",)
     by_kind = {kind: _instances(context, kind) for kind in kinds}
     names = sorted({n for found in by_kind.values() for n in found})
     instance = FieldOptions(
@@ -123,7 +143,7 @@ def form_spec(model: type[Resource], context: FormContext) -> FormSpec:
         if names
         else "The name of the instance to rebalance, in the same namespace.",
     )
-    fields = ["spec.instanceKind", "spec.instanceName"] if v2 else ["spec.instanceName"]
+    fields = ["spec.instanceKind", "spec.instanceName"] if with_kind else ["spec.instanceName"]
     options: dict[str, FieldOptions] = {
         "spec.instanceName": instance,
         "spec.instanceKind": FieldOptions(label="Instance kind", choices=TARGET_KINDS, required=True),
@@ -156,7 +176,7 @@ def form_spec(model: type[Resource], context: FormContext) -> FormSpec:
         ),
         options=options,
         suggested={f"{_STRATEGY}.connEvictRate": 10},
-        always_write=(f"{_STRATEGY}.connEvictRate", "spec.instanceName", *(["spec.instanceKind"] if v2 else [])),
+        always_write=(f"{_STRATEGY}.connEvictRate", "spec.instanceName", *(["spec.instanceKind"] if with_kind else [])),
         clean=check_target,
     )
 

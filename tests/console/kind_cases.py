@@ -63,7 +63,10 @@ class Case:
 
     @property
     def id(self) -> str:
-        return f"{self.model.kind}-{self.model.version}"
+        # One kind and version may be served by several operator lines with different schemas
+        # (Rebalance v2beta1 on 2.2 and 2.3): the line tells them apart.
+        line = "" if self.era in ("current", "2021") else f"-on-{self.era}"
+        return f"{self.model.kind}-{self.model.version}{line}"
 
     def form_spec(self) -> FormSpec:
         return self.admin.get_form_spec(self.model, FormContext())
@@ -189,6 +192,16 @@ CASES = [
         },
         refused="",
         form={"spec.emqxRef.name": "target", "spec.secretRef.name": "target-api-key", "spec.role": "Viewer"},
+    ),
+    Case(
+        # Operator 2.3's Rebalance CRD has no instanceKind (EMQX is the only kind left to rebalance).
+        apps_v2beta1.Rebalance,
+        "2.3",
+        lambda target: {"instanceName": target, "rebalanceStrategy": {"connEvictRate": 10}},
+        ("spec.rebalanceStrategy.connEvictRate", 20),
+        lambda obj: {"phase": "Completed", "conditions": [_condition("Completed", "Completed")]},
+        refused="spec.rebalanceStrategy.connEvictRate",
+        form={"spec.instanceName": "target"},
     ),
     Case(
         apps_v1beta1.EmqxBroker,
