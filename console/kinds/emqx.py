@@ -13,7 +13,8 @@ State rules (../shared/crds/OPERATOR-STATUS.md, "How to compute current state"),
   Ready, each re-evaluated every round) and **v3beta1**: list order means nothing. Ready True is
   the state; otherwise Ready's False reason names the progressing condition; Available False is
   degraded. v3beta1 adds, before that: paused (``Paused`` True: nothing will be acted on) and the
-  EMQX API unreachable (``EMQXAPIAvailable`` False: the rest is not trustworthy), and the
+  EMQX API unreachable (``EMQXAPIAvailable`` False: the rest is not trustworthy; except
+  ``NoRequester`` while the core set is being created or rolled, which is that rollout), and the
   ``observedGeneration`` of ``Ready`` tells a stale status from a current one.
 
 The two v2 models share one schema; the console tells them apart by the condition types: only the
@@ -352,7 +353,11 @@ def current_condition(api_version: str, conditions: Sequence[Any]) -> Any | None
     if ready is not None and ready.status == "True":
         return ready
     if api is not None and api.status == "False":
-        return api
+        # No eligible core pod while the core set is being created or rolled is the rollout, not an
+        # outage: the state is the rollout's. Otherwise nothing else in the status can be trusted.
+        rolling = any(c.type in PROGRESSING_REASONS and c.status == "True" for c in conditions)
+        if not (api.reason == "NoRequester" and rolling):
+            return api
     reason = ready.reason if ready is not None else ""
     progressing = by_type.get(reason) if reason in PROGRESSING_REASONS else None
     if progressing is not None and progressing.status == "True":

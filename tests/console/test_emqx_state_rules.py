@@ -178,6 +178,18 @@ def test_v3beta1_an_unreachable_emqx_api_is_unknown_not_progressing() -> None:
     assert health.state == UNKNOWN and "connection refused" in health.why
 
 
+def test_v3beta1_no_core_pod_to_ask_while_the_core_set_is_created_is_progressing() -> None:
+    obj = _v3(
+        _c("EMQXAPIAvailable", "False", "NoRequester", "No eligible core pod", 1),
+        _c("CoreNodesProgressing", "True", "Create", "spinning up core set", 1),
+        _c("Available", "False", "CorePodsUnavailable", "0/1 core pods available", 1),
+        _c("Ready", "False", "CoreNodesProgressing", "Core nodes are progressing", 1),
+    )
+    summary = EMQX.summarize(obj)
+    assert (summary.state, summary.badge) == ("Progressing", "CoreNodesProgressing")
+    assert _health(obj).state == PROGRESSING
+
+
 def test_v3beta1_paused_and_ready_stays_ready_with_the_pause_shown() -> None:
     obj = _v3(*_settled_v3(Paused=("True", "AnnotationSet", "Reconciliation is paused")))
     summary = EMQX.summarize(obj)

@@ -255,3 +255,45 @@ def test_a_brokers_timeline_shows_when_it_went_running(console: Client, clientse
     assert "EMQX brokers (v4)" in html  # the breadcrumbs lead back to the brokers, not to EMQX 5
     assert console.get(f"/clusters/default/emqxbrokers/{namespace}/nobody/timeline/").status_code == 404
     assert console.get(f"/clusters/default/rebalances/{namespace}/any/timeline/").status_code == 404
+
+
+def test_a_v3beta1_lifecycle_is_recorded_by_its_own_rules_not_by_the_first_true_condition(
+    settings: Any, sandbox_30: Any, transactional_db: None, admin_client: Client
+) -> None:
+    from emqx.models import apps_v3beta1
+
+    settings.CONSOLE_TIMELINE_RECORDING = True
+    settings.CONSOLE_CLUSTERS = [{"name": "default", "kubeconfig": str(sandbox_30.kubeconfig)}]
+    RECORDER.forget_all()
+    namespace = f"t-timeline-v3-{int(time.time() * 1000) % 100000}"
+    sandbox_30.create_namespace(namespace)
+    try:
+        _watching()
+        with Clientset.from_kubeconfig(sandbox_30.kubeconfig) as cs:
+            client = cs.apps_v3beta1.emqxes(namespace)
+            doc = {"metadata": {"name": "next", "namespace": namespace}, "spec": {"image": "emqx/emqx:5.8.6"}}
+            client.create(apps_v3beta1.EMQX.from_dict(doc))
+            sim = Simulator(cs, pace=0.05, namespace=namespace)
+
+            def ready(obj: Any) -> bool:
+                conditions = (obj.status.conditions if obj.status else None) or []
+                return any(c.type == "Ready" and c.status == "True" for c in conditions)
+
+            _step_until(sim, client, "next", ready)
+            client.patch("next", {"metadata": {"annotations": {FAULT_ANNOTATION: "core-node-down"}}})
+            _step_until(sim, client, "next", lambda o: not ready(o))
+            client.patch("next", {"metadata": {"annotations": {FAULT_ANNOTATION: None}}})
+            _step_until(sim, client, "next", ready)
+
+        current = [(t.condition_type, t.status) for t in _recorded(namespace, "next") if t.current]
+        # Several conditions are True at once on 3.0 (EMQXAPIAvailable first of all): none of them is the
+        # state unless the rules say so.
+        assert ("EMQXAPIAvailable", "True") not in current
+        assert current[0] == ("CoreNodesProgressing", "True")
+        ready_turns = [c for c in current if c[0] == "Ready"]
+        assert ready_turns[0] == ("Ready", "True") and ready_turns[-1] == ("Ready", "True")
+        labels = [label for _, label, _ in _phases_on_page(_page(admin_client, namespace, "next"))]
+        assert labels.count("went Ready") == 2 and "fell back" in labels
+    finally:
+        clusters.reset()
+        assert RECORDER.flush()
