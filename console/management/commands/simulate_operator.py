@@ -27,6 +27,12 @@ class Command(BaseCommand):
         parser.add_argument("--namespace", default=None, help="only this namespace (default: all)")
         parser.add_argument("--kubeconfig", default=None, help="kubeconfig (default: the console's cluster)")
         parser.add_argument("--context", default=None, help="kubeconfig context")
+        parser.add_argument(
+            "--status-model",
+            choices=("A", "B"),
+            default="A",
+            help="EMQX v2 (operator 2.3) status: A the state machine (default), B independent conditions",
+        )
 
     def handle(self, *args: Any, pace: float, namespace: str | None, kubeconfig: str | None, **options: Any) -> None:
         if pace <= 0:
@@ -43,7 +49,7 @@ class Command(BaseCommand):
                 )
         except ConfigurationError as error:
             raise CommandError(str(error)) from error
-        sim = Simulator(cs, pace=pace, namespace=namespace)
+        sim = Simulator(cs, pace=pace, namespace=namespace, emqx_v2_model=options.get("status_model") or "A")
         where = f"namespace {namespace}" if namespace else "all namespaces"
         self.stdout.write(f"Simulating the emqx-operator on {cs.server} ({where}, {pace:g} s per pod); Ctrl-C stops.")
         self.stdout.write(f"Faults: kubectl annotate emqx NAME {FAULT_ANNOTATION}=core-node-down (remove to recover)")
