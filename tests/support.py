@@ -193,3 +193,24 @@ def write_emqx_status(
         **status,
     }
     return client.update_status(EMQX.from_dict(doc))
+
+
+def emqx_reader_rbac(user: str) -> str:
+    """A ClusterRole and its binding (YAML for ``kubectl apply -f -``) letting ``user`` get, list and
+    watch every apps.emqx.io resource and nothing else: no CustomResourceDefinitions."""
+    return f"""
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {{name: {user}}}
+rules:
+- apiGroups: [apps.emqx.io]
+  resources: ["*"]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {{name: {user}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {user}}}
+subjects:
+- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: {user}}}
+"""

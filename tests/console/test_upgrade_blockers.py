@@ -28,6 +28,7 @@ from sandbox import Sandbox
 from sandbox.cluster import bundle_crds, free_port
 from tests import factories
 from tests.conftest import KubectlRunner, wait_until_allowed
+from tests.support import emqx_reader_rbac
 
 pytestmark = pytest.mark.django_db
 
@@ -375,22 +376,7 @@ def test_when_the_console_may_not_read_crds_the_page_says_what_it_could_not_chec
     admin_client: Client, console_of: Any, sandbox: Sandbox, clientset: Clientset, namespace: str
 ) -> None:
     user = f"console-no-crds-{secrets.token_hex(3)}"
-    role = f"""
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {{name: {user}}}
-rules:
-- apiGroups: [apps.emqx.io]
-  resources: ["*"]
-  verbs: [get, list, watch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {{name: {user}}}
-roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {user}}}
-subjects:
-- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: {user}}}
-"""
+    role = emqx_reader_rbac(user)
     kubectl = _kubectl(sandbox)
     assert kubectl("apply", "-f", "-", input=role).returncode == 0
     wait_until_allowed(kubectl, "list", "emqxplugins.apps.emqx.io", user=user)

@@ -24,6 +24,7 @@ from emqx.models._base import Resource
 from sandbox import Sandbox
 from tests.conftest import SANDBOX_OF_BUNDLE, KubectlRunner, run_kubectl, wait_until_allowed
 from tests.factories import EMQX5_IMAGE, unique_name
+from tests.support import emqx_reader_rbac
 
 NEW_IMAGE = "emqx/emqx:5.9.0"
 READY = {
@@ -420,22 +421,7 @@ def test_an_identity_that_may_not_read_crds_still_gets_the_storage_version(
     sb, _ = admin_of(bundle)
     kubectl = _kubectl(sb)
     user = unique_name("emqx-only")
-    role = f"""
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {{name: {user}}}
-rules:
-- apiGroups: [apps.emqx.io]
-  resources: ["*"]
-  verbs: [get, list, watch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {{name: {user}}}
-roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {user}}}
-subjects:
-- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: {user}}}
-"""
+    role = emqx_reader_rbac(user)
     done = kubectl("apply", "-f", "-", input=role)
     assert done.returncode == 0, done.stderr
     wait_until_allowed(kubectl, "list", "emqxes.apps.emqx.io", user=user)
