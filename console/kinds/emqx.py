@@ -577,7 +577,8 @@ class EMQXAdmin(ResourceAdmin):
     def health(self, summary: Summary, *, seen_ready: bool) -> Health:
         """As every kind's (ResourceAdmin.health), and for v2 model B and v3beta1: the EMQX API
         unreachable is unknown (the rest of the status is not trustworthy), fewer pods available
-        than desired is degraded, and paused before Ready is degraded (nothing will move)."""
+        than desired is degraded, paused before Ready is degraded (nothing will move), and so is a
+        configuration EMQX rejected (v3beta1 ConfigApplied False ConfigRejected), even while Ready."""
         current = summary.current
         if summary.state == "API unavailable" and current is not None:
             return Health(UNKNOWN, f"the operator cannot reach the EMQX API ({current.reason}: {current.message})")
@@ -585,6 +586,12 @@ class EMQXAdmin(ResourceAdmin):
             return Health(DEGRADED, f"{current.type} {current.status}: {current.reason} {current.message}".strip())
         if summary.state == "Paused":
             return Health(DEGRADED, f"reconciliation paused ({PAUSED_ANNOTATION}) before the cluster was Ready")
+        rejected = next(
+            (c for c in summary.conditions if (c.type, c.reason) == ("ConfigApplied", "ConfigRejected")), None
+        )
+        if rejected is not None and rejected.status == "False":
+            # It serves, on its last accepted configuration: the desired one will not apply until it is fixed.
+            return Health(DEGRADED, f"configuration rejected by EMQX: {rejected.message}")
         return super().health(summary, seen_ready=seen_ready)
 
     def get_form_spec(self, model: type[Resource], context: FormContext) -> FormSpec:

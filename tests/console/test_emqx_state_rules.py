@@ -236,6 +236,13 @@ def test_v3beta1_ready_with_a_startup_config_rolling_out_is_not_settled() -> Non
     ) in summary.details
 
 
+def test_v3beta1_a_configuration_emqx_rejected_is_degraded_although_ready() -> None:
+    obj = _v3(*_settled_v3(ConfigApplied=("False", "ConfigRejected", "Runtime configuration rejected by EMQX API")))
+    assert EMQX.summarize(obj).state == "Ready"
+    health = _health(obj)
+    assert health.state == DEGRADED and "rejected" in health.why
+
+
 def test_v3beta1_nodes_come_from_cluster_nodes() -> None:
     node = {
         "name": "emqx@mqtt-core-0",
