@@ -102,6 +102,18 @@ def current_of(kind: str, conditions: Sequence[Cond], api_version: str = "") -> 
     return current
 
 
+def _judged_generation(condition: Cond | None, generation: int | None, *, first_sight: bool) -> int | None:
+    """The spec generation a condition is about: its observedGeneration; without one, the object's
+    generation when the change is seen as it happens, and unknown (None) at first sight. A status
+    found already written (a console just started, an edit made before it looked) may describe an
+    older spec: taking the object's generation then made a rollout look like a fall from Ready."""
+    if condition is None:
+        return None
+    if condition.generation is not None:
+        return condition.generation
+    return None if first_sight else generation
+
+
 def is_ready(condition: Cond | None) -> bool:
     return condition is not None and condition.type in ready_types() and condition.status == "True"
 
@@ -238,7 +250,12 @@ class Recorder:
             if old == new:
                 return
             self._known[key] = new
-            ready_at = (current.generation or generation) if current is not None else None
+            ready_at = _judged_generation(current, generation, first_sight=old is None)
+            # No observedGeneration: only a Ready that appears while this console watches was written
+            # for the spec of now; one that merely stayed may be about an older spec.
+            stayed = old is not None and is_ready(current_of(kind, list(old), obj.api_version))
+            if current is not None and current.generation is None and stayed:
+                ready_at = None
             if is_ready(current) and ready_at is not None and self._ready_generation.get(key) != ready_at:
                 self._ready_generation[key] = ready_at
                 self.memory_version += 1
@@ -255,7 +272,7 @@ class Recorder:
                 change=change,
                 reason=c.reason[:256],
                 message=c.message,
-                generation=c.generation if c.generation is not None else generation,
+                generation=_judged_generation(c, generation, first_sight=old is None),
                 at=c.at or now,
                 observed_at=now,
                 current=became_current,

@@ -297,3 +297,58 @@ def test_a_v3beta1_lifecycle_is_recorded_by_its_own_rules_not_by_the_first_true_
     finally:
         clusters.reset()
         assert RECORDER.flush()
+
+
+def test_a_rollout_found_under_an_older_ready_status_is_not_a_fall_from_ready(
+    settings: Any, sandbox_23: Any, transactional_db: None, admin_client: Client
+) -> None:
+    """Operator 2.3 writes no observedGeneration. An instance Ready at generation 1 whose spec was changed
+    before this console first looked (generation 2) still shows the old Ready: that Ready says nothing
+    about generation 2, so the rollout that follows is progressing, not degraded."""
+    from emqx.models import apps_v2
+
+    settings.CONSOLE_TIMELINE_RECORDING = True
+    settings.CONSOLE_CLUSTERS = [{"name": "default", "kubeconfig": str(sandbox_23.kubeconfig)}]
+    RECORDER.forget_all()
+    namespace = f"t-timeline-v2-{int(time.time() * 1000) % 100000}"
+    sandbox_23.create_namespace(namespace)
+    at = "2026-11-30T07:00:00Z"
+
+    def status(*conditions: tuple[str, str, str]) -> dict[str, Any]:
+        return {
+            "conditions": [
+                {"type": t, "status": s, "reason": r, "message": "", "lastTransitionTime": at} for t, s, r in conditions
+            ]
+        }
+
+    try:
+        with Clientset.from_kubeconfig(sandbox_23.kubeconfig) as cs:
+            client = cs.apps_v2.emqxes(namespace)
+            doc = {"metadata": {"name": "rolling", "namespace": namespace}, "spec": {"image": "emqx/emqx:5.8.6"}}
+            created = client.create(apps_v2.EMQX.from_dict(doc))
+            ready = status(
+                ("Ready", "True", "Ready"), ("Available", "True", "Available"), ("Initialized", "True", "Initialized")
+            )
+            client.update_status(apps_v2.EMQX.from_dict({**created.to_dict(), "status": ready}))
+            client.patch("rolling", {"spec": {"image": "emqx/emqx:5.8.7"}})  # generation 2, before the console looks
+            _watching()
+            page = f"/clusters/default/emqx/{namespace}/rolling/"
+            eventually(lambda: "emqx/emqx:5.8.7" in admin_client.get(page).content.decode())
+            assert RECORDER.flush()
+            uid = client.get("rolling").metadata.uid or ""
+            assert not RECORDER.was_ready_at("default", uid, 2)
+            # The operator answers the new spec: model A rewrites its True conditions False and starts over.
+            rolled = status(
+                ("CoreNodesProgressing", "True", "CoreNodesProgressing"),
+                ("Ready", "False", "CreateNewStatefulSet"),
+                ("Available", "False", "CreateNewStatefulSet"),
+                ("Initialized", "True", "Initialized"),
+            )
+            client.update_status(apps_v2.EMQX.from_dict({**client.get("rolling").to_dict(), "status": rolled}))
+            eventually(lambda: "CoreNodesProgressing" in admin_client.get(page).content.decode())
+            html = admin_client.get(page).content.decode()
+            assert 'id="degraded"' not in html, re.findall(r'id="degraded">[^<]*', html)
+            assert not RECORDER.was_ready_at("default", uid, 2)
+    finally:
+        clusters.reset()
+        assert RECORDER.flush()
