@@ -66,13 +66,20 @@ def version_of(image: str) -> str:
 
 @dataclass(frozen=True)
 class Counts:
-    """Nodes ready out of desired."""
+    """Nodes ready out of desired. ``extra``: ready nodes beyond the desired count, which a rollout
+    has while old pods are still leaving (the operator's readyReplicas counts old and new alike)."""
 
     ready: int
     desired: int
+    extra: int = 0
+
+    @classmethod
+    def of(cls, ready: int, desired: int) -> Counts:
+        """``ready`` as reported, capped at ``desired`` with the surplus kept as ``extra``."""
+        return cls(min(ready, desired), desired, max(ready - desired, 0))
 
     def __str__(self) -> str:
-        return f"{self.ready}/{self.desired}"
+        return f"{self.ready}/{self.desired}" + (f" (+{self.extra} leaving)" if self.extra else "")
 
     @property
     def complete(self) -> bool:

@@ -9,14 +9,23 @@ from django.db.models import Q, QuerySet
 
 from console.models import ALL, AuditEntry, Role, RoleGrant
 
+WRITES = ("create", "update", "scale", "delete")
+
+
+def audit_actions() -> list[str]:
+    """Every action an audit entry can name: the writes, then each registered kind's object actions
+    (EMQX v3beta1's pause and resume), from the registry."""
+    from console.registry import site
+
+    extra = sorted({action.name for admin in site for action in admin.object_actions} - set(WRITES))
+    return [*WRITES, *extra]
+
 
 class AuditFilterForm(forms.Form):
     user = forms.CharField(required=False, max_length=150)
     namespace = forms.CharField(required=False, max_length=63)
     name = forms.CharField(required=False, max_length=253, label="Object")
-    action = forms.ChoiceField(
-        required=False, choices=[("", "any")] + [(a, a) for a in ("create", "update", "scale", "delete")]
-    )
+    action = forms.ChoiceField(required=False, choices=lambda: [("", "any")] + [(a, a) for a in audit_actions()])
     outcome = forms.ChoiceField(required=False, choices=[("", "any"), *AuditEntry.Outcome.choices])
     since = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     until = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))

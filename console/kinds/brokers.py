@@ -67,7 +67,7 @@ def summarize_broker(obj: Broker) -> Summary:
         caught_up = True
     else:
         ready = (obj.status.ready_replicas or 0) if obj.status else 0
-        counts = (("Nodes", Counts(ready, desired)),)
+        counts = (("Nodes", Counts.of(ready, desired)),)
         # v1beta4's Running condition stays True while the operator has yet to act on new
         # replicas: Ready for the current spec is also every desired node there and ready.
         reported = obj.status.replicas if obj.status else None

@@ -11,11 +11,12 @@ State rules (../shared/crds/OPERATOR-STATUS.md, "How to compute current state"),
   when going back; model A rewrites them False with a reason instead.
 - **v2 model B** (later 2.3 code: only CoreNodesProgressing, ReplicantNodesProgressing, Available and
   Ready, each re-evaluated every round) and **v3beta1**: list order means nothing. Ready True is
-  the state; otherwise Ready's False reason names the progressing condition; Available False is
-  degraded. v3beta1 adds, before that: paused (``Paused`` True: nothing will be acted on) and the
-  EMQX API unreachable (``EMQXAPIAvailable`` False: the rest is not trustworthy; except
-  ``NoRequester`` while the core set is being created or rolled, which is that rollout), and the
-  ``observedGeneration`` of ``Ready`` tells a stale status from a current one.
+  the state; otherwise Ready's False reason names the progressing condition (or another role is
+  still progressing: the core pods converged while the replicants are created); with nothing
+  progressing, Available False is degraded. v3beta1 adds, before that: paused (``Paused`` True:
+  nothing will be acted on) and the EMQX API unreachable (``EMQXAPIAvailable`` False: the rest is
+  not trustworthy; except ``NoRequester`` while the core set is being created or rolled, which is
+  that rollout), and the ``observedGeneration`` of ``Ready`` tells a stale status from a current one.
 
 The two v2 models share one schema; the console tells them apart by the condition types: only the
 state machine writes Initialized, CoreNodesReady and ReplicantNodesReady, and it never removes
@@ -355,19 +356,24 @@ def current_condition(api_version: str, conditions: Sequence[Any]) -> Any | None
     if api is not None and api.status == "False":
         # No eligible core pod while the core set is being created or rolled is the rollout, not an
         # outage: the state is the rollout's. Otherwise nothing else in the status can be trusted.
-        rolling = any(c.type in PROGRESSING_REASONS and c.status == "True" for c in conditions)
-        if not (api.reason == "NoRequester" and rolling):
+        creating = any(c.type in PROGRESSING_REASONS and c.status == "True" for c in conditions)
+        if not (api.reason == "NoRequester" and creating):
             return api
     reason = ready.reason if ready is not None else ""
     progressing = by_type.get(reason) if reason in PROGRESSING_REASONS else None
     if progressing is not None and progressing.status == "True":
         return progressing
+    # Ready names the first role that is not ready; another may be the one still rolling out (core
+    # pods converged, replicants being created): a rollout is under way, not a degradation.
+    moving = next((by_type[t] for t in PROGRESSING_REASONS if t in by_type and by_type[t].status == "True"), None)
+    if moving is not None:
+        return moving
+    if ready is not None and ready.reason == "DSReplicationProgressing":
+        return ready
     available = by_type.get("Available")
     if available is not None and available.status == "False":
         return available
-    if ready is not None:
-        return ready
-    return next((by_type[t] for t in PROGRESSING_REASONS if t in by_type and by_type[t].status == "True"), None)
+    return ready
 
 
 def _state(api_version: str, conditions: Sequence[ConditionRow], current: ConditionRow | None) -> str:
@@ -390,12 +396,12 @@ def _counts(spec: Any, status: Any, *, core_default: int, replicant_default: int
     core_spec = spec.core_template.spec if spec.core_template and spec.core_template.spec else None
     core_desired = core_spec.replicas if core_spec and core_spec.replicas is not None else core_default
     core_ready = status.core_nodes_status.ready_replicas if status and status.core_nodes_status else None
-    counts = [("Core nodes", Counts(core_ready or 0, core_desired))]
+    counts = [("Core nodes", Counts.of(core_ready or 0, core_desired))]
     if spec.replicant_template is not None:
         rspec = spec.replicant_template.spec
         desired = rspec.replicas if rspec and rspec.replicas is not None else replicant_default
         ready = status.replicant_nodes_status.ready_replicas if status and status.replicant_nodes_status else None
-        counts.append(("Replicant nodes", Counts(ready or 0, desired)))
+        counts.append(("Replicant nodes", Counts.of(ready or 0, desired)))
     return tuple(counts)
 
 
@@ -449,7 +455,8 @@ def summarize(obj: Any) -> Summary:
             details.append(("Configuration", f"{config.reason}: {config.message}"))
         elif config is not None:
             details.append(("Configuration", config.message or config.reason))
-        nodes = node_rows(status.cluster_nodes if status else None)
+        # clusterNodes is sorted by uptime; the page shows core nodes first, as the other versions do.
+        nodes = tuple(sorted(node_rows(status.cluster_nodes if status else None), key=lambda n: n.role != "core"))
         counts = _counts(spec, status, core_default=1, replicant_default=0)
         # v3beta1 defaults the replicant replicas to 0, meaning none: no row for a role that is not there.
         counts = tuple((label, c) for label, c in counts if label == "Core nodes" or c.desired or c.ready)

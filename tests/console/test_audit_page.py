@@ -41,6 +41,14 @@ def test_a_superuser_filters_by_user_namespace_and_action(admin_client: Client, 
     assert "broker-b" in html and "broker-a" not in html
 
 
+def test_pause_and_resume_can_be_filtered_for(admin_client: Client, entries: User) -> None:
+    _entry(entries, "prod", "mqtt-next", "pause")
+    page = admin_client.get("/audit/").content.decode()
+    assert '<option value="pause">' in page and '<option value="resume">' in page
+    html = admin_client.get("/audit/", {"action": "pause"}).content.decode()
+    assert "mqtt-next" in html and "broker-a" not in html and "1 entry" in html
+
+
 def test_an_inverted_time_range_is_a_field_error(admin_client: Client, entries: User) -> None:
     html = admin_client.get("/audit/", {"since": "2026-02-01T00:00", "until": "2026-01-01T00:00"}).content.decode()
     assert "field-until" in html

@@ -149,6 +149,27 @@ def test_v3beta1_not_yet_ready_shows_what_progresses_not_the_first_true_conditio
     assert _health(obj).state == PROGRESSING
 
 
+def test_v3beta1_replicants_created_after_the_cores_converged_is_progressing_not_degraded() -> None:
+    # Ready names the core role first (its nodes are not all running yet) while the replicant set is created.
+    obj = _v3(
+        *_settled_v3(
+            ReplicantNodesProgressing=("True", "Create", "spinning up replicant set"),
+            Available=("False", "ReplicantPodsUnavailable", "1/2 replicant pods available"),
+            Ready=("False", "CoreNodesProgressing", "Core nodes are progressing"),
+        )
+    )
+    summary = EMQX.summarize(obj)
+    assert (summary.state, summary.badge) == ("Progressing", "ReplicantNodesProgressing")
+    assert _health(obj).state == PROGRESSING
+
+
+def test_ready_nodes_beyond_the_desired_count_during_a_rollout_are_shown_as_leaving() -> None:
+    obj = _emqx(apps_v2.EMQX, [_c("CoreNodesProgressing")], coreNodesStatus={"readyReplicas": 4, "replicas": 2})
+    obj.spec.core_template.spec.replicas = 2
+    counts = EMQX.summarize(obj).count("Core nodes")
+    assert counts is not None and (counts.ready, counts.desired, str(counts)) == (2, 2, "2/2 (+2 leaving)")
+
+
 def test_v3beta1_durable_storage_settling_is_progressing() -> None:
     obj = _v3(*_settled_v3(Ready=("False", "DSReplicationProgressing", "Durable storage membership transitions")))
     assert EMQX.summarize(obj).state == "Progressing"
