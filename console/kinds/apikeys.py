@@ -388,7 +388,8 @@ def form_spec(context: FormContext) -> FormSpec:
             if path in changed
         }
 
-    suggested = {INSTANCE: names[0]} if names is not None and len(names) == 1 else {}
+    # Least privilege first: the CRD defaults a key to Administrator, the form suggests Viewer.
+    suggested = {ROLE: "Viewer", **({INSTANCE: names[0]} if names is not None and len(names) == 1 else {})}
     return FormSpec(
         model=EMQXAPIKeyInput,
         fieldsets=(

@@ -193,6 +193,17 @@ def _create(
     return created
 
 
+def _prefilled(spec: FormSpec, request: HttpRequest) -> dict[str, str]:
+    """First values of an add form from the query, by field path, as Django admin's
+    ``get_changeform_initial_data`` takes them: ``?spec.emqxRef.name=mqtt`` (a link from an EMQX page
+    to a new API key for it). Only the form's own single-value fields; never on a POST."""
+    if request.method != "GET":
+        return {}
+    paths = set(spec.paths()) - {"metadata.namespace"}
+    found = {path: request.GET.get(path, "") for path in request.GET if path in paths}
+    return {path: value for path, value in found.items() if len(value) <= 253}
+
+
 @cluster_view
 def object_add(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) -> HttpResponse:
     """Create from the form, or from YAML (``mode=yaml``)."""
@@ -221,6 +232,7 @@ def object_add(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) -> 
             spec=spec,
             namespace=request.GET.get("namespace", ""),
             namespaces=suggestions,
+            initial=_prefilled(spec, request),
         )
     if request.method == "POST" and form.is_valid() and (obj := _intended(form, None)) is not None:
         require(request.user, "create", admin.kind, obj.metadata.namespace or "", cluster.name)

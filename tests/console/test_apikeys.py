@@ -556,7 +556,12 @@ def test_the_emqx_page_lists_its_api_keys_and_offers_to_add_one(
     module = module[: module.index("</div>")]
     assert re.findall(r'href="/clusters/v3/emqxapikeys/[^/]+/([^/]+)/"', module) == ["mine-a", "mine-b"]
     assert "Viewer" in module and "(expired 1 day ago)" in module and "Degraded" in module
-    assert f'href="/clusters/{CLUSTER}/emqxapikeys/add/?namespace={ns}"' in module
+    add = f"/clusters/{CLUSTER}/emqxapikeys/add/?namespace={ns}&spec.emqxRef.name=mqtt"
+    assert f'href="{add.replace("&", "&amp;")}"' in module
+    # The link prefills the instance (Django admin's initial data from the query), and the role is Viewer.
+    form = _html(admin, add)
+    chosen = re.findall(r'<option value="([^"]*)" selected>', form)
+    assert "mqtt" in chosen and "Viewer" in chosen
     empty = _html(admin, f"/clusters/{CLUSTER}/emqx/{ns}/other/")
     assert "theirs" in empty and "mine-a" not in empty
     assert [s.name for s in api_keys_for(clusters.get_cluster(CLUSTER), ns, "mqtt")] == ["mine-a", "mine-b"]
