@@ -149,9 +149,17 @@ class Totals:
         return [(s, STATE_LABELS[s], self.by_state[s]) for s in STATES]
 
 
-def aggregate(instances: Iterable[Instance], *, now: dt.datetime, threshold: dt.timedelta) -> Totals:
-    """Count instances by kind and state, nodes, versions, and list those not Ready too long."""
-    by_kind = {k: dict.fromkeys(STATES, 0) for k in counted_kinds()}
+def aggregate(
+    instances: Iterable[Instance],
+    *,
+    now: dt.datetime,
+    threshold: dt.timedelta,
+    kinds: Iterable[str] | None = None,
+) -> Totals:
+    """Count instances by kind and state, nodes, versions, and list those not Ready too long.
+    ``kinds``: the kinds to give a row even with no instance (default: every counted kind); a
+    dashboard passes those its clusters serve."""
+    by_kind = {k: dict.fromkeys(STATES, 0) for k in (counted_kinds() if kinds is None else kinds)}
     by_state = dict.fromkeys(STATES, 0)
     versions: Counter[str] = Counter()
     nodes_ready = nodes_desired = count = 0
@@ -249,3 +257,8 @@ class ClusterBoard:
     @property
     def not_served(self) -> list[str]:
         return [kind_label(k) for k, c in self.caches.items() if c.error_kind == "not-served"]
+
+    @property
+    def served_kinds(self) -> list[str]:
+        """The counted kinds this cluster serves (all of them while that is not known yet)."""
+        return [k for k, c in self.caches.items() if c.error_kind != "not-served"]

@@ -142,10 +142,11 @@ def _context(request: HttpRequest, clusters: list[Cluster], *, wait: float, scop
     peeks = _peek_all(clusters, wait)
     boards = [_board(request, c, peeks) for c in clusters]
     for board in boards:
-        board.totals = aggregate(board.instances, now=now, threshold=threshold)
+        board.totals = aggregate(board.instances, now=now, threshold=threshold, kinds=board.served_kinds)
     if scope is None:  # the fleet: clusters that answer now; the others are listed apart
         counted: list[Instance] = [i for b in boards if b.counted for i in b.instances]
-        totals = aggregate(counted, now=now, threshold=threshold)
+        served = [k for k in counted_kinds() if any(k in b.served_kinds for b in boards)]
+        totals = aggregate(counted, now=now, threshold=threshold, kinds=served)
     else:  # one cluster: its numbers, the last known ones under a banner if it went away
         totals = boards[0].totals or aggregate([], now=now, threshold=threshold)
     events, events_stale = _events(request, clusters)

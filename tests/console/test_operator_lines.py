@@ -62,3 +62,16 @@ def test_the_navigation_offers_only_the_kinds_a_cluster_serves(fleet: None, admi
     assert "/clusters/prod-23/rebalances/" in prod_nav
     # The 2.2 -> 2.3 checks are offered where they still matter.
     assert "Upgrade checks" in legacy_nav and "Upgrade checks" not in prod_nav and "Upgrade checks" not in next_nav
+
+
+def test_a_cluster_dashboard_counts_only_the_kinds_the_cluster_serves(fleet: None, admin_client: Client) -> None:
+    def rows(cluster: str) -> list[str]:
+        return re.findall(
+            r'<tr data-kind="([^"]+)"', admin_client.get(f"/clusters/{cluster}/_dashboard").content.decode()
+        )
+
+    eventually(lambda: rows("next-30") == ["EMQX"], 30, message=f"kinds counted on next-30: {rows('next-30')}")
+    eventually(lambda: rows("legacy-22") == ["EMQX", "EmqxBroker", "EmqxEnterprise"], 30)
+    # The fleet's table has a row for a kind any of its clusters serves.
+    fleet_rows = re.findall(r'<tr data-kind="([^"]+)"', admin_client.get("/dashboard/_dashboard").content.decode())
+    assert fleet_rows == ["EMQX", "EmqxBroker", "EmqxEnterprise"]
