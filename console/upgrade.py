@@ -276,7 +276,10 @@ def conversion_blockers(crds: Mapping[str, Mapping[str, Any] | None]) -> list[Bl
                     "Its conversion strategy is Webhook: the API server calls the 2.2 operator's /convert webhook "
                     f"({where}), which is deleted with the 2.2 manager; 2.3 has none."
                 ),
-                action="Patch the conversion strategy to None (the README's step 1), before deleting the 2.2 manager.",
+                action=(
+                    "Patch the conversion strategy to None (step 1 of the emqx-operator's own upgrade guide, "
+                    "below), before deleting the 2.2 manager."
+                ),
                 commands=(_CRD_PATCH.format(crd=name),),
                 evidence=f"spec.conversion.strategy: {strategy}",
             )
@@ -451,8 +454,8 @@ def check(cs: Clientset, *, cluster: str, readable: frozenset[str] | None = None
             key="conversion",
             title="Conversion webhooks on the EMQX and Rebalance CRDs",
             rule=(
-                "The README's step 1: spec.conversion.strategy None on emqxes and rebalances, "
-                "before the 2.2 manager goes."
+                "Step 1 of the emqx-operator's upgrade guide (below): spec.conversion.strategy None on "
+                "emqxes and rebalances, before the 2.2 manager goes."
             ),
             blockers=() if crd_problem else tuple(conversion_blockers(crds)),
             unchecked=crd_problem,
