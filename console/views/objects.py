@@ -171,6 +171,7 @@ def _detail_context(
         "summary": summary,
         "health": health,
         "settled": settled(admin, summary, saved),
+        "last_sync": state.last_sync,
         "saved": int(saved) if saved is not None else None,
     }
 
@@ -189,13 +190,33 @@ def object_detail(
     return _render(request, admin, "detail", context)
 
 
+def _status_gone(request: HttpRequest, admin: ResourceAdmin, why: str, namespace: str, name: str) -> HttpResponse:
+    """The status panel of an object the poll can no longer show (``why``: 'deleted' or
+    'withdrawn'), with polling stopped."""
+    context = {"admin": admin, "why": why, "namespace": namespace, "name": name, "checked": timezone.now()}
+    return HttpResponseStopPolling(render_to_string(admin.get_template_names("_status_gone"), context, request))
+
+
 @cluster_view
 def object_status(
     request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, namespace: str, name: str
 ) -> HttpResponse:
     """The live status panel alone. Answers 286 (htmx: stop polling) once the object has
-    settled (for EMQX: Ready for its current spec); the page polls again after an edit."""
-    context = _detail_context(request, cluster, admin, namespace, name)
+    settled (for EMQX: Ready for its current spec); the page polls again after an edit.
+
+    To a poll (an htmx request) it also answers, with 286, when the object is gone or the user may
+    no longer see it: the panel says which, and the page's Edit and Delete are withdrawn (an
+    out-of-band delete of ``#object-tools``), instead of a 404 that htmx would leave unswapped
+    under a "live" mark forever. A request that is not a poll gets the 404 as before."""
+    poll = bool(getattr(request, "htmx", False))
+    if poll and not admin.has_view_permission(request.user, cluster.name, namespace):
+        return _status_gone(request, admin, "withdrawn", namespace, name)
+    try:
+        context = _detail_context(request, cluster, admin, namespace, name)
+    except Http404:
+        if not poll:
+            raise
+        return _status_gone(request, admin, "deleted", namespace, name)
     content = render_to_string(admin.get_template_names("_status"), {"admin": admin, **context}, request)
     if context.get("settled") and context["banner"] is None:
         return HttpResponseStopPolling(content)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -43,11 +45,14 @@ def test_an_open_page_shows_the_outage_and_recovers_without_a_reload(
         expect(banner).to_contain_text("Showing the last known state")
         # The last known state stays on the page under the banner.
         expect(state).to_have_text("CoreNodesProgressing")
+        # ... and the live mark says since when it is not updated.
+        expect(panel.locator("#live-mark")).to_have_text(re.compile(r"^stale since \d\d:\d\d:\d\d UTC$"))
         screenshot(page, "outage")
 
     # Back: the operator carries on, and the open page follows without being reloaded.
     operator.start()
     expect(page.locator("#cluster-banner")).to_have_count(0, timeout=RECOVERY_TIMEOUT_MS)
+    expect(panel.locator("#live-mark")).not_to_have_text(re.compile("stale"))
     expect(state).to_have_text("Ready", timeout=LIVE_TIMEOUT_MS)
     expect(panel.locator("#core-counts")).to_have_text("3/3")
     assert page.evaluate("window.__sameDocument") is True
