@@ -14,6 +14,7 @@ from django.urls import reverse
 from console.clusters import Cluster
 from console.registry import ResourceAdmin
 from console.views._common import cluster_view
+from console.views.edit import remember_write
 from emqx.client.resource import PatchType
 from emqx.errors import Conflict, EmqxClientError, Forbidden, NotFound
 
@@ -61,5 +62,6 @@ def object_action(
         messages.error(request, f"{chosen.label} did nothing: {text}")
         return redirect(detail)
     admin.log(request, cluster.name, chosen.name, namespace, name, before=before, after=after)
+    remember_write(cluster, admin, after)  # the next page shows the change, before its watch event
     messages.success(request, f"{chosen.done}: {admin.kind} {namespace}/{name}.")
     return redirect(f"{detail}?saved={int(time.time())}")

@@ -71,7 +71,7 @@ def _render(
     return render(request, admin.get_template_names(page), {"admin": admin, **context}, status=status)
 
 
-def _remember(
+def remember_write(
     cluster: Cluster, admin: ResourceAdmin, obj: Resource | None = None, *, forget: tuple[str, str] | None = None
 ) -> None:
     """Show the user their own write on the next page, before the watch event arrives."""
@@ -239,7 +239,7 @@ def object_add(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) -> 
         if request.POST.get("action") == "to_yaml" and isinstance(form, ResourceForm):
             form, yaml_mode = ResourceYamlForm(spec=spec, initial={"yaml": yaml_skeleton(form)}), True
         elif (created := _create(request, cluster, admin, form, obj)) is not None:
-            _remember(cluster, admin, created)
+            remember_write(cluster, admin, created)
             meta = created.metadata
             messages.success(request, f"{admin.kind} {meta.namespace}/{meta.name} was created.")
             return redirect(admin.url_name("detail"), cluster.name, meta.namespace, meta.name)
@@ -435,7 +435,7 @@ def object_change(
         return _render(request, admin, "form", context)
     if step == "save":
         assert isinstance(result, Resource)
-        _remember(cluster, admin, result)
+        remember_write(cluster, admin, result)
         messages.success(request, f"{admin.kind} {namespace}/{name} was saved.")
         # The detail page watches the status until the operator has answered this save (see
         # views.objects.object_status), also for kinds whose status does not say which spec it is about.
@@ -505,7 +505,7 @@ def object_delete(
             form.add_error(None, _delete_error(cluster, error, _who(request)))
             return _render(request, admin, "delete", context, status=409 if isinstance(error, Conflict) else 200)
         admin.log_deletion(request, cluster.name, obj)
-        _remember(cluster, admin, forget=(namespace, name))
+        remember_write(cluster, admin, forget=(namespace, name))
         messages.success(request, f"{admin.kind} {namespace}/{name} was deleted.")
         return redirect(reverse(admin.url_name("list"), args=[cluster.name]) + f"?namespace={quote(namespace)}")
     return _render(request, admin, "delete", context)

@@ -19,4 +19,19 @@
     var status = event.detail && event.detail.xhr ? event.detail.xhr.status : "an error";
     lost(event, "the console answered " + status + ", retrying…");
   });
+
+  // A live mark says when its data was last confirmed: the time since the panel was last filled
+  // by a good answer (the browser's own clock, so no skew with the server's).
+  var received = new WeakMap();
+  function tick() {
+    document.querySelectorAll(".live-mark[data-live]").forEach(function (mark) {
+      if (mark.classList.contains("lost")) return;
+      if (!received.has(mark)) received.set(mark, Date.now());
+      var seconds = Math.floor((Date.now() - received.get(mark)) / 1000);
+      mark.textContent = "live · updated " + (seconds < 1 ? "just now" : seconds + " s ago");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", tick);
+  document.addEventListener("htmx:afterSwap", tick);
+  setInterval(tick, 1000);
 })();

@@ -210,7 +210,7 @@ def current_state(page: Page) -> object:
 def expect_live(panel: Locator) -> None:
     """The status panel says it polls ("live"), not that it stopped ("settled — live updates
     paused…", which contains the word too)."""
-    expect(panel.locator("h2 small")).to_have_text("live")
+    expect(panel.locator("h2 small")).to_have_text(re.compile(r"^live( · updated (just now|\d+ s ago))?$"))
 
 
 def expect_settled(panel: Locator, timeout: float | None = None) -> None:

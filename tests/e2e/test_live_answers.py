@@ -28,7 +28,7 @@ def _polling_page(
     log_in(page, console, who, detail_path(namespace, "watched"))
     panel = page.locator("#status-panel")
     expect(panel.locator("#current-state")).to_have_text("CoreNodesProgressing")
-    expect(panel.locator("#live-mark")).to_have_text("live")
+    expect(panel.locator("#live-mark")).to_have_text(re.compile(r"^live"))
     return panel
 
 
@@ -94,4 +94,12 @@ def test_an_offline_browser_says_the_connection_is_lost_and_recovers(
     page.context.set_offline(True)
     expect(panel.locator("#live-mark")).to_have_text("connection lost, retrying…", timeout=LIVE_TIMEOUT_MS)
     page.context.set_offline(False)
-    expect(panel.locator("#live-mark")).to_have_text("live", timeout=LIVE_TIMEOUT_MS)
+    expect(panel.locator("#live-mark")).to_have_text(re.compile(r"^live · updated "), timeout=LIVE_TIMEOUT_MS)
+
+
+def test_the_live_mark_says_how_long_ago_the_data_was_confirmed(
+    page: Page, console: str, admin_user: Persona, namespace: str, clientset: Clientset, operator: Operator
+) -> None:
+    panel = _polling_page(page, console, admin_user, namespace, clientset, operator)
+    page.route("**/_status*", lambda route: route.fulfill(status=204))  # polls answer, but bring nothing new
+    expect(panel.locator("#live-mark")).to_have_text(re.compile(r"^live · updated [3-9] s ago$"))
