@@ -23,6 +23,7 @@ from django.dispatch import receiver
 from emqx.cache import CacheState, Informer
 from emqx.client.clientset import SUPPORTED_VERSIONS, Clientset
 from emqx.client.resource import ResourceClient
+from emqx.discovery import GroupInfo, operator_line
 from emqx.errors import ClusterUnreachable, ConfigurationError, EmqxClientError, UnknownKind
 from emqx.rest import Timeouts
 
@@ -119,6 +120,19 @@ class Cluster:
     def kind_client(self, kind: str) -> ResourceClient[Any]:
         """The console's own client of ``kind`` in all namespaces, in the served version."""
         return self.clientset.for_kind(kind, None, version=self.served_version(kind))
+
+    def discovered(self) -> GroupInfo | None:
+        """What discovery already found of this cluster's apps.emqx.io group, or None: never a request,
+        and never builds the clientset (a kubeconfig's credential plugin may be slow), so pages may
+        ask it on every request (the navigation, the dashboards, a form)."""
+        clientset = self._clientset
+        return clientset.discovery.cached() if clientset is not None else None
+
+    def operator_line(self) -> str | None:
+        """The emqx-operator line of the cluster's CRDs ("2.3", "3.0" ...: emqx.discovery.operator_line),
+        from :meth:`discovered`; None while not discovered yet."""
+        info = self.discovered()
+        return operator_line(info) if info is not None else None
 
     def served_version(self, kind: str) -> str:
         """The version the console uses for ``kind`` here: the best one the cluster serves of

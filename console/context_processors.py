@@ -10,17 +10,6 @@ from console import impersonation
 from console.clusters import cluster_names, get_cluster
 from console.registry import ResourceAdmin, site
 from emqx.discovery import GroupInfo, operator_line
-from emqx.errors import EmqxClientError
-
-
-def _discovered(cluster_name: str) -> GroupInfo | None:
-    """The cluster's discovery already done, or None (never a request: a page must not wait on a
-    cluster to draw its navigation)."""
-    cluster = get_cluster(cluster_name)
-    try:
-        return cluster.clientset.discovery.cached() if cluster is not None else None
-    except EmqxClientError:
-        return None
 
 
 def served_admins(info: GroupInfo | None) -> list[ResourceAdmin]:
@@ -36,7 +25,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {}
     match = getattr(request, "resolver_match", None)
     current = (match.kwargs.get("cluster") if match else None) or cluster_names()[0]
-    info = _discovered(current)
+    cluster = get_cluster(current)
+    info = cluster.discovered() if cluster is not None else None
     line = operator_line(info) if info is not None else None
     return {
         "nav_cluster": current,

@@ -35,13 +35,7 @@ def _has_instance_kind(context: FormContext) -> bool:
     """Whether the cluster's Rebalance v2beta1 has spec.instanceKind (by its operator line, from the
     discovery already done; assumed so when unknown)."""
     cluster = context.cluster
-    if cluster is None:
-        return True
-    try:
-        line = cluster.clientset.discovery.operator_line()
-    except EmqxClientError:
-        return True
-    return line not in LINES_WITHOUT_INSTANCE_KIND
+    return cluster is None or cluster.operator_line() not in LINES_WITHOUT_INSTANCE_KIND
 
 
 def target_of(obj: AnyRebalance) -> tuple[str, str]:

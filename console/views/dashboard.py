@@ -30,7 +30,6 @@ from console.registry import site
 from console.svg import state_bars, version_bars
 from console.timeline import RECORDER
 from console.views._common import cluster_view
-from emqx.errors import EmqxClientError
 
 RECENT_EVENTS = 10
 RECENT_AUDIT = 8
@@ -70,22 +69,11 @@ def _kind_cache(peek: CachePeek) -> KindCache:
     )
 
 
-def _operator_line(cluster: Cluster) -> str | None:
-    """The cluster's operator line from discovery already done (never a request of its own)."""
-    try:
-        line: str | None = cluster.clientset.discovery.operator_line()
-        return line
-    except EmqxClientError:  # a kubeconfig that cannot be used: the card says so already
-        return None
-
-
 def _board(request: HttpRequest, cluster: Cluster, peeks: dict[tuple[str, str], CachePeek]) -> ClusterBoard:
     allowed = readable_namespaces(request.user, cluster.name)
     caches = {kind: _kind_cache(peeks[(cluster.name, kind)]) for kind in counted_kinds()}
     status, detail = cluster_status(caches)
-    board = ClusterBoard(
-        cluster.name, status, detail, caches, operator_line=cluster.clientset.discovery.operator_line()
-    )
+    board = ClusterBoard(cluster.name, status, detail, caches, operator_line=cluster.operator_line())
     for kind in counted_kinds():
         informer = peeks[(cluster.name, kind)].informer
         if informer is None or not caches[kind].synced:
