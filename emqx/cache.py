@@ -55,6 +55,10 @@ class CacheState:
     last_sync: float | None
     """time.time() of the last event or successful (re)connection."""
     generation: int
+    restarts: int = 0
+    """Times the LIST+WATCH failed (the cluster unreachable, an API error) and was started again."""
+    relists: int = 0
+    """LISTs of the whole kind after the first (a resourceVersion no longer good)."""
 
 
 def _error_kind(error: BaseException) -> str:
@@ -96,7 +100,8 @@ class Informer(Generic[T]):
         self._watch: Watch[T] | None = None
         self._resource_version: str | None = None
         self._listeners: list[Callable[[EventType, T], None]] = []
-        self._invalid: dict[Key, str] = {}
+        self._restarts = 0
+        self._relists = 0
 
     # ----- lifecycle -------------------------------------------------------------------
 
@@ -155,6 +160,8 @@ class Informer(Generic[T]):
                 error_kind=self._error_kind,
                 last_sync=self._last_sync,
                 generation=self._generation,
+                restarts=self._restarts,
+                relists=self._relists,
             )
 
     def list(self, namespace: str | None = None) -> list[T]:
@@ -169,22 +176,18 @@ class Informer(Generic[T]):
             return self._store.get((namespace, name))
 
     def invalid(self) -> dict[Key, str]:
-        """Objects the server holds that do not fit the model (written by a newer operator,
-        or through another version), by (namespace, name), with the reason. They are left
-        out of the store rather than stopping the cache."""
+        """Objects the server holds that do not fit the model (written by a newer operator, or
+        through another version), by (namespace, name), with the reasons. They stay in the store
+        as not-understood objects (``obj.problems``; emqx.models.Resource.read): visible,
+        readable as YAML, editable and deletable."""
         with self._lock:
-            return dict(self._invalid)
+            return {key: "; ".join(obj.problems) for key, obj in self._store.items() if obj.problems}
 
     def _on_invalid(self, raw: Mapping[str, Any], error: Exception) -> None:
         meta = raw.get("metadata")
         if not isinstance(meta, Mapping):
             meta = {}
-        key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
-        log.warning("informer %s: skipping %s/%s: %s", self.name, key[0], key[1], error)
-        with self._lock:
-            self._invalid[key] = str(error)
-            if self._store.pop(key, None) is not None:
-                self._bump()
+        log.warning("informer %s: %s/%s: %s", self.name, meta.get("namespace") or "", meta.get("name") or "", error)
 
     def namespaces(self) -> builtins.list[str]:
         with self._lock:
@@ -221,7 +224,6 @@ class Informer(Generic[T]):
     def _apply(self, kind: EventType, obj: T) -> None:
         key = (obj.metadata.namespace or "", obj.metadata.name or "")
         with self._lock:
-            self._invalid.pop(key, None)
             if kind is EventType.DELETED:
                 self._store.pop(key, None)
             else:
@@ -259,7 +261,8 @@ class Informer(Generic[T]):
             try:
                 if self._resource_version is None:
                     with self._lock:
-                        self._invalid = {}
+                        if self._synced:
+                            self._relists += 1
                     everything = self._client.list_all(on_invalid=self._on_invalid)
                     self._replace(everything.items, everything.metadata.resource_version)
                 elif not self._healthy:
@@ -289,6 +292,8 @@ class Informer(Generic[T]):
                     break
                 log.info("informer %s: %s; retrying in %.1f s", self.name, error, backoff)
                 self._set_health(False, error)
+                with self._lock:
+                    self._restarts += 1
                 if not isinstance(error, ClusterUnreachable):
                     # Anything but a transport failure may mean our resourceVersion is no
                     # good any more: start again from a fresh LIST.
@@ -298,6 +303,8 @@ class Informer(Generic[T]):
             except Exception as error:  # never let the cache thread die silently
                 log.exception("informer %s: unexpected failure", self.name)
                 self._set_health(False, error)
+                with self._lock:
+                    self._restarts += 1
                 self._resource_version = None
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, _BACKOFF_MAX_S)

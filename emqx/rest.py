@@ -19,7 +19,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import quote, urlencode
@@ -40,6 +40,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from emqx.deadline import call_with_deadline
 from emqx.errors import ClusterUnreachable, ConfigurationError, ResponseDecodeError, api_error_from_response
 
 __all__ = ["JSON_CONTENT_TYPE", "QueryParams", "Timeouts", "Transport", "api_path", "decode_json", "gc_paused"]
@@ -54,6 +55,19 @@ QueryParams = Sequence[tuple[str, str]]
 # Never sleep longer than this for one Retry-After, whatever the server asks.
 _MAX_RETRY_AFTER_S = 10.0
 
+RESPONSE_OBSERVERS: list[Callable[[str, str, int], None]] = []
+"""Called as ``observer(server, verb, code)`` after every answer: ``verb`` is the HTTP method, or WATCH for a
+stream; ``code`` the HTTP status, 0 when the server did not answer. The console counts them for /metrics
+(console/metrics.py); an observer must be quick and must not raise."""
+
+
+def _observe(server: str, verb: str, code: int) -> None:
+    for observer in RESPONSE_OBSERVERS:
+        try:
+            observer(server, verb, code)
+        except Exception:  # an observer's bug must not fail the request
+            log.exception("response observer failed")
+
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
@@ -63,6 +77,9 @@ class Timeouts:
     connect: float = 5.0
     read: float = 30.0
     watch_margin: float = 30.0
+    credentials: float = 10.0
+    """How long a kubeconfig's credential plugin (``exec``) may take to give a token, when the
+    kubeconfig is loaded and on each refresh (emqx.deadline)."""
 
 
 def api_path(
@@ -174,7 +191,17 @@ class Transport:
         # auth_settings() runs the kubeconfig's refresh hook (exec plugins, expiring
         # tokens, rotated service-account tokens) before giving the bearer token.
         try:
-            settings = cast(Mapping[str, Mapping[str, Any]], self.configuration.auth_settings())
+            if getattr(self.configuration, "refresh_api_key_hook", None) is not None:
+                # The hook may run an exec plugin, which the kubernetes package waits for forever.
+                refreshed = call_with_deadline(
+                    f"refresh:{id(self.configuration)}",
+                    self.configuration.auth_settings,
+                    self.timeouts.credentials,
+                    what=f"the credential plugin for {self.server}",
+                )
+            else:
+                refreshed = self.configuration.auth_settings()
+            settings = cast(Mapping[str, Mapping[str, Any]], refreshed)
         except Exception as error:  # an exec plugin or token file failing on refresh
             raise ConfigurationError(f"cannot refresh the credentials for {self.server}: {error}") from error
         for setting in settings.values():
@@ -223,7 +250,9 @@ class Transport:
                     redirect=False,
                 )
             except (HTTPError, OSError) as error:
+                _observe(self.server, "WATCH" if stream else method, 0)
                 raise _unreachable(self.server, error) from None
+            _observe(self.server, "WATCH" if stream else method, response.status)
             self._log_warnings(response)
             if 200 <= response.status < 300:
                 return response

@@ -34,6 +34,7 @@ from emqx.client.apps_v2alpha1 import AppsV2alpha1Client
 from emqx.client.apps_v2beta1 import AppsV2beta1Client
 from emqx.client.apps_v3beta1 import AppsV3beta1Client
 from emqx.client.resource import DEFAULT_FIELD_MANAGER, ResourceClient
+from emqx.deadline import call_with_deadline
 from emqx.discovery import GROUP, Discovery
 from emqx.errors import ConfigurationError, UnknownKind
 from emqx.models._base import Resource
@@ -142,14 +143,28 @@ class Clientset:
             raise ConfigurationError(
                 f"no kubeconfig found at {location} (pass a path, set KUBECONFIG, or create ~/.kube/config)"
             )
-        configuration = Configuration()
         where = f"{location} (context {context!r})" if context else location
+        deadline = (timeouts or Timeouts()).credentials
+
+        def load() -> Configuration:
+            loaded = Configuration()
+            load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=location, context=context, client_configuration=loaded, persist_config=False
+            )
+            return loaded
+
         with _LoaderErrors() as logged:
             try:
-                load_kube_config(  # type: ignore[no-untyped-call]
-                    config_file=location, context=context, client_configuration=configuration, persist_config=False
+                # Loading runs the credential plugin (exec), which may hang: bounded (emqx.deadline).
+                # Callers loading the same kubeconfig at once share one load; each gets its own copy.
+                shared = call_with_deadline(
+                    f"kubeconfig:{location}:{context or ''}",
+                    load,
+                    deadline,
+                    what=f"the credential plugin of kubeconfig {where}",
                 )
-            except Exception as error:  # ConfigException, YAML errors, unreadable files ...
+                configuration = copy.deepcopy(shared)
+            except Exception as error:  # ConfigException, YAML errors, unreadable files, a hung plugin ...
                 raise ConfigurationError(f"cannot use kubeconfig {where}: {error}") from error
         has_credentials = configuration.api_key or configuration.cert_file or configuration.username
         if logged.messages and not has_credentials:

@@ -256,9 +256,17 @@ class ResourceClient(Generic[T]):
         if self._drop_managed_fields:
             obj = _without_managed_fields(obj)
         try:
-            return self.resource.model_validate(obj)
+            # Never refused for its shape: a document that does not fit is a not-understood object
+            # (obj.problems; Resource.read), so that it stays visible and can be fixed or deleted.
+            return self.resource.read(obj)
         except ValidationError as error:
             raise ResponseDecodeError(f"the server's {self._describe()} does not fit the model: {error}") from None
+
+    def _noted(self, item: T, raw: Mapping[str, Any], on_invalid: InvalidHandler | None) -> T:
+        """Tell ``on_invalid`` (a cache's log) about a not-understood object; return it as it is."""
+        if item.problems and on_invalid is not None:
+            on_invalid(raw, ResponseDecodeError(f"{self._describe()} not understood: {'; '.join(item.problems)}"))
+        return item
 
     def _decode_bookmark(self, obj: Mapping[str, Any]) -> T:
         # A bookmark is {apiVersion, kind, metadata: {resourceVersion}}: it may miss fields
@@ -280,22 +288,25 @@ class ResourceClient(Generic[T]):
                 if self._drop_managed_fields and isinstance(document, Mapping):
                     document = {**document, "items": [_without_managed_fields(i) for i in document.get("items") or ()]}
                 return self._list_type.model_validate(document)
-        except ValidationError as error:
-            kind = self.resource.list_kind
-            raise ResponseDecodeError(f"the server's {kind} does not fit the model: {error}") from None
+        except ValidationError:
+            # Some item does not fit: read them one by one, keeping the odd ones as not understood.
+            return self._decode_list_lenient(data, None)
 
-    def _decode_list_lenient(self, data: bytes, on_invalid: InvalidHandler) -> ResourceList[T]:
-        """Like _decode_list, but objects that do not fit the model go to ``on_invalid``
-        instead of failing the whole list."""
+    def _decode_list_lenient(self, data: bytes, on_invalid: InvalidHandler | None) -> ResourceList[T]:
+        """Like _decode_list, item by item: objects that do not fit the model are kept as not
+        understood (and told to ``on_invalid``); only a non-object item is left out."""
         with gc_paused() if len(data) > _LARGE_BODY else contextlib.nullcontext():
             document = decode_json(data)
             raw_items = document.get("items") or [] if isinstance(document, Mapping) else []
             valid: builtins.list[T] = []
             for raw in raw_items:
+                if not isinstance(raw, Mapping):
+                    continue
                 try:
-                    valid.append(self._decode_object(raw))
+                    valid.append(self._noted(self._decode_object(raw), raw, on_invalid))
                 except ResponseDecodeError as error:
-                    on_invalid(raw if isinstance(raw, Mapping) else {}, error)
+                    if on_invalid is not None:
+                        on_invalid(raw, error)
         meta = document.get("metadata") or {} if isinstance(document, Mapping) else {}
         return self._list_type(items=valid, metadata=ListMeta.model_validate(meta))
 
@@ -350,8 +361,8 @@ class ResourceClient(Generic[T]):
         has none. Selectors take the API's syntax (``"app=emqx,tier!=edge"``) or a mapping
         of equalities. With ``limit`` the answer is one page: pass its ``metadata.continue_``
         back as ``continue_`` for the next (see :meth:`iterate` to walk every page).
-        An object that does not fit the model fails the call, unless ``on_invalid`` is
-        given: then it is handed to it and left out."""
+        An object that does not fit the model is kept, as not understood (``obj.problems``, see
+        Resource.read), and also handed to ``on_invalid`` when given (a cache logs it)."""
         query: list[tuple[str, str]] = []
         label = _selector(label_selector, "label_selector")
         field = _selector(field_selector, "field_selector")

@@ -209,6 +209,7 @@ class Watch(Generic[T]):
             self._known.pop((str(meta.get("namespace") or ""), str(meta.get("name") or "")), None)
             self._on_invalid(obj, error)
             return _SKIPPED
+        self._client._noted(item, obj, self._on_invalid)
         self._resource_version = item.metadata.resource_version or self._resource_version
         if event_type is EventType.DELETED:
             self._known.pop(_key(item), None)

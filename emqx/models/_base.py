@@ -15,6 +15,7 @@ Reading and writing rules, shared by every model:
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib
 from collections.abc import Mapping
 from datetime import datetime
@@ -24,9 +25,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SerializationInfo,
     SerializerFunctionWrapHandler,
     StringConstraints,
+    ValidationError,
     model_serializer,
     model_validator,
 )
@@ -145,6 +148,52 @@ class Resource(KubeModel):
     _registry: ClassVar[dict[tuple[str, str], type[Resource]]] = {}
 
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    _raw: dict[str, Any] | None = PrivateAttr(default=None)
+    _problems: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Why the stored document does not fit this model, one line per field
+        (``status.coreNodes: Input should be a valid list``); ``()`` for an object that fits.
+        See :meth:`read`."""
+        return self._problems
+
+    @classmethod
+    def read(cls, data: Mapping[str, Any]) -> Self:
+        """A document of this kind as the API server holds it, never refused for its shape.
+
+        An object written through another version (a status of an older shape, a spec field
+        that version did not require) must stay visible, readable, editable and deletable, so a
+        document that does not fit the model becomes a *not-understood* object: its
+        :attr:`problems` list why; the parts that fit are typed (usually all but ``status`` or
+        ``spec``; the rest are left unset), ``metadata`` always is; :meth:`to_dict` gives the
+        stored document back unchanged. Raises pydantic's ValidationError only for a document
+        of another kind or version, or metadata that is not metadata."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as error:
+            if any(not e["loc"] or e["loc"][0] == "metadata" for e in error.errors()):
+                raise
+            bad = {e["loc"][0] for e in error.errors()}
+            problems = tuple(
+                f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors(include_url=False)
+            )
+        try:
+            obj = cls.model_validate({key: value for key, value in data.items() if key not in bad})
+        except ValidationError:
+            values: dict[str, Any] = {name: None for name, field in cls.model_fields.items() if field.is_required()}
+            values["metadata"] = ObjectMeta.model_validate(data.get("metadata") or {})
+            obj = cls.model_construct(None, **values)
+        obj._raw = copy.deepcopy(dict(data))
+        obj._problems = problems
+        return obj
+
+    def to_dict(self) -> dict[str, Any]:
+        """As :meth:`KubeModel.to_dict`; for a not-understood object (:meth:`read`), the stored
+        document exactly as it was read."""
+        if self._raw is not None:
+            return copy.deepcopy(self._raw)
+        return super().to_dict()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

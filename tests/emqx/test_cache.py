@@ -85,17 +85,20 @@ def test_an_outage_keeps_the_last_known_state_and_recovers(
     eventually(lambda: informer.get(namespace, "after") is not None)
 
 
-def test_an_object_that_does_not_fit_the_model_is_set_aside_not_fatal(
+def test_an_object_that_does_not_fit_the_model_is_kept_as_not_understood(
     clientset: Clientset, informer: Informer[EMQX], namespace: str
 ) -> None:
     """v2alpha1 lets an EMQX be stored without an image, which v2beta1 requires: a watch of
-    v2beta1 must go on with the others and say which object it could not read."""
+    v2beta1 must go on with the others, keep that object (not understood, with the reason) and
+    say which it is."""
     odd = {"apiVersion": "apps.emqx.io/v2alpha1", "kind": "EMQX", "metadata": {"name": "odd"}, "spec": {}}
     clientset.apps_v2alpha1.emqxes(namespace).create(odd)
     clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("fine", namespace=namespace))
     eventually(lambda: informer.get(namespace, "fine") is not None)
     eventually(lambda: (namespace, "odd") in informer.invalid())
-    assert informer.get(namespace, "odd") is None
+    kept = informer.get(namespace, "odd")
+    assert kept is not None and kept.problems == ("spec.image: Field required",)
+    assert "image" not in kept.to_dict()["spec"]  # the document as stored
     assert "image" in informer.invalid()[(namespace, "odd")]
     assert informer.state().healthy
 
