@@ -23,6 +23,9 @@ from typing import Any, Literal
 
 import yaml
 
+from console import yamlio
+from console.redaction import redacted
+
 __all__ = [
     "BOOKKEEPING",
     "Change",
@@ -59,7 +62,7 @@ def clean(doc: Mapping[str, Any] | None) -> dict[str, Any]:
 
 # Metadata the server rewrites on every write: never a person's change.
 BOOKKEEPING = ("resourceVersion", "managedFields", "generation", "uid", "creationTimestamp")
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's: the same text, four times faster
+_DUMPER = yamlio.Dumper  # quotes what a person's YAML (console.yamlio, kubectl) would not read back as text
 
 
 def without(doc: Mapping[str, Any], *metadata: str, status: bool = False) -> dict[str, Any]:
@@ -78,7 +81,7 @@ def dump(doc: Any, *, sort_keys: bool = False) -> str:
     text: str = yaml.dump(
         doc, Dumper=_DUMPER, sort_keys=sort_keys, default_flow_style=False, allow_unicode=True, width=100
     )
-    if not text.isascii() and yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) != doc:
+    if not text.isascii() and not yamlio.reads_back(text, doc):
         text = yaml.dump(doc, Dumper=_DUMPER, sort_keys=sort_keys, default_flow_style=False, width=100)
     return text
 
@@ -98,9 +101,10 @@ class DiffLine:
 
 
 def unified(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, *, context: int = 3) -> list[DiffLine]:
-    """A unified diff of two documents' YAML (both :func:`clean`-ed first); [] when equal."""
-    a = to_yaml(clean(before)).splitlines() if before else []
-    b = to_yaml(clean(after)).splitlines() if after else []
+    """A unified diff of two documents' YAML (both :func:`clean`-ed first, secrets redacted as
+    console/redaction.py says: a changed secret shows as ``<redacted: changed>``); [] when equal."""
+    a = to_yaml(clean(redacted(before))).splitlines() if before else []
+    b = to_yaml(clean(redacted(after, before or {}))).splitlines() if after else []
     lines: list[DiffLine] = []
     for raw in difflib.unified_diff(a, b, lineterm="", n=context):
         if raw.startswith(("---", "+++")):
@@ -146,11 +150,12 @@ def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
 
 
 def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[Change]:
-    """Every leaf field whose value differs between two documents (cleaned), by path."""
+    """Every leaf field whose value differs between two documents (cleaned), by path; secret values
+    read ``<redacted>`` / ``<redacted: changed>`` (console/redaction.py)."""
     flat_a: dict[str, Any] = {}
     flat_b: dict[str, Any] = {}
-    _flatten(clean(before), "", flat_a)
-    _flatten(clean(after), "", flat_b)
+    _flatten(clean(redacted(before)), "", flat_a)
+    _flatten(clean(redacted(after, before or {})), "", flat_b)
     result = []
     for path in sorted(set(flat_a) | set(flat_b)):
         a, b = flat_a.get(path, _MISSING), flat_b.get(path, _MISSING)

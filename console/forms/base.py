@@ -12,12 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import yaml
 from django import forms
 from django.core import signing
 from pydantic import ValidationError
 
-from console import diffs
+from console import diffs, yamlio
 from console.forms.schema import FieldOptions, FormSpec, ResourceForm, read_values, values_as_data
 from emqx.errors import (
     AlreadyExists,
@@ -101,9 +100,11 @@ class EditBase:
 
     @property
     def obj(self) -> Resource:
-        """The typed object (its model from apiVersion and kind). Raises LookupError or
-        pydantic's ValidationError for a document no model reads."""
-        return Resource.from_dict(self.doc)
+        """The typed object (its model from apiVersion and kind), not understood (``obj.problems``)
+        when the document does not fit the model (emqx.models.Resource.read). Raises LookupError for
+        an apiVersion and kind no model reads, ValidationError for metadata that is not metadata."""
+        doc = self.doc
+        return Resource.class_for(str(doc.get("apiVersion")), str(doc.get("kind"))).read(doc)
 
     @property
     def namespace(self) -> str:
@@ -265,6 +266,8 @@ class ResourceYamlForm(forms.Form):
         errors = []
         meta, base_meta = data["metadata"], self.base.doc.get("metadata") or {}
         for key in ("name", "namespace"):
+            if key == "namespace" and meta.get(key) is None:
+                continue  # as with kubectl apply -n: a document without a namespace is in the one it edits
             if meta.get(key) != base_meta.get(key):
                 errors.append(
                     f"metadata.{key}: is {base_meta.get(key)!r} and cannot be changed "
@@ -283,12 +286,9 @@ class ResourceYamlForm(forms.Form):
         text = _normalize_newlines(self.cleaned_data["yaml"])
         model = self.spec.model
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-            problem = getattr(error, "problem", None) or str(error)
-            raise forms.ValidationError(f"Not valid YAML{where}: {problem}.") from None
+            data = yamlio.load(text, schema=model)  # as kubectl reads it; where the model says string, as written
+        except yamlio.YamlInputError as error:
+            raise forms.ValidationError(str(error)) from None
         if not isinstance(data, dict):
             raise forms.ValidationError(
                 "The document must be a mapping with apiVersion, kind, metadata and spec, "
@@ -309,6 +309,13 @@ class ResourceYamlForm(forms.Form):
             errors.append("metadata: a mapping with name and namespace is required.")
         elif self.base is not None:
             errors += self._edit_errors(data)
+        elif not data["metadata"].get("name") and data["metadata"].get("generateName"):
+            # The server would pick the name at the write, after the dry-run and too late for the
+            # preview, the audit and the page to go to; and each submit would create another one.
+            errors.append(
+                "metadata.name: a name is required; generateName is not supported here. "
+                f"Write the name of the new {model.kind} (e.g. {data['metadata']['generateName']}1)."
+            )
         if errors:
             raise forms.ValidationError(errors)
         try:

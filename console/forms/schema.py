@@ -42,7 +42,6 @@ anything else               a YAML textarea for that sub-tree (``path``)
 from __future__ import annotations
 
 import copy
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -51,7 +50,6 @@ from functools import lru_cache
 from types import NoneType, UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-import yaml
 from django import forms
 from django.core import validators
 from django.forms.renderers import BaseRenderer
@@ -62,7 +60,7 @@ from pydantic import ValidationError as PydanticError
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from console import diffs
+from console import diffs, yamlio
 from emqx.client.names import DNS_LABEL, DNS_SUBDOMAIN, NameRule, label_errors
 from emqx.models._base import QUANTITY_PATTERN, Resource
 
@@ -647,44 +645,6 @@ class _Lines(_Codec):
         return [line.strip() for line in _nl(text).split("\n") if line.strip()] or None
 
 
-class _JsonLoader(yaml.SafeLoader):
-    """YAML as Kubernetes reads it (JSON types): an unquoted date stays a string, and anchors
-    and aliases are refused (a few aliases can make a document of billions of nodes)."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", event.start_mark)
-        return super().compose_node(parent, index)
-
-
-_JsonLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _json_problem(value: Any, where: str = "") -> str | None:
-    """Why a loaded YAML value is not JSON (a non-string key, NaN, a binary ...), or None."""
-    if isinstance(value, str):
-        return f"{where or 'the value'}: null characters are not allowed" if "\x00" in value else None
-    if value is None or isinstance(value, bool | int):
-        return None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else f"{where or 'the value'}: not a finite number"
-    if isinstance(value, list):
-        return next((p for i, v in enumerate(value) if (p := _json_problem(v, f"{where}[{i}]"))), None)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str) or "\x00" in key:
-                return f"{where or 'the mapping'}: key {key!r} must be a string without null characters"
-            problem = _json_problem(item, f"{where}.{key}" if where else key)
-            if problem:
-                return problem
-        return None
-    return f"{where or 'the value'}: {type(value).__name__} is not a JSON value"
-
-
 @dataclass(frozen=True)
 class _Yaml(_Codec):
     """A sub-tree as YAML, checked against the schema's type (pydantic, strict)."""
@@ -698,17 +658,9 @@ class _Yaml(_Codec):
         if not text.strip():
             return None
         try:
-            value = yaml.load(_nl(text), Loader=_JsonLoader)  # a SafeLoader
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-            problem = getattr(error, "problem", None) or str(error)
-            raise forms.ValidationError(f"Not valid YAML{where}: {problem}.") from None
-        except RecursionError:
-            raise forms.ValidationError("Not valid YAML: nested too deeply.") from None
-        problem = _json_problem(value)
-        if problem:
-            raise forms.ValidationError(f"Not a JSON value: {problem}.")
+            value = yamlio.load(_nl(text), schema=self.schema.annotation)  # as kubectl reads it
+        except yamlio.YamlInputError as error:
+            raise forms.ValidationError(str(error)) from None
         if value is None:
             return None
         try:
@@ -979,7 +931,10 @@ class _InlineWidget(forms.Widget):
             if self.many:
                 cells.append(
                     forms.CheckboxInput().render(
-                        f"{name}-{index}-DELETE", row.delete, {"id": f"{id_}-{index}-DELETE"}, renderer
+                        f"{name}-{index}-DELETE",
+                        row.delete,
+                        {"id": f"{id_}-{index}-DELETE", "aria-label": f"Delete row {index + 1}"},
+                        renderer,
                     )
                 )
             body.append(format_html("<tr>{}</tr>", format_html_join("", "<td>{}</td>", ((c,) for c in cells))))

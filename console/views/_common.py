@@ -12,7 +12,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from console.clusters import Cluster, get_cluster
 from emqx.cache import CacheState
-from emqx.errors import ClusterUnreachable, UnknownKind
+from emqx.client.names import validate_name, validate_namespace
+from emqx.errors import ClusterUnreachable, InvalidName, UnknownKind
 
 P = ParamSpec("P")
 ClusterView = Callable[Concatenate[HttpRequest, Cluster, P], HttpResponse]
@@ -26,7 +27,9 @@ class URLClusterView(Protocol[P]):
 
 
 def cluster_view(view: ClusterView[P]) -> URLClusterView[P]:
-    """Log-in required; turns the URL's cluster name into a Cluster (404 if not configured)."""
+    """Log-in required; turns the URL's cluster name into a Cluster (404 if not configured). A
+    namespace or object name in the URL that Kubernetes would refuse (``Foo_Bar``) is a 404 too:
+    no such object can exist, and the client layer raises InvalidName for it."""
 
     @login_required
     @functools.wraps(view)
@@ -34,6 +37,13 @@ def cluster_view(view: ClusterView[P]) -> URLClusterView[P]:
         found = get_cluster(cluster)
         if found is None:
             raise Http404(f"No cluster called {cluster!r} is configured.")
+        try:
+            if "namespace" in kwargs:
+                validate_namespace(kwargs["namespace"])
+            if "name" in kwargs:
+                validate_name(kwargs["name"])
+        except InvalidName as error:
+            raise Http404(str(error)) from None
         return view(request, found, *args, **kwargs)
 
     return wrapper
@@ -66,6 +76,9 @@ def banner(
         "forbidden": f"The console may not read {what} in cluster {cluster.name}",
         "unauthorized": f"Cluster {cluster.name} did not accept the console's credentials",
         "not-served": not_served,
+        # The API server answers, but not for this kind (a conversion webhook down, a storage error):
+        # said on this kind's pages only; the cluster and its other kinds are fine.
+        "error": f"The API server of cluster {cluster.name} fails to list {what}",
     }
     since = ""
     if state.synced and state.last_sync:

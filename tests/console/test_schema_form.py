@@ -17,7 +17,7 @@ import yaml
 from django import forms
 from django.forms.renderers import BaseRenderer
 from django.template import Context, Engine
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from console.forms.schema import (
@@ -33,6 +33,7 @@ from emqx.client.names import DNS_LABEL, DNS_SUBDOMAIN, label_errors, validate_n
 from emqx.errors import InvalidName
 from emqx.models import apps_v1beta1, apps_v1beta4, apps_v2beta1
 from emqx.models._base import Resource
+from tests.branches import Branches
 
 FIELDCASES = Path(__file__).resolve().parents[1] / "fieldcases"
 EXAMPLES = Path(__file__).resolve().parents[2] / "emqx" / "crds" / "examples"
@@ -367,8 +368,8 @@ def test_each_field_kind_cleans_to_its_json_type(path: str, text: str, value: An
         (f"{CORE}.affinity", "a: [", "Not valid YAML at line"),
         (f"{CORE}.affinity", "- 1\n- 2", "Input should be a valid dictionary"),
         (f"{CORE}.affinity", "nodeAffinity: 3", "nodeAffinity"),
-        (f"{CORE}.affinity", "a: &x [1]\nb: *x", "aliases (*name) are not allowed"),
-        (f"{CORE}.affinity", "1: x", "must be a string"),
+        (f"{CORE}.affinity", "a: &x [1]\nb: *x", "anchors (&x) are not allowed"),
+        (f"{CORE}.affinity", "? [a]\n: x", "a key must be a single value"),
         ("spec.image", "x" * 513, "At most 512 characters"),
         ("spec.image", "a\x00b", "Null characters are not allowed."),
     ],
@@ -1101,22 +1102,39 @@ CASES = [(name, None) for name in sorted(SPECS)] + [
 ]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.data())
-def test_any_post_data_gives_errors_or_a_valid_object(data: st.DataObject) -> None:
-    spec_name, doc = data.draw(st.sampled_from(CASES))
-    spec = SPECS[spec_name]
-    base = stored(spec, doc) if doc is not None else None
-    start = values_as_data(spec, _start(spec, base))
-    keys = sorted(start) + [k.replace("-TOTAL_FORMS", "-0-DELETE") for k in start if k.endswith("-TOTAL_FORMS")]
-    changes = data.draw(st.dictionaries(st.sampled_from(keys), JUNK | st.text(max_size=20), max_size=6))
-    dropped = data.draw(st.lists(st.sampled_from(keys), max_size=2))
-    posted = {k: v for k, v in {**start, **changes}.items() if k not in dropped}
-    form = ResourceForm(posted, spec=spec, base=base, namespace="ns", renderer=RENDERER)
-    if form.is_valid():
-        obj = form.intended(base)
-        assert isinstance(obj, Resource) and type(obj) is spec.model
-        spec.model.from_dict(obj.to_dict())
-    else:
-        assert form.errors
-    str(form)  # and the page renders, errors and all
+def test_any_post_data_gives_errors_or_a_valid_object() -> None:
+    # Each example posts one form (a kind's add form, or an edit of a field case) four ways: as
+    # shown, with one field changed, with one dropped, and with several changed.
+    ways = ("as shown", "one field changed", "one field dropped", "several changed")
+    branches = Branches("posting a schema form", {**dict.fromkeys(ways, 200), "valid": 200, "errors": 200})
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.data())
+    def check(data: st.DataObject) -> None:
+        spec_name, doc = data.draw(st.sampled_from(CASES))
+        spec = SPECS[spec_name]
+        base = stored(spec, doc) if doc is not None else None
+        start = values_as_data(spec, _start(spec, base))
+        keys = sorted(start) + [k.replace("-TOTAL_FORMS", "-0-DELETE") for k in start if k.endswith("-TOTAL_FORMS")]
+        value = JUNK | st.text(max_size=20)
+        one = data.draw(st.sampled_from(keys), label="field")
+        posts = {
+            "as shown": start,
+            "one field changed": {**start, one: data.draw(value, label="value")},
+            "one field dropped": {k: v for k, v in start.items() if k != one},
+            "several changed": {**start, **data.draw(st.dictionaries(st.sampled_from(keys), value, min_size=2))},
+        }
+        for way, posted in posts.items():
+            form = ResourceForm(posted, spec=spec, base=base, namespace="ns", renderer=RENDERER)
+            branches(way, "valid" if form.is_valid() else "errors")
+            if form.is_valid():
+                obj = form.intended(base)
+                assert isinstance(obj, Resource) and type(obj) is spec.model
+                spec.model.from_dict(obj.to_dict())
+            else:
+                assert way != "as shown", (spec_name, form.errors)  # the form as shown is valid
+                assert form.errors
+            str(form)  # and the page renders, errors and all
+
+    check()
+    branches.check()
