@@ -30,7 +30,7 @@ from emqx.rest import Timeouts
 log = logging.getLogger(__name__)
 
 # A page must never hang on a dead cluster: connect fast, give up reads early.
-CONSOLE_TIMEOUTS = Timeouts(connect=3.0, read=10.0, watch_margin=15.0)
+CONSOLE_TIMEOUTS = Timeouts(connect=3.0, read=10.0, watch_margin=15.0, credentials=10.0)
 FIELD_MANAGER = "emqx-console"
 # How long a page waits for a cold cache before rendering what it has (with a banner).
 FIRST_SYNC_WAIT_S = 5.0
@@ -65,7 +65,9 @@ class Cluster:
     def __init__(self, config: ClusterConfig) -> None:
         self.config = config
         self.name = config.name
+        # Held only for a few lines, never across a network call or a subprocess.
         self._lock = threading.Lock()
+        self._building = threading.Lock()
         self._clientset: Clientset | None = None
         self._informers: dict[str, Informer[Any]] = {}
         # Every informer this cluster creates passes through the table's setdefault() before it
@@ -78,18 +80,28 @@ class Cluster:
 
     @property
     def clientset(self) -> Clientset:
-        """Raises emqx.errors.ConfigurationError when the kubeconfig is missing or broken."""
-        with self._lock:
+        """Raises emqx.errors.ConfigurationError when the kubeconfig is missing or broken, or its
+        credential plugin does not answer within CONSOLE_TIMEOUTS.credentials.
+
+        Built under ``_building``, never under ``_lock``: loading a kubeconfig runs its credential
+        plugin, and ``_lock`` is what every page's header takes (health(), peek()), so one
+        cluster's slow plugin must not freeze the pages of the others or this one's header."""
+        clientset = self._clientset
+        if clientset is not None:
+            return clientset
+        with self._building:
             if self._clientset is None:
                 if self.config.in_cluster:
-                    self._clientset = Clientset.in_cluster(field_manager=FIELD_MANAGER, timeouts=CONSOLE_TIMEOUTS)
+                    built = Clientset.in_cluster(field_manager=FIELD_MANAGER, timeouts=CONSOLE_TIMEOUTS)
                 else:
-                    self._clientset = Clientset.from_kubeconfig(
+                    built = Clientset.from_kubeconfig(
                         self.config.kubeconfig,
                         context=self.config.context,
                         field_manager=FIELD_MANAGER,
                         timeouts=CONSOLE_TIMEOUTS,
                     )
+                with self._lock:
+                    self._clientset = built
             return self._clientset
 
     def clientset_for(self, user: Any) -> Clientset:
@@ -224,12 +236,14 @@ class Cluster:
         with self._lock:
             states = [HEALTH.believed(i) for i in self._informers.values()]
             failures = [f[1] for f in self._start_failures.values()]
-        if any(s.error_kind == "unreachable" for s in states) or "unreachable" in failures:
+        # One kind failing (even timing out) while another's watch is healthy is that kind's problem.
+        unreachable = any(s.error_kind == "unreachable" for s in states) or "unreachable" in failures
+        if unreachable and not any(s.healthy for s in states):
             return "unreachable"
         if not states:
             return ""
-        if all(s.synced or s.error_kind == "not-served" for s in states):
-            return "ok"
+        if all(s.synced or s.error_kind for s in states):
+            return "ok"  # a kind with an error of its own says so on its pages
         return "connecting"
 
     def warning_events(self) -> Any:

@@ -207,18 +207,23 @@ class KindCache:
 
 
 def cluster_status(caches: Mapping[str, KindCache]) -> tuple[str, str]:
-    """(status, detail) of a cluster from its kinds' caches. A kind the cluster does not
-    serve is fine (a 2021 cluster has no EMQX v2beta1); any kind that cannot reach the API
-    server makes the cluster unreachable."""
-    for c in caches.values():
-        if c.error_kind == "unreachable":
-            return UNREACHABLE, c.error
-    for c in caches.values():
-        if c.error_kind not in ("", "not-served"):
-            return FAILING, c.error
-    if all(c.error_kind == "not-served" for c in caches.values()):
+    """(status, detail) of a cluster from its kinds' caches.
+
+    A kind the cluster does not serve is fine (a 2021 cluster has no EMQX v2beta1). A kind that
+    fails while another kind's watch is healthy is that kind's problem (a conversion webhook down,
+    one slow LIST timing out): the cluster answers, its status stays OK and the board lists the kind
+    under :attr:`ClusterBoard.kind_problems`. Only when no served kind is healthy is the cluster
+    unreachable (one of them could not reach the API server) or failing."""
+    served = [c for c in caches.values() if c.error_kind != "not-served"]
+    if caches and not served:
         return FAILING, "the cluster serves none of the EMQX kinds (is the emqx-operator installed?)"
-    if any(not c.synced and c.error_kind != "not-served" for c in caches.values()):
+    broken = [c for c in served if c.error_kind]
+    if broken and not any(c.healthy for c in served):
+        for c in broken:
+            if c.error_kind == "unreachable":
+                return UNREACHABLE, c.error
+        return FAILING, broken[0].error
+    if any(not c.synced and not c.error_kind for c in served):
         return CONNECTING, ""
     return OK, ""
 
@@ -253,6 +258,14 @@ class ClusterBoard:
             return None
         times = [c.last_sync for c in self.caches.values() if c.synced and c.last_sync]
         return min(times) if times else None
+
+    @property
+    def kind_problems(self) -> list[tuple[str, str]]:
+        """(kind label, the API server's reason) for each served kind that fails while the cluster
+        answers (see :func:`cluster_status`): said on the board and on that kind's pages only."""
+        if self.status in (UNREACHABLE, FAILING):
+            return []
+        return [(kind_label(k), c.error) for k, c in self.caches.items() if c.error_kind not in ("", "not-served")]
 
     @property
     def not_served(self) -> list[str]:

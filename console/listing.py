@@ -21,16 +21,26 @@ first one, and a token expires with the snapshot it reads (etcd compaction, abou
 Namespaces: a user who may read one namespace gets it listed (not the cluster, then
 filtered); one who may read several lists the cluster and sees only theirs, so a page can
 be short or empty, and the remaining count is not shown (it would count the others).
+
+Continue tokens never reach the browser as the API server wrote them: a raw token is the next
+storage key (``namespace/name``, base64), so it would name objects in namespaces the user may not
+read, and a forged one would walk them. The "next" link carries the token sealed (:func:`seal`:
+encrypted and authenticated with a key derived from SECRET_KEY, bound to the user, cluster, kind,
+namespace and selector); anything else in ``continue`` is answered as an expired listing.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from cryptography.fernet import Fernet, InvalidToken
 from django.http import HttpRequest, QueryDict
+from django.utils.crypto import salted_hmac
 
 from console import impersonation
 from console.clusters import Cluster
@@ -45,8 +55,10 @@ from emqx.models._base import ListMeta
 
 Source = Literal["cache", "api"]
 
-# A continue token is a few hundred characters; anything much longer is not one.
-MAX_TOKEN_LENGTH = 4096
+# A sealed continue token is a few hundred characters; anything much longer is not one.
+MAX_TOKEN_LENGTH = 8192
+# How long a "next" link works: longer than the API's own token (about 5 minutes, etcd compaction).
+SEALED_TOKEN_TTL_S = 30 * 60
 # While the cache loads, the API is worth asking unless the cache already knows it will not help.
 _API_HELPS_WHEN = frozenset({"", "forbidden", "error"})
 
@@ -61,7 +73,7 @@ class ApiPage:
 
     items: list[Summary]
     continue_token: str
-    """The token for the next page; '' on the last one."""
+    """The token for the next page, sealed (:func:`seal`); '' on the last one."""
     remaining: int | None
     """``remainingItemCount`` when the API gives it (not with a label selector) and it counts
     only what this user may see; None otherwise."""
@@ -94,15 +106,55 @@ def choose_source(params: Mapping[str, str], state: CacheState | None) -> Source
     return "cache"
 
 
+def _fernet() -> Fernet:
+    key = salted_hmac("console.listing.continue", "fernet-key", algorithm="sha256").digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def _scope(request: HttpRequest, cluster: Cluster, form: ObjectFilterForm) -> list[str]:
+    data = form.cleaned_data if form.is_valid() else {}
+    user = request.user
+    return [
+        str(user.pk if user.is_authenticated else ""),
+        cluster.name,
+        form.admin.kind,
+        str(data.get("namespace") or ""),
+        str(data.get("labels") or ""),
+    ]
+
+
+def seal(token: str, scope: list[str]) -> str:
+    """The API's continue ``token`` as the browser may see it: encrypted and authenticated
+    (Fernet, with a key derived from SECRET_KEY), bound to ``scope`` (user, cluster, kind,
+    namespace, selector: :func:`_scope`). URL-safe text of a few hundred characters."""
+    return _fernet().encrypt(json.dumps([token, scope]).encode()).decode()
+
+
+def unseal(sealed: str, scope: list[str]) -> str | None:
+    """The API's token inside ``sealed``; None when it was not sealed by this console for this
+    same ``scope``, was altered, or is older than SEALED_TOKEN_TTL_S."""
+    try:
+        token, bound = json.loads(_fernet().decrypt(sealed.encode(), ttl=SEALED_TOKEN_TTL_S))
+    except (InvalidToken, ValueError, TypeError):
+        return None
+    return token if bound == scope and isinstance(token, str) else None
+
+
 def read_page(request: HttpRequest, cluster: Cluster, form: ObjectFilterForm, params: Mapping[str, str]) -> ApiPage:
     """One LIST (``limit=PAGE_SIZE``) as the user, narrowed to the namespaces they may read.
-    Raises the client's errors (Gone, BadRequest, Forbidden, ClusterUnreachable ...)."""
+    Raises the client's errors (Gone, BadRequest, Forbidden, ClusterUnreachable ...); a
+    ``continue`` that is not a token this console sealed for this listing raises BadRequest
+    without any request (the page says the listing expired)."""
     data = form.cleaned_data if form.is_valid() else {}
     chosen: str = data.get("namespace") or ""
-    token = params.get("continue", "") if data else ""
-    number = (data.get("page") or 1) if token else 1
-    if len(token) > MAX_TOKEN_LENGTH:  # not sent: answered as the API server would
+    sealed = params.get("continue", "") if data else ""
+    number = (data.get("page") or 1) if sealed else 1
+    if len(sealed) > MAX_TOKEN_LENGTH:  # not sent: answered as the API server would
         raise BadRequest(Status(code=400, reason="BadRequest", message="invalid continue token: too long"))
+    scope = _scope(request, cluster, form)
+    token = unseal(sealed, scope) if sealed else ""
+    if token is None:
+        raise BadRequest(Status(code=400, reason="BadRequest", message="invalid continue token"))
     allowed = readable_namespaces(request.user, cluster.name)
     if chosen and allowed is not None and chosen not in allowed:
         return ApiPage(items=[], continue_token="", remaining=None, number=number, listed=0)
@@ -112,9 +164,10 @@ def read_page(request: HttpRequest, cluster: Cluster, form: ObjectFilterForm, pa
         chosen = next(iter(allowed))  # one namespace: list it, not the cluster and then filter
     client = cluster.client_for(request.user, form.admin.kind, chosen or None)
     found = client.list(limit=PAGE_SIZE, continue_=token or None, label_selector=data.get("labels") or None)
-    return _page(
+    page = _page(
         request, cluster, form, found.items, found.metadata, data, number, narrowed=not chosen and bool(allowed)
     )
+    return dataclasses.replace(page, continue_token=seal(page.continue_token, scope) if page.continue_token else "")
 
 
 def _page(

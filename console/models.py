@@ -47,6 +47,8 @@ class AuditEntry(models.Model):
     class Outcome(models.TextChoices):
         SUCCESS = "success"
         FAILURE = "failure"
+        # Recorded before the write; stays so only when the outcome could not be recorded after it.
+        ATTEMPTED = "attempted", "attempted (outcome not recorded)"
 
     time = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -58,7 +60,10 @@ class AuditEntry(models.Model):
     action = models.CharField(max_length=32, db_index=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     error = models.TextField(blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, help_text="The console's own id of the request.")
+    proxy_request_id = models.CharField(
+        max_length=64, blank=True, help_text="The X-Request-ID a trusted proxy gave the request (console.middleware)."
+    )
     diff = models.TextField(blank=True, help_text="Unified diff of the object, before to after.")
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
@@ -69,14 +74,6 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.time:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.kind} {self.namespace}/{self.name}"
-
-
-class LoginFailure(models.Model):
-    """A failed log-in, kept briefly to slow down password guessing (see console.auth)."""
-
-    time = models.DateTimeField(auto_now_add=True, db_index=True)
-    username = models.CharField(max_length=150, db_index=True)
-    ip = models.GenericIPAddressField(null=True)
 
 
 class ConditionTransition(models.Model):

@@ -118,6 +118,21 @@ def visible_namespaces(user: Any, cluster: Any, kind_client: Any, candidates: li
     )
 
 
+def visible_kind_namespaces(user: Any, cluster: Any, kind: str, candidates: list[str]) -> frozenset[str] | None:
+    """:func:`visible_namespaces` for a kind by name, for pages that show several kinds at once (the
+    dashboards, their Warning Events). When the cluster cannot say which version it serves, only the
+    console's roles are known: in impersonation mode nothing is shown then (an empty set), as the
+    cluster's RBAC cannot be asked."""
+    from console import impersonation
+    from emqx.errors import EmqxClientError
+
+    try:
+        kind_client = cluster.kind_client(kind)
+    except EmqxClientError:
+        return frozenset() if impersonation.enabled() else readable_namespaces(user, cluster.name)
+    return visible_namespaces(user, cluster, kind_client, candidates)
+
+
 def require_cluster_read(user: Any, cluster: Any, kind_client: Any, namespace: str) -> None:
     """In impersonation mode, refuse (403, saying why) a read the cluster's RBAC forbids."""
     from console import impersonation

@@ -37,7 +37,7 @@ from django.http import Http404, HttpRequest
 from django.urls import URLPattern, path
 
 from console.permissions import can
-from console.summaries import ConditionRow, Summary
+from console.summaries import ConditionRow, Summary, not_understood
 from emqx.client.names import DNS_SUBDOMAIN, NameRule
 from emqx.models._base import Resource
 
@@ -120,6 +120,12 @@ class ObjectAction:
 
 
 A = TypeVar("A", bound="ResourceAdmin")
+W = TypeVar("W")
+
+_UNRECORDED = (
+    "The audit trail could not record how this write ended ({outcome}): its entry {entry} shows it as 'attempted'. "
+    "Tell whoever runs the console."
+)
 
 
 class ResourceAdmin:
@@ -195,7 +201,16 @@ class ResourceAdmin:
         return self.conditions_stack
 
     def summarize(self, obj: Any) -> Summary:
-        """The object as the pages show it. Subclasses build it; see console.summaries."""
+        """The object as the pages show it: :meth:`summarize_object`'s, or, for an object whose
+        stored document does not fit the model (``obj.problems``), console.summaries.not_understood
+        (no kind's rule ever reads a spec or status that is not what it expects)."""
+        if obj.problems:
+            return not_understood(obj)
+        return self.summarize_object(obj)
+
+    def summarize_object(self, obj: Any) -> Summary:
+        """The object, which fits its model, as the pages show it. Subclasses build it from their
+        state rules; see console.summaries."""
         raise NotImplementedError
 
     def is_ready(self, condition: ConditionRow | None) -> bool:
@@ -205,10 +220,14 @@ class ResourceAdmin:
         """The dashboards' state (rules in console.dashboard's docstring): ready; degraded (a
         node not running, a reported failure, or Ready seen at this generation and lost since);
         progressing; unknown (no status, or a condition type the console does not know)."""
-        if summary.state == "Ready":
+        if summary.state == "Ready" and summary.observed:
             return Health(READY)
+        if summary.state == "Ready":  # a Ready about an older generation (tests/fieldcases/07-stale-ready-flapping)
+            return Health(PROGRESSING, f"waiting for the operator to act on generation {summary.generation}")
         if stopped := summary.stopped_nodes:
             return Health(DEGRADED, f"node {', '.join(stopped)} not running")
+        if leaving := summary.leaving_nodes:
+            return Health(PROGRESSING, f"update in flight: old node {', '.join(leaving)} stopping, as intended")
         if summary.failure:
             return Health(DEGRADED, f"Failed: {summary.failure}")
         if seen_ready:
@@ -218,7 +237,8 @@ class ResourceAdmin:
             return Health(UNKNOWN, "no status: the operator has not reported on it")
         if self.known_conditions and current.type not in self.known_conditions:
             return Health(UNKNOWN, f"unknown condition {current.type}")
-        return Health(PROGRESSING)
+        scaling = (f"scaling down: {n} {label.lower()} for {desired} desired" for label, n, desired in summary.surplus)
+        return Health(PROGRESSING, "; ".join(scaling))
 
     # ----- detail page ------------------------------------------------------------------------
 
@@ -269,51 +289,54 @@ class ResourceAdmin:
             raise Http404(f"No {self.kind} here.")
         raise PermissionDenied(f"You may not {action} {self.verbose_name_plural} in namespace {namespace}.")
 
-    # ----- audit (Django admin's log_addition/log_change/log_deletion) -------------------------
+    # ----- audit (Django admin's log_addition/log_change/log_deletion, written before the write) ------
 
-    def log(
+    def audited_write(
         self,
         request: HttpRequest,
         cluster: str,
         action: str,
         namespace: str,
         name: str,
+        write: Callable[[], W],
         *,
         before: Resource | None = None,
-        after: Resource | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        """One audit entry for a write attempt (never for a dry-run), failures included."""
+        intended: Resource | None = None,
+    ) -> W:
+        """Run ``write`` (one real write to the API server, never a dry-run) inside its audit entry:
+        the attempt is recorded first (``before``: the object as it was; ``intended``: what is asked
+        for), then its outcome (the object ``write`` returns, or the API's error).
+
+        Returns what ``write`` returns. Raises console.audit.AuditUnavailable, without calling
+        ``write``, when the attempt cannot be recorded; re-raises the EmqxClientError of a failed
+        write after recording it. When only the outcome cannot be recorded, the write stands and a
+        warning message tells the user that the audit shows it as attempted."""
+        from django.contrib import messages
+
         from console import audit
 
-        audit.record(
+        before_doc = before.to_dict() if before is not None else None
+        entry = audit.begin(
             request,
             cluster=cluster,
             action=action,
             kind=self.kind,
             namespace=namespace,
             name=name,
-            outcome="failure" if error is not None else "success",
-            before=before.to_dict() if before is not None else None,
-            after=after.to_dict() if after is not None else None,
-            error=str(error) if error is not None else "",
+            before=before_doc,
+            intended=intended.to_dict() if intended is not None else None,
         )
-
-    def log_addition(self, request: HttpRequest, cluster: str, obj: Resource, error: Exception | None = None) -> None:
-        meta = obj.metadata
-        self.log(request, cluster, "create", meta.namespace or "", meta.name or "", after=obj, error=error)
-
-    def log_change(
-        self, request: HttpRequest, cluster: str, before: Resource, after: Resource, error: Exception | None = None
-    ) -> None:
-        meta = before.metadata
-        self.log(
-            request, cluster, "update", meta.namespace or "", meta.name or "", before=before, after=after, error=error
-        )
-
-    def log_deletion(self, request: HttpRequest, cluster: str, obj: Resource, error: Exception | None = None) -> None:
-        meta = obj.metadata
-        self.log(request, cluster, "delete", meta.namespace or "", meta.name or "", before=obj, error=error)
+        try:
+            result = write()
+        except Exception as error:
+            recorded = audit.finish(entry, outcome="failure", before=before_doc, error=str(error))
+            if not recorded:
+                messages.warning(request, _UNRECORDED.format(entry=entry.pk, outcome="failure"))
+            raise
+        after = result.to_dict() if isinstance(result, Resource) else None
+        if not audit.finish(entry, outcome="success", before=before_doc, after=after):
+            messages.warning(request, _UNRECORDED.format(entry=entry.pk, outcome="success"))
+        return result
 
     # ----- templates and URLs ----------------------------------------------------------------
 
@@ -332,7 +355,7 @@ class ResourceAdmin:
 
     def actions_for(self, obj: Resource | None, summary: Summary | None) -> list[ObjectAction]:
         """The object actions offered for this object (none while it is being deleted)."""
-        if obj is None or summary is None or summary.deleting:
+        if obj is None or summary is None or summary.deleting or summary.problems:
             return []
         return [action for action in self.object_actions if action.applies(obj, summary)]
 

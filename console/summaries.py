@@ -23,6 +23,7 @@ __all__ = [
     "Summary",
     "condition_rows",
     "memoized",
+    "not_understood",
     "parse_time",
     "version_of",
 ]
@@ -40,17 +41,19 @@ STATE_CLASSES = {
     "Pending": "muted",
     "Paused": "warn",
     "API unavailable": "bad",
+    "Not understood": "bad",
 }
 
 
 def parse_time(value: Any) -> dt.datetime | None:
     """An API timestamp (RFC 3339 text, or a datetime) as an aware datetime (UTC when the text
-    has no zone); None for anything else. Never raises."""
+    has no zone); None for anything else. Never raises. RFC 3339 allows a lower-case ``t`` and
+    ``z`` and any number of fractional digits (nanoseconds are cut to microseconds)."""
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if isinstance(value, str) and value:
         try:
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = dt.datetime.fromisoformat(value.strip().upper().replace("Z", "+00:00"))
         except ValueError:
             return None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
@@ -67,23 +70,33 @@ def version_of(image: str) -> str:
 @dataclass(frozen=True)
 class Counts:
     """Nodes ready out of desired. ``extra``: ready nodes beyond the desired count, which a rollout
-    has while old pods are still leaving (the operator's readyReplicas counts old and new alike)."""
+    or a scale-down has while old pods are still leaving (the operator's readyReplicas counts old
+    and new alike; 2 ready of 0 desired is 0/0 with 2 leaving, no ratio taken). ``ready`` None: the
+    operator reported no count (a status with conditions only, tests/fieldcases/03-status-without-corenodes),
+    shown as ``?/desired``: unknown, not 0 and not ready."""
 
-    ready: int
+    ready: int | None
     desired: int
     extra: int = 0
 
     @classmethod
-    def of(cls, ready: int, desired: int) -> Counts:
-        """``ready`` as reported, capped at ``desired`` with the surplus kept as ``extra``."""
+    def of(cls, ready: int | None, desired: int) -> Counts:
+        """``ready`` as reported (None: not reported), capped at ``desired`` with the surplus kept as ``extra``."""
+        if ready is None:
+            return cls(None, desired)
         return cls(min(ready, desired), desired, max(ready - desired, 0))
 
     def __str__(self) -> str:
-        return f"{self.ready}/{self.desired}" + (f" (+{self.extra} leaving)" if self.extra else "")
+        ready = "?" if self.ready is None else self.ready
+        return f"{ready}/{self.desired}" + (f" (+{self.extra} leaving)" if self.extra else "")
+
+    @property
+    def known(self) -> bool:
+        return self.ready is not None
 
     @property
     def complete(self) -> bool:
-        return self.ready >= self.desired
+        return self.ready is not None and self.ready >= self.desired
 
 
 @dataclass(frozen=True)
@@ -146,8 +159,9 @@ class Summary:
     state: str
     """'Ready', 'Available', 'Progressing', 'Not ready', 'Pending' (no status yet), 'Processing',
     'Completed', 'Failed', 'Paused' (paused before it was Ready), 'API unavailable' (the operator
-    cannot reach the EMQX API: the rest is not trustworthy) or 'Deleting' (a deletionTimestamp is
-    set: finalizers hold it)."""
+    cannot reach the EMQX API: the rest is not trustworthy), 'Deleting' (a deletionTimestamp is
+    set: finalizers hold it) or 'Not understood' (the stored document does not fit the model:
+    see :func:`not_understood`)."""
     current: ConditionRow | None
     """The condition that is the object's state (the kind's admin says which), or None."""
     image: str = ""
@@ -170,6 +184,11 @@ class Summary:
     """A reported failure that no spec change explains (the 2021 brokers' Failed condition)."""
     paused: bool = False
     """The operator is told not to act on it (EMQX v3beta1's ``Paused`` condition True)."""
+    problems: tuple[str, ...] = ()
+    """Why the stored document does not fit the model (state 'Not understood'), one per field."""
+    updating: bool = False
+    """An update the operator is rolling out (blue-green, for EMQX): a node set's updateRevision is
+    not yet its currentRevision, or nodes are being evacuated. Old nodes stop on purpose then."""
 
     @property
     def current_condition(self) -> str:
@@ -182,6 +201,8 @@ class Summary:
         ``Running`` condition that is False reads "Not ready", not "Running")."""
         if self.deleting:
             return "Deleting"
+        if self.problems:
+            return "Not understood"
         holds = self.current is not None and self.current.status == "True"
         shown = self.current.type if holds and self.current is not None else self.state
         return f"Paused · {shown}" if self.paused and shown != "Paused" else shown
@@ -200,9 +221,39 @@ class Summary:
         """The counts of one role (``summary.count("Core nodes")``), or None."""
         return next((c for lbl, c in self.counts if lbl == label), None)
 
+    def _role_nodes(self, key: str) -> list[NodeRow]:
+        # ``key`` as in count_rows: "core", "replicant", or "nodes" (a kind with one role: all of them).
+        return [n for n in self.nodes if key == "nodes" or n.role == key]
+
+    @property
+    def surplus(self) -> list[tuple[str, int, int]]:
+        """(role label, nodes there, desired) of each role with more nodes than its spec desires
+        that no update explains: a scale-down not finished yet (2 replicant nodes for 0 desired:
+        tests/fieldcases/05-replicants-scaled-to-zero). "There" is the larger of the ready count
+        and the nodes the status lists. While an update rolls out, old and new nodes of a role are
+        both there (:attr:`updating`, case 06): only a role scaled to 0 still counts then."""
+        found = []
+        for key, label, counts in self.count_rows:
+            there = max(len(self._role_nodes(key)), (counts.ready or 0) + counts.extra)
+            if there > counts.desired and (counts.desired == 0 or not self.updating):
+                found.append((label, there, counts.desired))
+        return found
+
+    @property
+    def removed_nodes(self) -> list[NodeRow]:
+        """The listed nodes of a role scaled to 0: every one of them is being removed."""
+        gone = [key for key, _, counts in self.count_rows if counts.desired == 0]
+        return [n for key in gone for n in self._role_nodes(key)]
+
+    @property
+    def unreported_counts(self) -> list[str]:
+        """The roles whose ready count the operator did not report (shown as ``?``), e.g. ["Core nodes"]."""
+        return [label for label, c in self.counts if not c.known]
+
     @property
     def nodes_ready(self) -> int:
-        return sum(c.ready for _, c in self.counts)
+        """Ready nodes of every role; a role whose count is not reported adds none."""
+        return sum(c.ready or 0 for _, c in self.counts)
 
     @property
     def nodes_desired(self) -> int:
@@ -210,8 +261,24 @@ class Summary:
 
     @property
     def stopped_nodes(self) -> list[str]:
-        """The nodes the operator lists that are not running (an empty status is not reported yet)."""
-        return [n.node or "?" for n in self.nodes if n.status and not n.running]
+        """The nodes the operator lists that are not running (an empty status is not reported yet),
+        except :attr:`leaving_nodes`."""
+        leaving = set(self.leaving_nodes)
+        return [n.node or "?" for n in self.nodes if n.status and not n.running and (n.node or "?") not in leaving]
+
+    @property
+    def leaving_nodes(self) -> list[str]:
+        """While :attr:`updating`, the nodes not running that run another version than the one the
+        spec asks for: the old set, stopping as the update intends (emqx-operator's blue-green
+        update; tests/fieldcases/06-blue-green-mid-update). Not an outage."""
+        if not self.updating or not self.version:
+            return []
+        wanted = self.version.split(".")
+        return [
+            n.node or "?"
+            for n in self.nodes
+            if n.status and not n.running and n.version and n.version.split(".")[: len(wanted)] != wanted
+        ]
 
 
 def memoized(summarize: Callable[[Any], Summary]) -> Callable[[Any], Summary]:
@@ -240,6 +307,13 @@ def memoized(summarize: Callable[[Any], Summary]) -> Callable[[Any], Summary]:
         return summary
 
     return cached
+
+
+def not_understood(obj: Any) -> Summary:
+    """The summary of an object whose stored document does not fit its model (``obj.problems``,
+    emqx.models.Resource.read): its metadata and the reasons, nothing read from its spec or status,
+    which cannot be trusted. Its pages offer the YAML, an edit as YAML and delete."""
+    return Summary(**base_fields(obj), state="Not understood", current=None, problems=tuple(obj.problems))
 
 
 def base_fields(obj: Any) -> dict[str, Any]:

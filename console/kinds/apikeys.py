@@ -435,7 +435,7 @@ class EMQXAPIKeyAdmin(ResourceAdmin):
         """The ``Ready`` condition, by type (or None)."""
         return _ready_of(conditions)
 
-    def summarize(self, obj: Any) -> Summary:
+    def summarize_object(self, obj: Any) -> Summary:
         return summarize(obj)
 
     def health(self, summary: Summary, *, seen_ready: bool) -> Health:

@@ -219,7 +219,7 @@ class _BrokerAdmin(ResourceAdmin):
     # The operator names the StatefulSet and its Services after the broker: DNS labels.
     name_rule = DNS_LABEL
 
-    def summarize(self, obj: Any) -> Summary:
+    def summarize_object(self, obj: Any) -> Summary:
         return summarize_broker(obj)
 
     def get_form_spec(self, model: type[Resource], context: FormContext) -> FormSpec:

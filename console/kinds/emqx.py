@@ -25,6 +25,7 @@ Initialized.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -392,16 +393,24 @@ def _state(api_version: str, conditions: Sequence[ConditionRow], current: Condit
     return "Not ready"
 
 
+def _ready(status: Any, section: str) -> int | None:
+    """A role's readyReplicas from its status section (``coreNodesStatus``...): 0 before the operator
+    reported anything (nothing runs yet), None (unknown) when it wrote conditions without this
+    section (an EMQX carried over from v2alpha1: tests/fieldcases/03-status-without-corenodes)."""
+    counts = getattr(status, section, None) if status is not None else None
+    if counts is not None:
+        return int(counts.ready_replicas or 0)
+    return None if status is not None and status.conditions else 0
+
+
 def _counts(spec: Any, status: Any, *, core_default: int, replicant_default: int) -> tuple[tuple[str, Counts], ...]:
     core_spec = spec.core_template.spec if spec.core_template and spec.core_template.spec else None
     core_desired = core_spec.replicas if core_spec and core_spec.replicas is not None else core_default
-    core_ready = status.core_nodes_status.ready_replicas if status and status.core_nodes_status else None
-    counts = [("Core nodes", Counts.of(core_ready or 0, core_desired))]
+    counts = [("Core nodes", Counts.of(_ready(status, "core_nodes_status"), core_desired))]
     if spec.replicant_template is not None:
         rspec = spec.replicant_template.spec
         desired = rspec.replicas if rspec and rspec.replicas is not None else replicant_default
-        ready = status.replicant_nodes_status.ready_replicas if status and status.replicant_nodes_status else None
-        counts.append(("Replicant nodes", Counts.of(ready or 0, desired)))
+        counts.append(("Replicant nodes", Counts.of(_ready(status, "replicant_nodes_status"), desired)))
     return tuple(counts)
 
 
@@ -475,7 +484,9 @@ def summarize(obj: Any) -> Summary:
                 )
             )
     if evacuations:
-        details.append(("Node evacuation", ", ".join(f"{e.node_name} ({e.state})" for e in evacuations)))
+        # The node is ``node`` in v2beta1's status and ``nodeName`` in v2's and v3beta1's.
+        named = ((getattr(e, "node_name", None) or getattr(e, "node", None) or "?", e.state) for e in evacuations)
+        details.append(("Node evacuation", ", ".join(f"{node} ({state})" for node, state in named)))
     ds = getattr(status, "ds_replication", None) if status else None
     if ds is not None and ds.dbs:
         moving = [db.name for db in ds.dbs if db.num_transitions or db.min_replicas != db.max_replicas]
@@ -491,10 +502,18 @@ def summarize(obj: Any) -> Summary:
         )
     if base["deleting"]:
         state = "Deleting"
+    # v2beta1 and v2 say which revision is rolling out; v3beta1's node-set status does not.
+    revisions = [
+        (getattr(sets, "update_revision", None), getattr(sets, "current_revision", None))
+        for sets in (getattr(status, "core_nodes_status", None), getattr(status, "replicant_nodes_status", None))
+    ]
+    updating = bool(evacuations) or any(update and update != current for update, current in revisions)
+    if updating:
+        details.append(("Update", "rolling out: the operator is replacing the old nodes with new ones"))
     pending_restart = v3 and any(c.type == "ConfigApplied" and c.reason == "StartupConfigPending" for c in conditions)
     # A pause or resume asked for (the annotation) that the operator has not reported yet.
     pause_unanswered = v3 and _pause_annotation_set(obj) != paused
-    return Summary(
+    summary = Summary(
         **base,
         state=state,
         current=current,
@@ -506,8 +525,12 @@ def summarize(obj: Any) -> Summary:
         details=tuple(details),
         observed=observed,
         paused=paused,
-        settled=state == "Ready" and observed and not pending_restart and not pause_unanswered,
+        updating=updating,
+        settled=state == "Ready" and observed and not pending_restart and not pause_unanswered and not updating,
     )
+    # Ready, yet nodes beyond the desired count are still there: the operator is removing them, and
+    # the panel keeps watching until they are gone (tests/fieldcases/05-replicants-scaled-to-zero).
+    return dataclasses.replace(summary, settled=False) if summary.settled and summary.surplus else summary
 
 
 def _is_v3(summary: Summary) -> bool:
@@ -578,7 +601,7 @@ class EMQXAdmin(ResourceAdmin):
         """v2beta1 and v2 model A stack their conditions; model B and v3beta1 do not."""
         return is_stacked(api_version, conditions)
 
-    def summarize(self, obj: Any) -> Summary:
+    def summarize_object(self, obj: Any) -> Summary:
         return summarize(obj)
 
     def health(self, summary: Summary, *, seen_ready: bool) -> Health:

@@ -187,7 +187,7 @@ class RebalanceAdmin(ResourceAdmin):
     create_hint = "kind Rebalance, apiVersion apps.emqx.io/v2beta1"
     menu_order = 30
 
-    def summarize(self, obj: Any) -> Summary:
+    def summarize_object(self, obj: Any) -> Summary:
         return summarize_rebalance(obj)
 
     def get_form_spec(self, model: type[Resource], context: FormContext) -> FormSpec:

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from console.audit import AuditUnavailable
 from console.clusters import Cluster
 from console.registry import ResourceAdmin
 from console.views._common import cluster_view
@@ -44,15 +45,25 @@ def object_action(
     except EmqxClientError as error:
         messages.error(request, f"{chosen.label} did nothing: {error}")
         return redirect(detail)
-    if not chosen.applies(before, admin.summarize(before)):
+    if before.metadata.deletion_timestamp is not None or not chosen.applies(before, admin.summarize(before)):
         messages.warning(request, f"{chosen.label} does not apply to {namespace}/{name} as it is now; nothing changed.")
         return redirect(detail)
     patch = chosen.patch(before)
     patch.setdefault("metadata", {})["resourceVersion"] = before.metadata.resource_version
     try:
-        after = client.patch(name, patch, patch_type=PatchType.MERGE)
+        after = admin.audited_write(
+            request,
+            cluster.name,
+            chosen.name,
+            namespace,
+            name,
+            lambda: client.patch(name, patch, patch_type=PatchType.MERGE),
+            before=before,
+        )
+    except AuditUnavailable as error:
+        messages.error(request, f"{chosen.label} did nothing. {error}")
+        return redirect(detail)
     except EmqxClientError as error:
-        admin.log(request, cluster.name, chosen.name, namespace, name, before=before, error=error)
         if isinstance(error, Conflict):
             text = "it changed at the same moment; look at it again and retry"
         elif isinstance(error, Forbidden):
@@ -61,7 +72,6 @@ def object_action(
             text = str(error)
         messages.error(request, f"{chosen.label} did nothing: {text}")
         return redirect(detail)
-    admin.log(request, cluster.name, chosen.name, namespace, name, before=before, after=after)
     remember_write(cluster, admin, after)  # the next page shows the change, before its watch event
     messages.success(request, f"{chosen.done}: {admin.kind} {namespace}/{name}.")
     return redirect(f"{detail}?saved={int(time.time())}")

@@ -25,7 +25,7 @@ from console.cluster_events import EventsSnapshot
 from console.clusters import CachePeek, Cluster, cluster_names, get_cluster
 from console.dashboard import ClusterBoard, Instance, KindCache, aggregate, classify, cluster_status, counted_kinds
 from console.forms.audit import visible_entries
-from console.permissions import readable_namespaces
+from console.permissions import readable_namespaces, visible_kind_namespaces
 from console.registry import site
 from console.svg import state_bars, version_bars
 from console.timeline import RECORDER
@@ -70,7 +70,9 @@ def _kind_cache(peek: CachePeek) -> KindCache:
 
 
 def _board(request: HttpRequest, cluster: Cluster, peeks: dict[tuple[str, str], CachePeek]) -> ClusterBoard:
-    allowed = readable_namespaces(request.user, cluster.name)
+    """One cluster's board: the instances the user may see, by their console roles and, in
+    impersonation mode, by the cluster's RBAC as the user (console.permissions.visible_namespaces:
+    a LIST as the user per kind and namespace, remembered for 30 s), as on the kind's own pages."""
     caches = {kind: _kind_cache(peeks[(cluster.name, kind)]) for kind in counted_kinds()}
     status, detail = cluster_status(caches)
     board = ClusterBoard(cluster.name, status, detail, caches, operator_line=cluster.operator_line())
@@ -79,6 +81,7 @@ def _board(request: HttpRequest, cluster: Cluster, peeks: dict[tuple[str, str], 
         if informer is None or not caches[kind].synced:
             continue
         instances = _classified(cluster.name, kind, informer)
+        allowed = visible_kind_namespaces(request.user, cluster, kind, sorted({i.namespace for i in instances}))
         board.instances += [i for i in instances if allowed is None or i.namespace in allowed]
     return board
 
@@ -114,9 +117,19 @@ def _events(request: HttpRequest, clusters: list[Cluster]) -> tuple[list[dict[st
         snapshot: EventsSnapshot = cluster.warning_events().snapshot()
         if snapshot.error:
             stale.append(cluster.name)
-        allowed = readable_namespaces(request.user, cluster.name)
+        namespaces_of: dict[str, set[str]] = {}
         for event in snapshot.events:
             ref = event.involved_object
+            namespaces_of.setdefault(ref.kind or "", set()).add(ref.namespace or "")
+        allowed_by_kind = {
+            kind: visible_kind_namespaces(request.user, cluster, kind, sorted(namespaces))
+            if site.get(kind) is not None
+            else readable_namespaces(request.user, cluster.name)
+            for kind, namespaces in namespaces_of.items()
+        }
+        for event in snapshot.events:
+            ref = event.involved_object
+            allowed = allowed_by_kind[ref.kind or ""]
             if allowed is not None and ref.namespace not in allowed:
                 continue
             rows.append({"cluster": cluster.name, "event": event, "ref": ref, "admin": site.get(ref.kind or "")})

@@ -24,6 +24,7 @@ from django.urls import reverse
 from pydantic import ValidationError
 
 from console import diffs, impersonation
+from console.audit import AuditUnavailable
 from console.clusters import Cluster
 from console.forms.base import (
     DeleteForm,
@@ -42,12 +43,47 @@ from console.registry import FormContext, ResourceAdmin
 from console.views._common import cluster_view
 from emqx.client.names import DNS_LABEL
 from emqx.client.resource import ResourceClient
-from emqx.errors import Conflict, EmqxClientError, Forbidden, NotFound, UnknownKind
+from emqx.errors import (
+    ClusterUnreachable,
+    ConfigurationError,
+    Conflict,
+    EmqxClientError,
+    Forbidden,
+    NotFound,
+    UnknownKind,
+)
 from emqx.models._base import Resource
 
 STRICT = "Strict"  # unknown fields are errors, judged by the cluster's own CRD version
 
 EditForm = ResourceForm | ResourceYamlForm
+
+
+class BeingDeleted(Exception):
+    """The object has a deletionTimestamp: finalizers hold it until their controllers remove them.
+    Edits and a second delete are refused (the API server would accept an edit, but it would be
+    lost when the object goes); see tests/fieldcases/09-finalizer-stuck-delete."""
+
+    def __init__(self, obj: Resource) -> None:
+        super().__init__(f"{obj.metadata.namespace}/{obj.metadata.name} is being deleted")
+        self.obj = obj
+
+
+def _finalizers(obj: Resource) -> str:
+    """'finalizer a' or 'finalizers a, b' (or 'its last finalizer' when the list is already empty)."""
+    waiting = list(obj.metadata.finalizers or ())
+    if not waiting:
+        return "its last finalizer"
+    return f"finalizer{'s' if len(waiting) > 1 else ''} {', '.join(waiting)}"
+
+
+def _being_deleted_page(
+    request: HttpRequest, admin: ResourceAdmin, page: str, context: dict[str, Any], obj: Resource, outcome: str
+) -> HttpResponse:
+    """The write page of an object already being deleted: what it waits for, and no form (409)."""
+    return _render(
+        request, admin, page, {**context, "obj": obj, "problem": "deleting", "deleting_outcome": outcome}, status=409
+    )
 
 
 def _client(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, namespace: str) -> ResourceClient[Any]:
@@ -103,8 +139,15 @@ def _error_page(
         status, problem = 404, "gone"
     elif isinstance(error, Forbidden):
         status, problem = 403, f"Cluster {cluster.name} does not allow {_who(request)} to read it: {error.message}"
-    else:
+    elif isinstance(error, ClusterUnreachable | ConfigurationError):
         status, problem = 503, f"Cluster {cluster.name} cannot be reached: {error}. Nothing was changed."
+    else:
+        # The API server answered, with an error of its own (a conversion webhook down, etcd): this
+        # object or kind is the problem, not the cluster.
+        status, problem = (
+            503,
+            f"The API server of cluster {cluster.name} could not read it: {error}. Nothing was changed.",
+        )
     return _render(request, admin, page, {**context, "cluster": cluster, "problem": problem}, status=status)
 
 
@@ -184,12 +227,21 @@ def _create(
         on_form(error, dry_run=True)
         return None
     try:
-        created: Resource = client.create(obj, field_validation=STRICT)
+        created: Resource = admin.audited_write(
+            request,
+            cluster.name,
+            "create",
+            namespace,
+            obj.metadata.name or "",
+            lambda: client.create(obj, field_validation=STRICT),
+            intended=obj,
+        )
+    except AuditUnavailable as error:
+        form.add_error(None, str(error))
+        return None
     except EmqxClientError as error:
         on_form(error, dry_run=False)
-        admin.log_addition(request, cluster.name, obj, error)
         return None
-    admin.log_addition(request, cluster.name, created)
     return created
 
 
@@ -247,6 +299,12 @@ def object_add(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) -> 
 
 
 # ----- change ----------------------------------------------------------------------------------
+
+_NO_EDITS = "Nothing was changed: an edit now would be lost when it goes."
+_NOT_UNDERSTOOD = (
+    "The console does not understand this object as stored (see its page for why), so it opens as YAML. "
+    "Fix what the page lists and save; the status is the operator's and is not edited."
+)
 
 
 def _field_names(form: ResourceForm, names: list[str]) -> list[str]:
@@ -339,17 +397,29 @@ def _update(
     except EmqxClientError as error:
         on_form(error, dry_run=True)
         return None
+    if checked.metadata.deletion_timestamp is not None:
+        return BeingDeleted(checked)
     if not save:
         return checked
     try:
-        saved: Resource = client.update(intended, field_validation=STRICT)
+        saved: Resource = admin.audited_write(
+            request,
+            cluster.name,
+            "update",
+            base.namespace,
+            base.name,
+            lambda: client.update(intended, field_validation=STRICT),
+            before=base.obj,
+            intended=intended,
+        )
+    except AuditUnavailable as error:
+        form.add_error(None, str(error))
+        return None
     except EmqxClientError as error:
-        admin.log_change(request, cluster.name, base.obj, intended, error)
         if isinstance(error, Conflict | NotFound):
             return error
         on_form(error, dry_run=False)
         return None
-    admin.log_change(request, cluster.name, base.obj, saved)
     return saved
 
 
@@ -401,6 +471,13 @@ def object_change(
             base = EditBase.of(_client(request, cluster, admin, namespace).get(name))
         except EmqxClientError as error:
             return _error_page(request, admin, "form", context, error, cluster)
+        if base.obj.metadata.deletion_timestamp is not None:
+            return _being_deleted_page(request, admin, "form", context, base.obj, _NO_EDITS)
+        if base.obj.problems and not yaml_mode:
+            # The form reads typed fields that are not understood here: the YAML editor shows the
+            # document as stored, and saving checks it against the model.
+            yaml_mode = context["yaml_mode"] = True
+            messages.warning(request, _NOT_UNDERSTOOD)
         spec = admin.get_form_spec(type(base.obj), FormContext(cluster=cluster, namespace=namespace, editing=True))
         return _render(request, admin, "form", {**context, "form": _edit_form(spec, base, yaml_mode), "base": base})
     loaded = _loaded_base(request, admin, namespace, name)
@@ -418,6 +495,8 @@ def object_change(
         # The form's changes so far, carried into the YAML editor (nothing is sent yet).
         yaml_form = ResourceYamlForm(spec=spec, initial={"yaml": edit_yaml(intended.to_dict())}, base=base)
         return _render(request, admin, "form", {**context, "form": yaml_form, "yaml_mode": True})
+    if step == "save" and not diffs.changes(base.doc, intended.to_dict()):
+        step = "preview"  # a Save of no change (sent twice, or from a stale page) writes nothing: the review says so
     result = _update(request, cluster, admin, form, base, intended, save=step == "save")
     if isinstance(result, Conflict) and (rebased := _rebased(request, cluster, admin, base)) is not None:
         # Only the operator's status (or other bookkeeping) moved on: nothing of theirs can be
@@ -431,6 +510,8 @@ def object_change(
         return _conflict(request, cluster, admin, form, base, intended)
     if isinstance(result, NotFound):
         return _render(request, admin, "form", {**context, "problem": "gone"}, status=404)
+    if isinstance(result, BeingDeleted):
+        return _being_deleted_page(request, admin, "form", context, result.obj, _NO_EDITS)
     if result is None:
         return _render(request, admin, "form", context)
     if step == "save":
@@ -474,6 +555,10 @@ def object_delete(
         obj = client.get(name)
     except EmqxClientError as error:
         return _error_page(request, admin, "delete", context, error, cluster)
+    if obj.metadata.deletion_timestamp is not None:
+        page = _being_deleted_page(request, admin, "delete", context, obj, "There is nothing more to confirm.")
+        page.status_code = 409 if request.method == "POST" else 200
+        return page
     reasons = production_reasons(_namespace_labels(cluster, namespace), obj.metadata.labels or {})
     pinned = {"uid": obj.metadata.uid, "generation": obj.metadata.generation or 0}
     form = DeleteForm(request.POST or None, initial=pinned, name=name, confirm_required=bool(reasons))
@@ -495,18 +580,38 @@ def object_delete(
         try:
             # Status-only writes (the operator's) since the page was shown are fine; any write
             # after this read, or another object of the same name, fails the preconditions.
-            client.delete(
-                name, precondition_uid=obj.metadata.uid, precondition_resource_version=obj.metadata.resource_version
+            held = admin.audited_write(
+                request,
+                cluster.name,
+                "delete",
+                namespace,
+                name,
+                lambda: client.delete(
+                    name,
+                    precondition_uid=obj.metadata.uid,
+                    precondition_resource_version=obj.metadata.resource_version,
+                ),
+                before=obj,
             )
+        except AuditUnavailable as error:
+            form.add_error(None, str(error))
+            return _render(request, admin, "delete", context, status=503)
         except EmqxClientError as error:
-            admin.log_deletion(request, cluster.name, obj, error)
             if isinstance(error, NotFound):
                 return _render(request, admin, "delete", {**context, "problem": "gone"}, status=404)
             form.add_error(None, _delete_error(cluster, error, _who(request)))
             return _render(request, admin, "delete", context, status=409 if isinstance(error, Conflict) else 200)
-        admin.log_deletion(request, cluster.name, obj)
-        remember_write(cluster, admin, forget=(namespace, name))
-        messages.success(request, f"{admin.kind} {namespace}/{name} was deleted.")
+        if held is not None and held.metadata.deletion_timestamp is not None:
+            # Finalizers keep it (the API server answered with the object): requested, not done.
+            remember_write(cluster, admin, held)
+            messages.success(
+                request,
+                f"{admin.kind} {namespace}/{name}: deletion was requested. It waits for {_finalizers(held)}"
+                " to be removed by the controller that added it, and is listed as Deleting until then.",
+            )
+        else:
+            remember_write(cluster, admin, forget=(namespace, name))
+            messages.success(request, f"{admin.kind} {namespace}/{name} was deleted.")
         return redirect(reverse(admin.url_name("list"), args=[cluster.name]) + f"?namespace={quote(namespace)}")
     return _render(request, admin, "delete", context)
 

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -23,6 +24,7 @@ from django_htmx.http import HttpResponseStopPolling
 from console import diffs, listing
 from console.clusters import Cluster
 from console.forms.filters import ObjectFilterForm, filter_objects
+from console.impersonation import enabled as impersonation_enabled
 from console.models import ConditionTransition
 from console.permissions import require_cluster_read
 from console.registry import ResourceAdmin
@@ -186,7 +188,8 @@ def object_detail(
     context["yaml"] = object_yaml(obj) if isinstance(obj, Resource) else ""
     if isinstance(obj, Resource):
         context["object_actions"] = admin.actions_for(obj, context.get("summary"))
-        context.update(admin.get_detail_context(request, cluster, obj))
+        if not obj.problems:  # a kind's extra panels read the spec, which is not understood here
+            context.update(admin.get_detail_context(request, cluster, obj))
     return _render(request, admin, "detail", context)
 
 
@@ -232,6 +235,8 @@ def object_events(
     admin.require(request.user, "view", cluster.name, namespace)
     context: dict[str, Any] = {"cluster": cluster, "namespace": namespace, "name": name, "events": [], "error": ""}
     try:
+        # Whether it exists is a read too: in impersonation mode the cluster's RBAC decides (403).
+        require_cluster_read(request.user, cluster, cluster.kind_client(admin.kind), namespace)
         obj = cluster.cache(admin.kind).get(namespace, name)
     except EmqxClientError as failure:
         return _render(request, admin, "_events", {**context, "error": f"The Events could not be read: {failure}"})
@@ -254,6 +259,14 @@ def object_timeline(
     """The condition timeline: the transitions this console recorded (console.timeline), as
     phases with their durations."""
     admin.require(request.user, "view", cluster.name, namespace)
+    try:
+        # The history is the object's status over time: the cluster's RBAC decides it as it does the status.
+        require_cluster_read(request.user, cluster, cluster.kind_client(admin.kind), namespace)
+    except EmqxClientError:
+        if impersonation_enabled():
+            raise PermissionDenied(
+                f"Cannot check what you may read in cluster {cluster.name} right now (it does not answer)."
+            ) from None
     recorded = ConditionTransition.objects.filter(cluster=cluster.name, kind=admin.kind, namespace=namespace, name=name)
     page_banner, uid = None, ""
     try:

@@ -193,7 +193,9 @@ def test_an_expired_continue_token_asks_to_start_again(
     # answers 410 Expired, as it does for a "next" link left open for longer than 5 minutes.
     _compact_etcd(sandbox, 10)
     old = {"v": "meta.k8s.io/v1", "rv": 5, "start": f"/{namespace}/a\u0000"}
-    token = base64.urlsafe_b64encode(json.dumps(old).encode()).decode().rstrip("=")
+    raw = base64.urlsafe_b64encode(json.dumps(old).encode()).decode().rstrip("=")
+    # The "next" link of that old page: the token sealed for this user and listing.
+    token = listing.seal(raw, [str(User.objects.get(username="admin").pk), "default", "EMQX", namespace, ""])
     page = _get(admin, f"continue={token}&page=2", namespace=namespace)
     assert "This listing expired on the API server (continue tokens last about 5 minutes)" in page
     assert "start again from the first page" in page
@@ -315,8 +317,8 @@ def cache_never_syncs(
     assert applied.returncode == 0, applied.stderr
     wait_until_allowed(kubectl, "impersonate", "users", user="emqx-console-blind")
     kubectl("-n", namespace, "create", "role", "reader", "--verb=get,list,watch", "--resource=emqxes.apps.emqx.io")
-    kubectl("-n", namespace, "create", "rolebinding", "rita-reads", "--role=reader", "--user=rita")
-    wait_until_allowed(kubectl, "list", "emqxes.apps.emqx.io", user="rita", namespace=namespace)
+    kubectl("-n", namespace, "create", "rolebinding", "rita-reads", "--role=reader", "--user=console:rita")
+    wait_until_allowed(kubectl, "list", "emqxes.apps.emqx.io", user="console:rita", namespace=namespace)
     settings.CONSOLE_CLUSTERS = [  # type: ignore[attr-defined]
         {"name": "default", "kubeconfig": str(sandbox.user_kubeconfig("emqx-console-blind"))}
     ]
@@ -379,3 +381,33 @@ def test_the_list_reads_the_api_only_while_loading_or_when_asked(
     params: dict[str, str], state: CacheState | None, source: str
 ) -> None:
     assert listing.choose_source(params, state) == source
+
+
+def test_a_next_link_never_carries_the_api_servers_key_and_works_only_for_its_user(
+    client: Client, fleet: dict[str, object], sandbox: Sandbox
+) -> None:
+    """A raw continue token is the next storage key (namespace/name): a user of two namespaces,
+    whose pages are a cluster-wide LIST, must not learn the others' names from it, nor walk them
+    with a forged one (issue 15, item 9)."""
+    user = User.objects.create_user("two-ns-pager", password="pw-two-ns-pager-1")
+    RoleGrant.objects.create(user=user, role="viewer", namespace=str(fleet["b"]))
+    RoleGrant.objects.create(user=user, role="viewer", namespace="elsewhere")
+    client.force_login(user)
+    query = f"source=api&labels=batch%3D{fleet['batch']}"
+    following = QueryDict(_next(_get(client, query)) or "")
+    sealed = following["continue"]
+    for text in (sealed, base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4)).decode("latin-1")):
+        assert str(fleet["a"]) not in text and "start" not in text and "meta.k8s.io" not in text
+    # A forged token of the API's own format, pointing into the namespace the user may not read.
+    forged = {"v": "meta.k8s.io/v1", "rv": 1, "start": f"{fleet['a']}/e-010\u0000"}
+    raw = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
+    before = _lists_served(sandbox)
+    page = _get(client, query, **{"continue": raw, "page": "2"})
+    assert "This listing expired" in page and _rows(page) == []
+    assert _lists_served(sandbox) == before, "a token the console did not seal is never sent"
+    # The link works for its user, and for nobody else.
+    assert len(_rows(_get(client, following.urlencode()))) > 0
+    other = User.objects.create_user("link-borrower", password="pw-link-borrower-1")
+    RoleGrant.objects.create(user=other, role="viewer", namespace=str(fleet["b"]))
+    client.force_login(other)
+    assert "This listing expired" in _get(client, following.urlencode())

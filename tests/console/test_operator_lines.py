@@ -47,7 +47,8 @@ def test_the_fleet_dashboard_names_each_clusters_operator_line(fleet: None, admi
 
 
 def _nav(html: str) -> str:
-    return html[html.index('<nav class="kinds"') : html.index("</nav>", html.index('<nav class="kinds"'))]
+    start = html.index('id="site-nav"')
+    return html[start : html.index("</nav>", start)]
 
 
 def test_the_navigation_offers_only_the_kinds_a_cluster_serves(fleet: None, admin_client: Client) -> None:
