@@ -1,7 +1,7 @@
 """The console's own middleware.
 
-- :class:`RequestIdMiddleware`: a request id on every request, taken from X-Request-ID when a proxy
-  sets one, else new. It is echoed in the response and written into audit entries, to tie logs together.
+- :class:`RequestIdMiddleware`: the console's own request id on every request, echoed in the response
+  and written into audit entries; a trusted proxy's X-Request-ID is kept next to it.
 - :class:`HtmxSessionEndedMiddleware`: an htmx request (a poll) whose session has ended is sent to the
   log-in page as a whole page, never swapped into the fragment it polls.
 """
@@ -18,17 +18,28 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
-_SAFE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+from console.proxies import from_trusted_proxy
+
+_SAFE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class RequestIdMiddleware:
+    """Sets ``request.request_id``: always the console's own id (``uuid4().hex``, 32 hex digits),
+    never one a client chose, echoed in the response's ``X-Request-ID`` and recorded in audit
+    entries. Sets ``request.proxy_request_id``: the ``X-Request-ID`` the request arrived with,
+    only when its peer is a trusted proxy (console.proxies, CONSOLE_TRUSTED_PROXIES) and the
+    value is 1-64 of ``A-Za-z0-9._-``; else "". The audit keeps it next to ours, to find the
+    proxy's log lines; from anyone else the header is ignored."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = uuid.uuid4().hex
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _SAFE.match(incoming) else uuid.uuid4().hex
+        proxy_request_id = incoming if _SAFE.fullmatch(incoming) and from_trusted_proxy(request) else ""
         request.request_id = request_id  # type: ignore[attr-defined]
+        request.proxy_request_id = proxy_request_id  # type: ignore[attr-defined]
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response

@@ -20,6 +20,8 @@ DATABASE_TESTS = [
     "tests/console/test_audit.py",
     "tests/console/test_audit_page.py",
     "tests/console/test_login.py",
+    "tests/console/test_login_throttling.py",
+    "tests/console/test_request_id.py",
     "tests/console/test_timeline.py",
     "tests/console/test_impersonation.py",
 ]

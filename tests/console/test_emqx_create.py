@@ -438,10 +438,10 @@ def test_in_impersonation_mode_the_clusters_rbac_for_the_user_decides(
     RoleGrant.objects.create(user=rita, role="admin", namespace=namespace)  # the console would allow it
     client.force_login(rita)
     response = client.post(URL, _data(namespace))
-    assert "does not allow Kubernetes user rita to create EMQX instances" in _html(response)
+    assert "does not allow Kubernetes user console:rita to create EMQX instances" in _html(response)
     assert _names(clientset, namespace) == []
     kubectl("-n", namespace, "create", "role", "maker", "--verb=create", "--resource=emqxes.apps.emqx.io")
-    kubectl("-n", namespace, "create", "rolebinding", "rita-makes", "--role=maker", "--user=rita")
+    kubectl("-n", namespace, "create", "rolebinding", "rita-makes", "--role=maker", "--user=console:rita")
     eventually(lambda: client.post(URL, _data(namespace)).status_code == 302)  # once RBAC has the binding
     assert _names(clientset, namespace) == ["broker"]
 
