@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from console.auth import LoginView
+from console.health import healthz, readyz
+from console.metrics import metrics
 from console.registry import site
 from console.views import audit, home, upgrade
 from console.views import dashboard as dashboard_views
@@ -20,4 +22,8 @@ urlpatterns = [
     # Every registered kind's pages: <slug>_list, <slug>_add, <slug>_detail ... (console.registry).
     *site.get_urls(),
     path("admin/", admin.site.urls),
+    # For the kubelet's probes and Prometheus: no login, a status word only (console/health.py, console/metrics.py).
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
 ]

@@ -48,6 +48,26 @@ TARGETS: dict[str, tuple[str, str]] = {
 }
 
 
+# helm, for the chart's tests (deploy/chart/): a Go module of its own (sandbox/helm/), so its
+# dependencies neither lift the kube-apiserver build's nor change that build's cache key. Keep in
+# step with sandbox/helm/go.mod. Its lint and template default to the Kubernetes version of the
+# client-go it is built with (v0.37.0: 1.37), as helm's own Makefile stamps it.
+HELM_MODULE = Path(__file__).resolve().parent / "helm"
+HELM_VERSION = "v3.22.0"
+HELM_PACKAGE = "helm.sh/helm/v3/cmd/helm"
+HELM_LDFLAGS = " ".join(
+    [
+        "-s -w",
+        f"-X helm.sh/helm/v3/internal/version.version={HELM_VERSION}",
+        "-X helm.sh/helm/v3/internal/version.gitTreeState=clean",
+        "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1",
+        "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37",
+        "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1",
+        "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37",
+    ]
+)
+
+
 def _go() -> str:
     go = shutil.which("go")
     if go is None:
@@ -112,3 +132,47 @@ def ensure_binaries(*, quiet: bool = False) -> dict[str, Path]:
                 flush=True,
             )
     return paths
+
+
+def _helm_stamp() -> str:
+    """A hash of every input that decides helm's bytes (its own module, flags and Go version)."""
+    h = hashlib.sha256()
+    for name in ("go.mod", "go.sum"):
+        h.update((HELM_MODULE / name).read_bytes())
+    h.update(f"helm {HELM_PACKAGE} {HELM_LDFLAGS}\n".encode())
+    h.update(subprocess.run([_go(), "env", "GOVERSION"], capture_output=True, text=True, check=True).stdout.encode())
+    return h.hexdigest()[:16]
+
+
+def helm_binary() -> Path:
+    """Where helm for the pinned version lives (built or not): beside the sandbox's binaries,
+    ``sandbox-bin/helm-<hash>/helm`` (EMQX_SANDBOX_HELM overrides it)."""
+    override = os.environ.get("EMQX_SANDBOX_HELM")
+    if override:
+        return Path(override)
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache / "emqx-console" / "sandbox-bin" / f"helm-{_helm_stamp()}" / "helm"
+
+
+def ensure_helm(*, quiet: bool = False) -> Path:
+    """Build helm from the Go module proxy unless the pinned one is cached; return its path.
+    About 3 minutes of compiling on 2 cores, once. Raises subprocess.CalledProcessError when
+    the build fails and SystemExit when Go is missing."""
+    path = helm_binary()
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not quiet:
+        print(f"sandbox: building helm {HELM_VERSION} (first time only; minutes)", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false -trimpath"}
+    tmp = path.parent / ".helm.tmp"
+    subprocess.run(
+        [_go(), "build", "-ldflags", HELM_LDFLAGS, "-o", str(tmp), HELM_PACKAGE], cwd=HELM_MODULE, env=env, check=True
+    )
+    tmp.rename(path)  # atomic: a half-written binary is never taken for a built one
+    if not quiet:
+        size = path.stat().st_size / 2**20
+        took = time.monotonic() - started
+        print(f"sandbox: built helm in {took:.0f} s ({size:.0f} MiB)", file=sys.stderr, flush=True)
+    return path

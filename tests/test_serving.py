@@ -54,9 +54,9 @@ def served(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     deadline = time.monotonic() + 60
     while True:
         try:
-            requests.get(f"{base}/login/", headers={"Host": HOST}, timeout=2, allow_redirects=False)
+            requests.get(f"{base}/login/", headers={"Host": HOST}, timeout=10, allow_redirects=False)
             break
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or a worker still booting (a busy machine: seconds)
             assert server.poll() is None, (work / "gunicorn.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "gunicorn did not start"
             time.sleep(0.2)
