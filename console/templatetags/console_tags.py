@@ -3,9 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.forms import BoundField
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from console.registry import Column, Health, site
 from console.summaries import Summary
@@ -37,6 +39,32 @@ def page_query(context: template.Context, page: int) -> str:
 def sort_mark(request: HttpRequest, key: str) -> str:
     current = request.GET.get("sort", "namespace")
     return " ▲" if current == key else " ▼" if current == f"-{key}" else ""
+
+
+@register.filter
+def sort_order(request: HttpRequest, key: str) -> str:
+    """``aria-sort`` of the column ``key``'s header: 'ascending' or 'descending' when the list is
+    sorted by it (the same ``sort`` parameter as :func:`sort_mark`), else ''."""
+    current = request.GET.get("sort", "namespace")
+    return "ascending" if current == key else "descending" if current == f"-{key}" else ""
+
+
+@register.filter
+def described(field: BoundField) -> SafeString:
+    """``{{ field|described }}``: the field's widget tied to the texts about it (WCAG 2.1 1.3.1 and
+    3.3.1): ``aria-describedby`` names its error list, rendered by the templates as
+    ``<ul id="errors-<name>">``, and its help text, ``<div id="<auto_id>_helptext">`` as Django names
+    it; Django itself adds ``aria-invalid="true"`` to a field with errors. Returns the same markup
+    as ``{{ field }}`` otherwise."""
+    ids = []
+    if field.errors:
+        ids.append(f"errors-{field.name}")
+    if field.help_text and field.auto_id:
+        ids.append(f"{field.auto_id}_helptext")
+    html = field.as_widget(attrs={"aria-describedby": " ".join(ids)} if ids else None)
+    if field.field.show_hidden_initial:
+        html += field.as_hidden(only_initial=True)
+    return html
 
 
 @register.simple_tag(takes_context=True)

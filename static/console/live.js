@@ -1,16 +1,72 @@
-// The live marks of polled panels tell the truth about the connection (issue 20): a poll that fails
-// shows it on the mark; the next good answer replaces the panel, mark included, and so clears it.
+// Polled panels (the status panel, the lists' rows, the dashboards), issue 20:
+// - the live marks tell the truth about the connection: a poll that fails shows it on the mark; the
+//   next good answer replaces the panel, mark included, and so clears it;
+// - what changed is announced in a few words in the page's one polite live region (#announcer),
+//   never by making the whole panel a live region that is read again every 2 s;
+// - polls pause while the tab is hidden (data-pause-hidden), here rather than in an hx-trigger
+//   filter, which htmx would have to eval (the Content-Security-Policy allows no eval).
 (function () {
   "use strict";
+
+  // ----- Saying things to screen readers, politely ---------------------------------------------
+  var pending = null;
+  function announce(message) {
+    var region = document.getElementById("announcer");
+    if (!region || !message) return;
+    // Emptied first and filled a moment later, so that the same words said twice are read twice.
+    region.textContent = "";
+    if (pending) clearTimeout(pending);
+    pending = setTimeout(function () { region.textContent = message; pending = null; }, 100);
+  }
+
+  // Elements marked data-announce="<what it is>" in a polled panel: their text before a swap, by
+  // that name, to compare with the text the new answer brings.
+  function announced(root) {
+    var texts = new Map();
+    if (!root || !root.querySelectorAll) return texts;
+    root.querySelectorAll("[data-announce]").forEach(function (elt) {
+      texts.set(elt.getAttribute("data-announce"), elt.textContent.replace(/\s+/g, " ").trim());
+    });
+    return texts;
+  }
+  var before = new WeakMap();
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target) before.set(target, announced(target));
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail && event.detail.target;
+    var old = target && before.get(target);
+    if (!old) return;
+    before.delete(target);
+    var changes = [];
+    announced(target).forEach(function (text, name) {
+      if (old.get(name) !== text) changes.push(name + ": " + text); // changed, or new in the panel
+    });
+    if (changes.length > 3) changes = changes.slice(0, 3).concat(["and " + (changes.length - 3) + " more changed"]);
+    var recovered = target.getAttribute("data-connection") === "lost";
+    if (recovered) {
+      target.removeAttribute("data-connection");
+      changes.unshift("Connection back");
+    }
+    if (changes.length) announce(changes.join("; "));
+  });
+
+  // ----- The live marks ----------------------------------------------------------------------------
   function marks(elt) {
     var own = elt && elt.querySelectorAll ? elt.querySelectorAll(".live-mark") : [];
     return own.length ? own : document.querySelectorAll(".live-mark");
   }
   function lost(event, text) {
-    marks(event.detail && event.detail.elt).forEach(function (mark) {
+    var elt = event.detail && event.detail.elt;
+    var found = marks(elt);
+    var first = elt && elt.getAttribute && elt.getAttribute("data-connection") !== "lost";
+    found.forEach(function (mark) {
       mark.textContent = text;
       mark.classList.add("lost");
     });
+    if (elt && elt.setAttribute) elt.setAttribute("data-connection", "lost");
+    if (first) announce(text.charAt(0).toUpperCase() + text.slice(1));
   }
   document.addEventListener("htmx:sendError", function (event) {
     lost(event, "connection lost, retrying…");
@@ -34,4 +90,18 @@
   document.addEventListener("DOMContentLoaded", tick);
   document.addEventListener("htmx:afterSwap", tick);
   setInterval(tick, 1000);
+
+  // ----- Polls pause while the tab is hidden -------------------------------------------------------
+  // A poll of an element marked data-pause-hidden is not sent while the page is not visible; the
+  // element says so (data-paused="hidden") until its next poll goes out.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-pause-hidden")) return;
+    if (document.visibilityState === "visible") {
+      elt.removeAttribute("data-paused");
+      return;
+    }
+    event.preventDefault();
+    elt.setAttribute("data-paused", "hidden");
+  });
 })();

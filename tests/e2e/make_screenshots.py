@@ -5,7 +5,9 @@
 A throwaway sandbox cluster of its own, the demo seed (``sandbox.demo_data``), the simulated
 operator on every namespace, the console served in-process (static files included) and
 Chromium. It waits for the state each picture should show (never for a fixed time), then
-writes dashboard.png, list.png, detail.png, form-error.png and conflict.png: 1280 px wide,
+writes dashboard.png, list.png, detail.png, form-error.png, yaml-review.png and conflict.png, 1280 px
+wide, then the list, a detail page and the add form as a phone shows them (390 px wide), in the light
+and the dark theme: list-390-light.png, list-390-dark.png, detail-390-light.png … form-390-dark.png.
 PNG. Not a test (pytest does not collect it): the journeys in test_*.py check behaviour, this
 only takes pictures. Takes about a minute.
 """
@@ -25,6 +27,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDTH = 1280
+PHONE_WIDTH = 390
+PHONE_HEIGHT = 844  # an iPhone 12-14's CSS viewport
+# A phone picture shows at most this many CSS pixels from the top (about two screens): enough to see the
+# layout, small enough for the README.
+PHONE_MAX_HEIGHT = 1700
 MAX_BYTES = 300 * 1024
 
 
@@ -110,11 +117,14 @@ def _rebalance_phase(cs: Any) -> str:
     return str((data.get("status") or {}).get("phase") or "")
 
 
-def take(page: Any, out: Path, name: str, *, down_to: str = "#content") -> Path:
-    """The page from its top down to the bottom of ``down_to`` (plus a margin), 1280 px wide."""
+def take(page: Any, out: Path, name: str, *, down_to: str = "#content", max_height: float | None = None) -> Path:
+    """The page from its top down to the bottom of ``down_to`` (plus a margin, at most ``max_height``),
+    as wide as the page's viewport."""
     path = out / f"{name}.png"
     bottom = page.locator(down_to).last.evaluate("e => e.getBoundingClientRect().bottom + window.scrollY")
-    page.screenshot(path=str(path), full_page=True, clip={"x": 0, "y": 0, "width": WIDTH, "height": bottom + 12})
+    height = min(bottom + 12, max_height or float("inf"))
+    width = page.viewport_size["width"]
+    page.screenshot(path=str(path), full_page=True, clip={"x": 0, "y": 0, "width": width, "height": height})
     size = path.stat().st_size
     print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {size // 1024} KiB")
     if size > MAX_BYTES:
@@ -182,7 +192,38 @@ def shoot(base: str, cs: Any, out: Path, user: str, password: str) -> None:
         page.get_by_role("button", name="Review changes").click()
         expect(page.locator("#conflict")).to_be_visible()
         take(page, out, "conflict")
+
+        for theme in ("light", "dark"):
+            shoot_phone(browser, base, out, user, password, theme)
         browser.close()
+
+
+def shoot_phone(browser: Any, base: str, out: Path, user: str, password: str, theme: str) -> None:
+    """The list, a detail page and the add form on a 390 px phone in ``theme`` (the system's colour
+    scheme, as Playwright's ``color_scheme`` sets it): <page>-390-<theme>.png."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(
+        viewport={"width": PHONE_WIDTH, "height": PHONE_HEIGHT}, color_scheme=theme, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.goto(f"{base}/login/?next=/clusters/default/emqx/")
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+    expect(page.locator("#emqx-table tbody tr")).to_have_count(9)
+    take(page, out, f"list-390-{theme}", max_height=PHONE_MAX_HEIGHT)
+
+    page.goto(f"{base}/clusters/default/emqx/iot-lab/fleet-rollout/")
+    expect(page.locator("#current-state")).to_have_text("ReplicantNodesProgressing")
+    expect(page.locator("#events-panel table.events")).to_be_visible()
+    take(page, out, f"detail-390-{theme}", down_to="#status-panel", max_height=PHONE_MAX_HEIGHT)
+
+    page.goto(f"{base}/clusters/default/emqx/add/?namespace=iot-lab")
+    expect(page.locator('[name="metadata.name"]')).to_be_visible()
+    take(page, out, f"form-390-{theme}", down_to="fieldset:nth-of-type(2)", max_height=PHONE_MAX_HEIGHT)
+    context.close()
 
 
 def main(argv: list[str] | None = None) -> int:

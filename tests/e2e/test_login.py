@@ -27,17 +27,16 @@ def test_a_user_logs_in_lands_on_the_start_page_and_opens_an_instance(
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#user-tools")).to_contain_text(admin_user.username)
 
-    # The start page is the fleet dashboard, or (before it existed) the EMQX list.
-    heading = page.get_by_role("heading", level=1)
-    expect(heading).to_have_text(re.compile(r"^(All clusters|EMQX instances)"))
-    if heading.text_content().startswith("All clusters"):  # type: ignore[union-attr]
-        card = page.locator(".cluster-card[data-cluster=default]")
-        expect(card).to_have_attribute("data-status", "ok", timeout=LIVE_TIMEOUT_MS)  # past "connecting"
-        expect(card.locator("[data-count=instances]")).not_to_have_text("0")
-        expect(page.locator("#totals [data-total=ready] .n")).not_to_have_text("0")
-        screenshot(page, "dashboard")
-        page.get_by_role("navigation", name="Sections").get_by_role("link", name="EMQX instances").click()
-        expect(page.get_by_role("heading", name="EMQX instances", level=1)).to_be_visible()
+    # The start page is the fleet dashboard.
+    expect(page).to_have_url(re.compile(r"/dashboard/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^All clusters"))
+    card = page.locator(".cluster-card[data-cluster=default]")
+    expect(card).to_have_attribute("data-status", "ok", timeout=LIVE_TIMEOUT_MS)  # past "connecting"
+    expect(card.locator("[data-count=instances]")).not_to_have_text("0")
+    expect(page.locator("#totals [data-total=ready] .n")).not_to_have_text("0")
+    screenshot(page, "dashboard")
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="EMQX instances").click()
+    expect(page.get_by_role("heading", name="EMQX instances", level=1)).to_be_visible()
 
     # The session's cluster holds every test's instances: find ours by name, as a user would.
     page.get_by_placeholder("name").fill("first-look")
