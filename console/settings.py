@@ -6,9 +6,11 @@ which demands a real secret key and allowed hosts.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
+import csp.constants as _csp  # the Content-Security-Policy block below
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -63,13 +65,19 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_prometheus",  # /metrics (console/metrics.py)
     "django_htmx",
+    "axes",  # log-in throttling: see "Log-in throttling" below
     "console",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: times the whole request
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # the Content-Security-Policy header: see "Content-Security-Policy" below
     "console.middleware.RequestIdMiddleware",
+    # One log record per request once answered (JSON with CONSOLE_LOG_FORMAT=json); sees the user below.
+    "console.request_log.RequestLogMiddleware",
     # Serves /static/ (CSS, the vendored htmx) in every mode, under gunicorn as under runserver.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -80,6 +88,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "console.middleware.HtmxSessionEndedMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",  # after the views: sees the view and the status
+    # Last, as django-axes asks: turns a locked-out log-in into its answer (console.auth.lockout_response).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "console.urls"
@@ -106,6 +117,9 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": Path(env_str("CONSOLE_SQLITE_PATH", str(BASE_DIR / "db.sqlite3"))),
+        # Wait up to 20 s for another thread's or worker's write to finish, rather than failing at
+        # once with "database is locked" (the audit, the timeline and sessions all write here).
+        "OPTIONS": {"timeout": 20},
     }
 }
 if os.environ.get("DATABASE_URL", "").startswith("postgres"):
@@ -148,6 +162,29 @@ SESSION_COOKIE_AGE = 8 * 60 * 60
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 
+# ----- Content-Security-Policy (django-csp, issue 15) ---------------------------------------------
+# Pages load only what the console serves itself, from 'self': the stylesheet, htmx and
+# static/console/*.js. Nothing inline: no <script> element with a body, no on* attribute, no style=""
+# attribute, no eval. htmx is configured for it by the <meta name="htmx-config"> of
+# templates/console/base.html: allowEval false (so no hx-trigger filter expressions, no js: values)
+# and includeIndicatorStyles false (no <style> element of its own). The browser tests collect CSP
+# violations on every page, in both themes, and fail on any (tests/e2e/test_accessibility.py).
+# Django's admin (/admin/) keeps to the same policy: its templates have no inline script or style.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_csp.SELF],
+        "script-src": [_csp.SELF],
+        "style-src": [_csp.SELF],
+        "img-src": [_csp.SELF],
+        "font-src": [_csp.SELF],
+        "connect-src": [_csp.SELF],  # htmx's polls and partials
+        "form-action": [_csp.SELF],
+        "object-src": [_csp.NONE],
+        "base-uri": [_csp.NONE],
+        "frame-ancestors": [_csp.NONE],  # as X-Frame-Options: DENY
+    },
+}
+
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
@@ -158,10 +195,69 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
-# Kubernetes impersonation: act as the logged-in user towards the cluster (see console/impersonation.py).
+# ----- Log-in throttling, the client's address behind a proxy, request ids ---------------------
+# Every log-in path (/login/ and /admin/login/) goes through django-axes' backend, first in
+# AUTHENTICATION_BACKENDS: it refuses a locked-out attempt before the password is checked.
+# Failures are counted per (username, client address) pair, never per username alone (which
+# would let anyone lock a person out) nor per address alone (behind a proxy that is everyone):
+# 5 failures, each within 15 minutes of the previous, lock that pair for 15 minutes from the
+# last one, even with the right password; a success clears the pair's count; failures while
+# locked do not prolong it. The username is counted as Django compares it (NFKC, as the log-in
+# form does), casefolded (console.auth.axes_username): "admin" in fullwidth letters or "ADMIN" is "admin".
+# An admin unlocks early under Axes > Access attempts in /admin/.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "console.auth.axes_username"
+AXES_CLIENT_IP_CALLABLE = "console.proxies.client_ip"
+AXES_LOCKOUT_CALLABLE = "console.auth.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The client's address (console/proxies.py), for the throttle: REMOTE_ADDR, unless the peer is
+# one of CONSOLE_TRUSTED_PROXIES (comma-separated addresses or CIDR networks of the TLS proxy,
+# e.g. "10.0.0.0/8,fd00::/8"); then the client named in CONSOLE_TRUSTED_PROXY_HEADER (default
+# X-Forwarded-For, which the proxy must append to). With none listed, the header is ignored.
+# The same trust decides whether a proxy's X-Request-ID is kept (console.middleware).
+CONSOLE_TRUSTED_PROXY_HEADER = env_str("CONSOLE_TRUSTED_PROXY_HEADER", "X-Forwarded-For")
+
+
+def _trusted_proxies_from_env() -> list[str]:
+    from console.proxies import parse_networks
+
+    entries = env_list("CONSOLE_TRUSTED_PROXIES")
+    try:
+        return [str(network) for network in parse_networks(entries)]
+    except ValueError as error:
+        raise ImproperlyConfigured(f"CONSOLE_TRUSTED_PROXIES: {error}.") from None
+
+
+CONSOLE_TRUSTED_PROXIES = _trusted_proxies_from_env()
+
+# ----- Kubernetes impersonation (see console/impersonation.py and the README) ------------------
+# Act as the logged-in user towards the cluster: Impersonate-User <user prefix><username>,
+# Impersonate-Group <group prefix><group name> for each Django group. The prefixes keep every
+# identity the console asserts in its own namespace (default "console:"); one starting with
+# "system:" (Kubernetes' reserved names, e.g. system:masters) or not sendable in a header is
+# refused here, at start-up.
 CONSOLE_IMPERSONATE = env_bool("CONSOLE_IMPERSONATE", False)
-CONSOLE_IMPERSONATE_USER_PREFIX = os.environ.get("CONSOLE_IMPERSONATE_USER_PREFIX", "")
-CONSOLE_IMPERSONATE_GROUP_PREFIX = os.environ.get("CONSOLE_IMPERSONATE_GROUP_PREFIX", "")
+
+
+def _impersonation_prefix(name: str) -> str:
+    from console.impersonation import prefix_problem
+
+    value = os.environ.get(name, "console:")
+    problem = prefix_problem(value)
+    if problem:
+        raise ImproperlyConfigured(f"{name}={value!r}: {problem}.")
+    return value
+
+
+CONSOLE_IMPERSONATE_USER_PREFIX = _impersonation_prefix("CONSOLE_IMPERSONATE_USER_PREFIX")
+CONSOLE_IMPERSONATE_GROUP_PREFIX = _impersonation_prefix("CONSOLE_IMPERSONATE_GROUP_PREFIX")
 
 # ----- Several clusters, the fleet dashboard and the condition timeline -----------------------
 # CONSOLE_CLUSTERS is a list of {"name", "kubeconfig", "context", "in_cluster"}; each name is
@@ -239,3 +335,37 @@ CONSOLE_TIMELINE_RECORDING: bool | None = (
 )
 # Transitions kept per instance (the oldest go first).
 CONSOLE_TIMELINE_KEEP = int(_env_seconds("CONSOLE_TIMELINE_KEEP", 200))
+
+# ----- Health, metrics and logs for running in Kubernetes (console/health.py, console/metrics.py,
+# console/request_log.py; the Helm chart in deploy/chart/ sets these) ------------------------------
+# /healthz, /readyz and /metrics answer plain HTTP from the kubelet and Prometheus, who speak to the pod,
+# not through the TLS proxy: no redirect to https for them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# The bearer token /metrics requires (unset: open in development, 404 in production).
+CONSOLE_METRICS_TOKEN = os.environ.get("CONSOLE_METRICS_TOKEN", "")
+# "text" (Django's logging) or "json": one JSON object a line on standard error, for a log pipeline,
+# with a record per request and per audit entry (console/request_log.py).
+CONSOLE_LOG_FORMAT = env_str("CONSOLE_LOG_FORMAT", "text")
+if CONSOLE_LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"CONSOLE_LOG_FORMAT must be text or json, not {CONSOLE_LOG_FORMAT!r}.")
+if CONSOLE_LOG_FORMAT == "json":
+    LOGGING = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            }
+        },
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "root": {"handlers": ["stderr"], "level": "WARNING"},
+        "loggers": {
+            "console": {"level": "INFO"},
+            "django": {"level": "INFO"},
+            "django.server": {"level": "WARNING"},
+            # A replica still loading answers /readyz with 503 every probe: not a warning each time.
+            "health_check": {"level": "ERROR"},
+        },
+    }
