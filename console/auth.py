@@ -86,35 +86,30 @@ def _throttled(form: AuthenticationForm) -> ValidationError | None:
     return ValidationError(form.error_messages["throttled"], code="throttled", params={"wait": wait_text(request)})
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """Django's log-in form, saying "Too many failed log-in attempts. Try again in N minutes." when
-    axes refused the attempt or this failure locked the pair."""
+class _SaysThrottled(AuthenticationForm):
+    """A log-in form whose failure says "Too many failed log-in attempts. Try again in N minutes."
+    when axes refused the attempt or this failure locked the pair."""
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except ValidationError:
+            throttled = _throttled(self)
+            if throttled is None:
+                raise
+            raise throttled from None
+
+
+class ThrottledAuthenticationForm(_SaysThrottled):
+    """Django's log-in form (``/login/``), with the lock-out message."""
 
     error_messages = {**AuthenticationForm.error_messages, "throttled": THROTTLED}
 
-    def clean(self) -> dict[str, Any]:
-        try:
-            return super().clean()
-        except ValidationError:
-            throttled = _throttled(self)
-            if throttled is None:
-                raise
-            raise throttled from None
 
-
-class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
+class ThrottledAdminAuthenticationForm(_SaysThrottled, AdminAuthenticationForm):
     """The admin site's log-in form (``admin.site.login_form``), with the same lock-out message."""
 
     error_messages = {**AdminAuthenticationForm.error_messages, "throttled": THROTTLED}
-
-    def clean(self) -> dict[str, Any]:
-        try:
-            return super().clean()
-        except ValidationError:
-            throttled = _throttled(self)
-            if throttled is None:
-                raise
-            raise throttled from None
 
 
 def lockout_response(
