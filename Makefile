@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements-installed
 
-.PHONY: run run-3.0 test postgres lint typecheck models verify-models sandbox-build sandbox-up sandbox-down browser bench clean
+.PHONY: run run-3.0 test test-random postgres lint typecheck models verify-models sandbox-build sandbox-up sandbox-down browser bench image-test clean
 
 ## make run: the console at http://127.0.0.1:8000 on two throwaway sandbox clusters with demo data,
 ## prod-2-3 (emqx-operator 2.3) and legacy-2-2 (2.2); more options with DEMO_ARGS="--pace 0.5 ...".
@@ -24,6 +24,12 @@ test: $(STAMP) sandbox-build browser postgres
 	$(PY) -m mypy
 	$(PY) -m emqx.codegen --verify
 	$(PY) -m pytest
+
+## make test-random: pytest alone, in a random order; pytest-randomly prints the seed first ("Using --randomly-seed=N").
+## Repeat an order with SEED=N (or SEED=last): make test-random SEED=N
+SEED ?=
+test-random: $(STAMP) sandbox-build browser postgres
+	$(PY) -m pytest -p randomly $(if $(SEED),--randomly-seed=$(SEED))
 
 ## make bench: the console's speed and its load on the API server (own sandbox; writes nothing)
 bench: $(STAMP) sandbox-build
@@ -56,8 +62,18 @@ postgres:
 	  echo "Installing Debian's postgresql for the database tests (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
+# kube-apiserver, etcd and kubectl for the sandbox, and helm for the chart's tests (tests/deploy/).
 sandbox-build: $(STAMP)
 	$(PY) -m sandbox build >/dev/null
+	$(PY) -c 'from sandbox.build import ensure_helm; ensure_helm()' >/dev/null
+
+## make image-test: build the console's image (deploy/Containerfile) on a Debian bookworm made with debootstrap,
+## with buildah, and smoke-test it (check --deploy, gunicorn); minutes, so not part of make test.
+image-test: $(STAMP)
+	@command -v buildah >/dev/null && command -v debootstrap >/dev/null || { \
+	  echo "Installing Debian's buildah and debootstrap for the image test (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah debootstrap >/dev/null; }
+	CONSOLE_IMAGE_TEST=1 $(PY) -m pytest tests/deploy/test_image.py -s -p no:cacheprovider
 
 sandbox-up: $(STAMP) sandbox-build
 	$(PY) -m sandbox up
