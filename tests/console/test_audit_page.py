@@ -79,5 +79,8 @@ def test_a_viewer_sees_no_audit_entries(client: Client, entries: User) -> None:
     dan = User.objects.create_user("dan", password="pw-dan-123456")
     RoleGrant.objects.create(user=dan, role="viewer")
     client.force_login(dan)
-    html = client.get("/audit/").content.decode()
+    response = client.get("/audit/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1>Audit trail</h1>" in html and "No audit entries." in html  # the page, empty for a viewer
     assert "broker-a" not in html and "broker-b" not in html

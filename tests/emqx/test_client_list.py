@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -132,10 +133,22 @@ def test_list_all_gathers_every_page_under_the_first_pages_resource_version(cs: 
         assert [e for e in watch if e.type != "BOOKMARK"] == []
 
 
-def test_a_list_of_1000_emqx_arrives_in_one_request_decoded_once(cs: Clientset, namespace: str) -> None:
+@pytest.fixture
+def thousand(cs: Clientset, namespace: str) -> Iterator[None]:
+    """1,000 EMQX in the test's namespace, deleted afterwards: left in the session's cluster, every
+    later watch cache (and every all-namespaces list) of any test would load them."""
     client = cs.apps_v2beta1.emqxes(namespace)
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda i: client.create(emqx(name=f"many-{i:04d}", core_replicas=3)), range(1000)))
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda i: client.create(emqx(name=f"many-{i:04d}", core_replicas=3)), range(1000)))
+        yield
+    finally:
+        client.delete_collection()
+        assert client.list().items == []
+
+
+def test_a_list_of_1000_emqx_arrives_in_one_request_decoded_once(cs: Clientset, namespace: str, thousand: None) -> None:
+    client = cs.apps_v2beta1.emqxes(namespace)
     opened = cs.transport.connections_opened
 
     began = time.perf_counter()

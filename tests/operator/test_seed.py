@@ -4,11 +4,14 @@ and shaped for the demo (the states the simulator then gives the instances).
 
 Each test seeds a world of its own: every namespace of the seed under a prefix of the test's
 (``seed(cs, prefix=...)``), on the session's cluster of the line (2.2: ``sandbox``, 2.3:
-``sandbox_23``, 3.0: ``sandbox_30``).
+``sandbox_23``, 3.0: ``sandbox_30``). Afterwards every object seeded there is deleted (the
+namespaces stay: without a namespace controller a deleted one stays Terminating), so no test,
+here or in another module, sees another's seed, in whatever order they run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +19,7 @@ from typing import Any
 import pytest
 
 from emqx.client import Clientset
+from emqx.errors import NotFound
 from sandbox import Sandbox, demo_data
 from sandbox.operator import FAULT_ANNOTATION, PACE_ANNOTATION, Simulator
 from tests.conftest import SANDBOX_OF_BUNDLE
@@ -73,9 +77,46 @@ def _sandbox(request: pytest.FixtureRequest, line: str) -> Sandbox:
 
 
 @pytest.fixture
-def prefix() -> str:
-    """In front of every namespace the test seeds: a world of the test's own."""
-    return f"t{secrets.token_hex(3)}-"
+def prefix(request: pytest.FixtureRequest) -> Iterator[str]:
+    """In front of every namespace the test seeds: a world of the test's own, emptied afterwards
+    on each of the session's clusters the test used."""
+    value = f"t{secrets.token_hex(3)}-"
+    yield value
+    for fixture in sorted(set(SANDBOX_OF_BUNDLE.values()) & set(request.fixturenames)):
+        _remove_world(request.getfixturevalue(fixture), value)
+
+
+def _remove_world(sandbox: Sandbox, prefix: str) -> None:
+    """Delete every seed-labelled apps.emqx.io object in the namespaces under ``prefix``, of every
+    kind the cluster serves (the later steps' Rebalances included). Nothing holds them: no
+    simulator or operator sets a finalizer. Through the project's client, which waits out a 429
+    (API priority and fairness, right after another test's API server outage) as it asks."""
+    with Clientset.from_kubeconfig(sandbox.kubeconfig) as cs:
+        group = cs.transport.request_json("GET", "/apis/apps.emqx.io")
+        preferred = group["preferredVersion"]["groupVersion"]
+        versions = [preferred] + [v["groupVersion"] for v in group["versions"] if v["groupVersion"] != preferred]
+        plurals: dict[str, str] = {}  # plural -> the group version to list it through (the preferred one first)
+        for group_version in versions:
+            for resource in cs.transport.request_json("GET", f"/apis/{group_version}")["resources"]:
+                if "/" not in resource["name"]:
+                    plurals.setdefault(resource["name"], group_version)
+        for plural, group_version in plurals.items():
+            for namespace, name in _seeded(cs, group_version, plural, prefix):
+                with contextlib.suppress(NotFound):
+                    cs.transport.request("DELETE", f"/apis/{group_version}/namespaces/{namespace}/{plural}/{name}")
+            assert _seeded(cs, group_version, plural, prefix) == [], f"{plural} left under {prefix}"
+
+
+def _seeded(cs: Clientset, group_version: str, plural: str, prefix: str) -> list[tuple[str, str]]:
+    """(namespace, name) of the seed-labelled ``plural`` objects under ``prefix``."""
+    listed = cs.transport.request_json(
+        "GET", f"/apis/{group_version}/{plural}", query=[("labelSelector", demo_data.SEED_LABEL)]
+    )
+    return [
+        (item["metadata"]["namespace"], item["metadata"]["name"])
+        for item in listed["items"]
+        if item["metadata"]["namespace"].startswith(prefix)
+    ]
 
 
 @pytest.fixture

@@ -330,6 +330,7 @@ def test_a_conflicting_write_is_retried_on_a_fresh_read(sim, client) -> None:
 
 def test_in_the_background_the_simulator_brings_an_emqx_to_ready_and_rolls_it(cs, client, namespace) -> None:
     seen: list[tuple[str, str | None] | None] = []
+    last_version: list[str | None] = [None]  # of the last event of bg the recorder has taken
     watch = client.watch()
 
     def record() -> None:
@@ -338,6 +339,7 @@ def test_in_the_background_the_simulator_brings_an_emqx_to_ready_and_rolls_it(cs
                 h = head(event.object)
                 if not seen or seen[-1] != h:
                     seen.append(h)
+                last_version[0] = event.object.metadata.resource_version
 
     recorder = threading.Thread(target=record, daemon=True)
     recorder.start()
@@ -349,6 +351,10 @@ def test_in_the_background_the_simulator_brings_an_emqx_to_ready_and_rolls_it(cs
             lambda: _ready(client.get("bg")) and {n.version for n in client.get("bg").status.core_nodes} == {"5.8.7"},
             what="bg Ready on 5.8.7",
         )
+    # The simulator has stopped: bg changes no more. Stop the watch only once the recorder has
+    # taken the event of bg as it now stands, not while that event may still be on its way.
+    final = client.get("bg").metadata.resource_version
+    wait_for(lambda: last_version[0] == final, what=f"the watch event of bg at resourceVersion {final}")
     watch.stop()
     recorder.join(5)
     assert seen == [
