@@ -44,7 +44,7 @@ from django.utils.crypto import salted_hmac
 
 from console import impersonation
 from console.clusters import Cluster
-from console.forms.filters import PAGE_SIZE, ObjectFilterForm, filter_objects
+from console.forms.filters import PAGE_SIZE, ObjectFilterForm, filter_objects, valid_fields
 from console.permissions import readable_namespaces, visible_namespaces
 from console.registry import ResourceAdmin
 from console.summaries import Summary
@@ -112,7 +112,7 @@ def _fernet() -> Fernet:
 
 
 def _scope(request: HttpRequest, cluster: Cluster, form: ObjectFilterForm) -> list[str]:
-    data = form.cleaned_data if form.is_valid() else {}
+    data = valid_fields(form)
     user = request.user
     return [
         str(user.pk if user.is_authenticated else ""),
@@ -145,9 +145,9 @@ def read_page(request: HttpRequest, cluster: Cluster, form: ObjectFilterForm, pa
     Raises the client's errors (Gone, BadRequest, Forbidden, ClusterUnreachable ...); a
     ``continue`` that is not a token this console sealed for this listing raises BadRequest
     without any request (the page says the listing expired)."""
-    data = form.cleaned_data if form.is_valid() else {}
+    data = valid_fields(form)
     chosen: str = data.get("namespace") or ""
-    sealed = params.get("continue", "") if data else ""
+    sealed = params.get("continue", "")
     number = (data.get("page") or 1) if sealed else 1
     if len(sealed) > MAX_TOKEN_LENGTH:  # not sent: answered as the API server would
         raise BadRequest(Status(code=400, reason="BadRequest", message="invalid continue token: too long"))

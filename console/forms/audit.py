@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.db.models import Q, QuerySet
 
+from console.forms.filters import valid_fields
 from console.models import ALL, AuditEntry, Role, RoleGrant
 
 WRITES = ("create", "update", "scale", "delete")
@@ -39,7 +40,7 @@ class AuditFilterForm(forms.Form):
         return data
 
     def filter(self, entries: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
-        data = self.cleaned_data if self.is_valid() else {}
+        data = valid_fields(self)
         if data.get("user"):
             entries = entries.filter(username__icontains=data["user"])
         if data.get("namespace"):

@@ -15,6 +15,16 @@ from console.summaries import Summary
 PAGE_SIZE = 50
 
 
+def valid_fields(form: forms.Form) -> dict[str, Any]:
+    """The values of ``form``'s valid fields: ``{field name: cleaned value}``. A field whose value
+    is invalid is left out, so its default applies and the others still count: a mistyped
+    ``?sort=`` keeps the name search, rather than listing everything unfiltered. The form shows
+    the invalid field's error as usual (Django keeps the valid fields in ``cleaned_data``). An
+    unbound form (no query at all) gives {}."""
+    form.is_valid()
+    return dict(getattr(form, "cleaned_data", {}))
+
+
 class ObjectFilterForm(forms.Form):
     """``admin`` gives the sortable columns (``?sort=version``, ``?sort=-age``) and the default sort."""
 
@@ -49,7 +59,7 @@ class Listing:
 def filter_objects(items: list[Any], form: ObjectFilterForm) -> Listing:
     """Filter, sort and paginate cached objects by a (valid or not) filter form."""
     admin = form.admin
-    data = form.cleaned_data if form.is_valid() else {}
+    data = valid_fields(form)
     namespace = data.get("namespace") or ""
     in_scope = [o for o in items if not namespace or o.metadata.namespace == namespace]
     query = (data.get("q") or "").lower()

@@ -54,6 +54,12 @@ def test_an_inverted_time_range_is_a_field_error(admin_client: Client, entries: 
     assert "field-until" in html
 
 
+def test_an_invalid_filter_keeps_the_valid_ones(admin_client: Client, entries: User) -> None:
+    html = admin_client.get("/audit/", {"user": "bo", "action": "no-such-action"}).content.decode()
+    assert "field-action" in html
+    assert "broker-b" in html and "broker-a" not in html and "1 entry" in html
+
+
 def test_csv_export_holds_the_filtered_entries(admin_client: Client, entries: User) -> None:
     response = admin_client.get("/audit/", {"user": "ana", "format": "csv"})
     assert response["Content-Type"].startswith("text/csv")

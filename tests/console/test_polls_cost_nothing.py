@@ -1,7 +1,8 @@
 """Open tabs cost the API server nothing: once the caches are warm, the polls of every page (each
 kind's status panel and list rows, both dashboards) make no request at all, counted by the API
-server itself (``apiserver_request_total``) over every resource but ``leases`` (its own renewals,
-every 10 s), with the console acting as itself and in impersonation mode. (Requests for no
+server itself (``apiserver_request_total``) over every resource but the two the API server asks
+for itself: ``leases`` (its renewals, every 10 s) and ``services`` (the repair loops of Service IPs
+and node ports LIST them every 3 minutes; the console never reads Services), with the console acting as itself and in impersonation mode. (Requests for no
 resource, such as the API server's own fetch of ``/openapi/v3`` now and then, are not counted.) In
 impersonation mode a user's read right on a kind in a namespace is checked with one impersonated
 LIST and remembered for 30 s (``console.impersonation.READ_CHECK_TTL_S``): after that, the next
@@ -59,12 +60,16 @@ subjects:
 - {{apiGroup: rbac.authorization.k8s.io, kind: User, name: {IDENTITY}}}
 """
 ROUNDS = 10
+# What kube-apiserver requests of itself on a timer: Lease renewals (10 s), and the LIST of every
+# Service by its bootstrap controller's ClusterIP and NodePort repair loops (every 3 min). The
+# console reads neither.
+OWN_LOOPS = frozenset({"leases", "services"})
 _REQUEST = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<count>\S+)$")
 
 
 def _served(sandbox: Sandbox) -> collections.Counter[str]:
     """The API server's count of the requests for resources it answered, by "VERB resource": every
-    resource but leases, which it renews for itself every 10 s. Requests for no resource are not
+    resource but those it asks for itself (OWN_LOOPS). Requests for no resource are not
     counted: the API server fetches its own /openapi/v3 now and then (its OpenAPI aggregation)."""
     counts: collections.Counter[str] = collections.Counter()
     for line in sandbox.metrics().splitlines():
@@ -73,7 +78,7 @@ def _served(sandbox: Sandbox) -> collections.Counter[str]:
             continue
         labels = dict(re.findall(r'(\w+)="([^"]*)"', found.group("labels")))
         resource = labels.get("resource", "")
-        if resource and resource != "leases":
+        if resource and resource not in OWN_LOOPS:
             key = f"{labels['verb']} {resource}" + (f"/{labels['subresource']}" if labels.get("subresource") else "")
             counts[key] += int(float(found.group("count")))
     return counts
