@@ -18,6 +18,8 @@ and audit hooks. The site turns every registered admin into one set of URLs, nam
     clusters/<cluster>/<slug>/<namespace>/<name>/delete/     <slug>_delete
     clusters/<cluster>/<slug>/<namespace>/<name>/timeline/   <slug>_timeline  (kinds with a timeline)
     clusters/<cluster>/<slug>/<namespace>/<name>/actions/<a>/ <slug>_action   (kinds with object_actions)
+    clusters/<cluster>/<slug>/<namespace>/<name>/saveasnew/  <slug>_saveasnew (a copy elsewhere)
+    clusters/<cluster>/<slug>/<namespace>/<name>/compare/    <slug>_compare   (a diff with another)
 
 Kinds register themselves (console/kinds/, imported by ``ConsoleConfig.ready``, as Django's
 ``admin.autodiscover``). Nothing else in the console lists the kinds: the navigation, the
@@ -174,6 +176,12 @@ class ResourceAdmin:
     create_hint: ClassVar[str] = ""
     object_actions: ClassVar[tuple[ObjectAction, ...]] = ()
     """Day-2 buttons of the detail page (EMQX v3beta1: Pause, Resume)."""
+    save_as_continue: ClassVar[bool] = True
+    """After "Save as new", go to the new object's change form (when the user may change it there),
+    as Django admin's ``ModelAdmin.save_as_continue``; otherwise to its detail page."""
+    same_schema_versions: ClassVar[tuple[frozenset[str], ...]] = ()
+    """Groups of versions one operator line serves as the same stored object (a CRD without a
+    conversion webhook): a copy moves between them by its apiVersion alone (console/copies.py)."""
 
     # ----- versions ------------------------------------------------------------------------
 
@@ -367,7 +375,7 @@ class ResourceAdmin:
         raise KeyError(name)
 
     def get_urls(self) -> list[URLPattern]:
-        from console.views import actions, edit, objects
+        from console.views import actions, compare, edit, objects
 
         prefix = f"clusters/<slug:cluster>/{self.slug}/"
         one = prefix + "<slug:namespace>/<str:name>/"
@@ -380,6 +388,8 @@ class ResourceAdmin:
             (one + "_events", objects.object_events, "events"),
             (one + "change/", edit.object_change, "change"),
             (one + "delete/", edit.object_delete, "delete"),
+            (one + "saveasnew/", edit.object_saveasnew, "saveasnew"),
+            (one + "compare/", compare.object_compare, "compare"),
         ]
         if self.has_timeline:
             routes.append((one + "timeline/", objects.object_timeline, "timeline"))
@@ -391,7 +401,8 @@ class ResourceAdmin:
         return f"<{type(self).__name__} {self.kind}>"
 
 
-ACTIONS = ("list", "rows", "add", "detail", "status", "events", "change", "delete", "timeline", "action")
+ACTIONS: tuple[str, ...] = ("list", "rows", "add", "detail", "status", "events", "change", "delete", "timeline")
+ACTIONS += ("action", "saveasnew", "compare")
 
 
 @dataclass(frozen=True)

@@ -591,6 +591,9 @@ class EMQXAdmin(ResourceAdmin):
     name_rule = DNS_LABEL
     create_hint = "kind EMQX, apiVersion apps.emqx.io/v2 (operator 2.3), v3beta1 (3.0) or v2beta1 (2.2)"
     object_actions = (PAUSE, RESUME)
+    # Operator 2.3's CRD serves v2beta1 beside v2 with no conversion webhook (emqx/crds/SOURCES.md):
+    # the API server hands the same stored object out in either by rewriting apiVersion alone.
+    same_schema_versions = (frozenset({"v2", "v2beta1"}),)
 
     def current_of(self, conditions: Sequence[ConditionRow], api_version: str = "") -> ConditionRow | None:
         """The condition that is the state, by the rules of the object's version (module docstring)."""

@@ -12,10 +12,13 @@ The form (console/forms/schema.py) or the YAML editor builds the intended object
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
+from django import forms
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -23,9 +26,9 @@ from django.template.loader import select_template
 from django.urls import reverse
 from pydantic import ValidationError
 
-from console import diffs, impersonation
+from console import copies, diffs, impersonation
 from console.audit import AuditUnavailable
-from console.clusters import Cluster
+from console.clusters import Cluster, cluster_names, get_cluster
 from console.forms.base import (
     DeleteForm,
     EditBase,
@@ -37,8 +40,9 @@ from console.forms.base import (
     pydantic_messages,
     yaml_skeleton,
 )
+from console.forms.copies import SaveAsNewForm
 from console.forms.schema import FormSpec, ResourceForm, read_values
-from console.permissions import readable_namespaces, require
+from console.permissions import can_somewhere, readable_namespaces, require
 from console.registry import FormContext, ResourceAdmin
 from console.views._common import cluster_view
 from emqx.client.names import DNS_LABEL
@@ -86,9 +90,14 @@ def _being_deleted_page(
     )
 
 
-def _client(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, namespace: str) -> ResourceClient[Any]:
+def _client(
+    request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, namespace: str, version: str | None = None
+) -> ResourceClient[Any]:
     """The user's client: the console's identity, or theirs in impersonation mode (then the
-    cluster's RBAC decides too). Raises EmqxClientError when the cluster cannot be used."""
+    cluster's RBAC decides too), in ``version`` (default: the one the console uses there).
+    Raises EmqxClientError when the cluster cannot be used."""
+    if version is not None:
+        return cluster.clientset_for(request.user).for_kind(admin.kind, namespace, version=version)
     return cluster.client_for(request.user, admin.kind, namespace)
 
 
@@ -164,6 +173,45 @@ def _intended(form: EditForm, base: EditBase | None) -> Resource | None:
         return None
 
 
+# ----- where a save leads (Django admin's response_add / response_change) -----------------------------
+
+SAVE_CHOICES = {
+    "_continue": "Save and continue editing",
+    "_addanother": "Save and add another",
+}
+"""The change form's save buttons besides Save, by their POST names (Django admin's), and labels."""
+
+
+def save_choice(data: Any) -> str:
+    """Which save button was pressed, by its POST name: ``_continue``, ``_addanother``, or "" (Save).
+    The change form's choice travels with the edit as a hidden input of the same name through the
+    review, the conflict page and the re-apply (templates/console/object/_edit_state.html)."""
+    return next((choice for choice in SAVE_CHOICES if choice in data), "")
+
+
+def _after_save(
+    request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, obj: Resource, done: str, *, yaml_mode: bool
+) -> HttpResponse:
+    """Where a successful create or update leads, as Django admin's ``response_add``/``response_change``:
+    "Save and continue editing" to the object's change form (read again: its new resourceVersion; in
+    YAML when edited as YAML), "Save and add another" to a new add form in the same namespace, Save to
+    the detail page (after an update with ``?saved=``, so that it watches until the operator answers;
+    see views.objects.object_status). ``done`` is "created" or "saved", for the message."""
+    namespace, name = obj.metadata.namespace or "", obj.metadata.name or ""
+    said = f"{admin.kind} {namespace}/{name} was {done}."
+    choice = save_choice(request.POST)
+    if choice == "_continue" and admin.has_change_permission(request.user, cluster.name, namespace):
+        messages.success(request, f"{said} You may edit it again below.")
+        url = reverse(admin.url_name("change"), args=[cluster.name, namespace, name])
+        return redirect(url + ("?mode=yaml" if yaml_mode else ""))
+    if choice == "_addanother":
+        messages.success(request, f"{said} You may add another {admin.verbose_name} below.")
+        return redirect(reverse(admin.url_name("add"), args=[cluster.name]) + f"?namespace={quote(namespace)}")
+    messages.success(request, said)
+    url = reverse(admin.url_name("detail"), args=[cluster.name, namespace, name])
+    return redirect(f"{url}?saved={int(time.time())}" if done == "saved" else url)
+
+
 # ----- add -------------------------------------------------------------------------------------
 
 
@@ -189,7 +237,7 @@ def _api_error(
     request: HttpRequest,
     cluster: Cluster,
     admin: ResourceAdmin,
-    form: EditForm,
+    form: forms.Form,
     error: EmqxClientError,
     verb: Literal["create", "update"],
     obj: Resource,
@@ -212,16 +260,23 @@ def _api_error(
 
 
 def _create(
-    request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, form: EditForm, obj: Resource
+    request: HttpRequest,
+    cluster: Cluster,
+    admin: ResourceAdmin,
+    form: forms.Form,
+    obj: Resource,
+    *,
+    version: str | None = None,
 ) -> Resource | None:
-    """Dry-run, then create. Errors land on the form; only the real create is audited."""
+    """Dry-run, then create (in ``version``, default the one the console uses in ``cluster``).
+    Errors land on the form; only the real create is audited."""
     namespace = obj.metadata.namespace or ""
 
     def on_form(error: EmqxClientError, *, dry_run: bool) -> None:
         _api_error(request, cluster, admin, form, error, "create", obj, dry_run=dry_run)
 
     try:
-        client = _client(request, cluster, admin, namespace)
+        client = _client(request, cluster, admin, namespace, version)
         client.create(obj, dry_run=True, field_validation=STRICT)
     except EmqxClientError as error:
         on_form(error, dry_run=True)
@@ -292,9 +347,7 @@ def object_add(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) -> 
             form, yaml_mode = ResourceYamlForm(spec=spec, initial={"yaml": yaml_skeleton(form)}), True
         elif (created := _create(request, cluster, admin, form, obj)) is not None:
             remember_write(cluster, admin, created)
-            meta = created.metadata
-            messages.success(request, f"{admin.kind} {meta.namespace}/{meta.name} was created.")
-            return redirect(admin.url_name("detail"), cluster.name, meta.namespace, meta.name)
+            return _after_save(request, cluster, admin, created, "created", yaml_mode=yaml_mode)
     return _render(request, admin, "form", {**context, "form": form, "yaml_mode": yaml_mode, "model": model})
 
 
@@ -366,6 +419,7 @@ def _conflict(
             "reapply_inputs": hidden_inputs(reapply),
             "yaml_mode": isinstance(form, ResourceYamlForm),
             "base": fresh,
+            "then": save_choice(request.POST),
         },
         status=409,
     )
@@ -465,6 +519,7 @@ def object_change(
         "name": name,
         "editing": True,
         "yaml_mode": yaml_mode,
+        "then": save_choice(request.POST),
     }
     if request.method != "POST":
         try:
@@ -517,11 +572,7 @@ def object_change(
     if step == "save":
         assert isinstance(result, Resource)
         remember_write(cluster, admin, result)
-        messages.success(request, f"{admin.kind} {namespace}/{name} was saved.")
-        # The detail page watches the status until the operator has answered this save (see
-        # views.objects.object_status), also for kinds whose status does not say which spec it is about.
-        url = reverse(admin.url_name("detail"), args=[cluster.name, namespace, name])
-        return redirect(f"{url}?saved={int(time.time())}")
+        return _after_save(request, cluster, admin, result, "saved", yaml_mode=yaml_mode)
     context["changes"] = diffs.changes(base.doc, intended.to_dict())
     context["diff"] = diffs.unified(base.doc, intended.to_dict())
     context["notes"] = admin.change_notes(base.obj, intended)
@@ -624,4 +675,193 @@ def _delete_error(cluster: Cluster, error: EmqxClientError, who: str) -> str:
     return f"Cluster {cluster.name} did not delete it: {error}. It may or may not be gone; reload to see."
 
 
-__all__ = ["object_add", "object_change", "object_delete"]
+# ----- save as new ----------------------------------------------------------------------------------
+
+_SOURCE_SALT = "console.views.edit.saveasnew"
+
+
+@dataclass(frozen=True)
+class CopySource:
+    """What "Save as new" copies, signed into its form (the server keeps no state between pages):
+    ``source``, the object as stored (what the review's diff is against), and ``content``, the
+    document copied: the same object, or the change form's edit of it (Django admin's save_as
+    saves the form as it stands)."""
+
+    source: dict[str, Any]
+    content: dict[str, Any]
+
+    def token(self) -> str:
+        content = None if self.content == self.source else self.content
+        return signing.dumps({"source": self.source, "content": content}, salt=_SOURCE_SALT, compress=True)
+
+    @classmethod
+    def load(cls, token: str, namespace: str, name: str) -> CopySource | None:
+        """From :meth:`token`; None when missing, tampered with, or about another object."""
+        try:
+            data = signing.loads(token, salt=_SOURCE_SALT)
+        except (signing.BadSignature, ValueError, TypeError):
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("source"), dict):
+            return None
+        source = EditBase(data["source"])
+        if (source.namespace, source.name) != (namespace, name):
+            return None
+        content = data.get("content")
+        return cls(source.doc, content if isinstance(content, dict) else source.doc)
+
+
+def copy_targets(user: Any, admin: ResourceAdmin) -> list[str]:
+    """The configured clusters where ``user`` may add ``admin``'s kind in some namespace."""
+    return [name for name in cluster_names() if can_somewhere(user, "create", admin.kind, name)]
+
+
+def _copy_in(
+    target: Cluster, admin: ResourceAdmin, form: SaveAsNewForm, content: dict[str, Any]
+) -> tuple[Resource, str, str] | None:
+    """The copy of ``content`` for the form's target: (object, version it is written in, a note when
+    its apiVersion was rewritten); None, with the reason on the form's cluster field, when the target
+    serves the kind in no version the copy can be written in (console/copies.py, target_version)."""
+    data = form.cleaned_data
+    source_version = str(content.get("apiVersion", "")).rpartition("/")[2]
+    try:
+        served = [v for v in target.clientset.discovery.kind(admin.kind).versions if v in admin.versions]
+    except EmqxClientError as error:
+        form.add_error("cluster", f"Cluster {target.name} cannot be asked which versions it serves: {error}")
+        return None
+    version, rewritten = copies.target_version(source_version, served, admin.same_schema_versions)
+    if version is None:
+        where = f"in {', '.join(served)}" if served else "in no version the console handles"
+        form.add_error(
+            "cluster",
+            f"Cluster {target.name} serves {admin.kind} {where}; this one is {source_version}. The console does not "
+            f"convert a {admin.kind} between these versions (their specs differ). Nothing was created: open "
+            f"Add {admin.verbose_name} on {target.name} and write it for its version.",
+        )
+        return None
+    api_version = f"{admin.models[0].group}/{version}"
+    doc = copies.copied(content, namespace=data["namespace"], name=data["name"], api_version=api_version)
+    note = ""
+    if rewritten:
+        note = (
+            f"Cluster {target.name} does not serve {admin.kind} {source_version}: the copy is written as {version}, "
+            f"which its operator serves as the same stored object (apiVersion rewritten, nothing else); the "
+            f"cluster's dry-run checked every field against its {version} schema."
+        )
+    return admin.model_for(api_version).read(doc), version, note
+
+
+@cluster_view
+def object_saveasnew(
+    request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, namespace: str, name: str
+) -> HttpResponse:
+    """Save as new (Django admin's ``save_as``): copy this object to another name, namespace or
+    configured cluster. The copy (console/copies.py: no server-set metadata, no bookkeeping labels or
+    annotations, no status) is dry-run on the target first, then shown as a diff against the source;
+    "Create the copy" creates it (dry-run again, then the real create, audited as any add).
+
+    Reached from the detail page (GET: copies the object as stored) or from the change form's "Save as
+    new…" button (a POST of the change form: copies the edit as it stands). 404 when the user may not
+    view the source; 403 when they may add the kind nowhere; a target namespace they may not write, a
+    taken or invalid name, a version the target does not serve: field errors, nothing created."""
+    admin.require(request.user, "view", cluster.name, namespace)
+    targets = copy_targets(request.user, admin)
+    if not targets:
+        raise PermissionDenied(f"You may not add {admin.verbose_name_plural} in any cluster.")
+    context: dict[str, Any] = {"cluster": cluster, "namespace": namespace, "name": name}
+    source: CopySource | None
+    data: Any = None
+    if request.method == "POST" and "_saveasnew" in request.POST:
+        answer = _edited_source(request, cluster, admin, namespace, name, context)
+        if isinstance(answer, HttpResponse):
+            return answer
+        source = answer
+    elif request.method == "POST":
+        source, data = CopySource.load(request.POST.get("source", ""), namespace, name), request.POST
+        if source is None:
+            context["problem"] = "This form's copy of the object is missing or was altered. Open Save as new again."
+            return _render(request, admin, "saveasnew", context, status=400)
+    else:
+        try:
+            stored = EditBase.of(_client(request, cluster, admin, namespace).get(name)).doc
+        except EmqxClientError as error:
+            return _error_page(request, admin, "saveasnew", context, error, cluster)
+        source = CopySource(stored, stored)
+    initial = {
+        "cluster": cluster.name if cluster.name in targets else targets[0],
+        "namespace": namespace,
+        "name": f"{name}-copy"[: admin.name_rule.max_length],
+        "source": source.token(),
+    }
+    form = SaveAsNewForm(data, initial=initial, admin=admin, user=request.user, clusters=targets)
+    context.update(form=form, suggestions=_add_namespaces(request.user, admin, targets))
+    step = request.POST.get("step", "") if data is not None else ""
+    if step not in ("preview", "save") or not form.is_valid():
+        return _render(request, admin, "saveasnew", context)
+    target = get_cluster(form.cleaned_data["cluster"])
+    assert target is not None  # a choice among the configured clusters
+    made = _copy_in(target, admin, form, source.content)
+    if made is None:
+        return _render(request, admin, "saveasnew", context)
+    copy_obj, version, note = made
+    if step == "save":
+        created = _create(request, target, admin, form, copy_obj, version=version)
+        if created is None:
+            return _render(request, admin, "saveasnew", context)
+        remember_write(target, admin, created)
+        meta = created.metadata
+        where = f"{meta.namespace}/{meta.name}" + (f" in cluster {target.name}" if target is not cluster else "")
+        messages.success(request, f"{admin.kind} {where} was created as a copy of {namespace}/{name}.")
+        if admin.save_as_continue and admin.has_change_permission(request.user, target.name, meta.namespace or ""):
+            return redirect(admin.url_name("change"), target.name, meta.namespace, meta.name)
+        return redirect(admin.url_name("detail"), target.name, meta.namespace, meta.name)
+    try:
+        _client(request, target, admin, copy_obj.metadata.namespace or "", version).create(
+            copy_obj, dry_run=True, field_validation=STRICT
+        )
+    except EmqxClientError as error:
+        _api_error(request, target, admin, form, error, "create", copy_obj, dry_run=True)
+        return _render(request, admin, "saveasnew", context)
+    copy_doc = copy_obj.to_dict()
+    context.update(
+        reviewing=True,
+        target=target,
+        note=note,
+        inputs=hidden_inputs(form),
+        diff=diffs.unified(source.source, copy_doc),
+        changes=diffs.changes(source.source, copy_doc),
+    )
+    return _render(request, admin, "saveasnew", context)
+
+
+def _edited_source(
+    request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, namespace: str, name: str, context: dict[str, Any]
+) -> CopySource | HttpResponse:
+    """The change form's edit, posted by its "Save as new…" button, as what to copy; or the change
+    form again with its errors (posting back to the change page), or a 400 for a missing base."""
+    base = _loaded_base(request, admin, namespace, name)
+    if base is None:
+        context["problem"] = "This form's starting point is missing or was altered. Open the edit page again."
+        return _render(request, admin, "saveasnew", context, status=400)
+    yaml_mode = request.POST.get("mode") == "yaml"
+    spec = admin.get_form_spec(type(base.obj), FormContext(cluster=cluster, namespace=namespace, editing=True))
+    form = _edit_form(spec, base, yaml_mode, request.POST)
+    if not form.is_valid() or (intended := _intended(form, base)) is None:
+        change = reverse(admin.url_name("change"), args=[cluster.name, namespace, name])
+        page = {**context, "editing": True, "yaml_mode": yaml_mode, "form": form, "base": base, "form_action": change}
+        return _render(request, admin, "form", page)
+    return CopySource(base.doc, intended.to_dict())
+
+
+def _add_namespaces(user: Any, admin: ResourceAdmin, targets: list[str]) -> list[str]:
+    """Namespaces to suggest for a copy: those of the targets' caches (as they are now, never waiting)
+    where the user may add the kind."""
+    found: set[str] = set()
+    for name in targets:
+        target = get_cluster(name)
+        informer = target.peek(admin.kind).informer if target is not None else None
+        if informer is not None:
+            found |= {ns for ns in informer.namespaces() if admin.has_add_permission(user, name, ns)}
+    return sorted(found)
+
+
+__all__ = ["object_add", "object_change", "object_delete", "object_saveasnew", "save_choice"]
