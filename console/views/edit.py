@@ -815,13 +815,15 @@ def object_saveasnew(
             return redirect(admin.url_name("change"), target.name, meta.namespace, meta.name)
         return redirect(admin.url_name("detail"), target.name, meta.namespace, meta.name)
     try:
-        _client(request, target, admin, copy_obj.metadata.namespace or "", version).create(
+        checked = _client(request, target, admin, copy_obj.metadata.namespace or "", version).create(
             copy_obj, dry_run=True, field_validation=STRICT
         )
     except EmqxClientError as error:
         _api_error(request, target, admin, form, error, "create", copy_obj, dry_run=True)
         return _render(request, admin, "saveasnew", context)
-    copy_doc = copy_obj.to_dict()
+    # The copy as the target would store it: with the defaults of its CRD version (diffs.clean drops
+    # what the server sets), so that a default the source's cluster does not have shows too.
+    copy_doc = checked.to_dict()
     context.update(
         reviewing=True,
         target=target,
