@@ -48,6 +48,10 @@ ACTION_VERB: dict[str, str | None] = {
     "change": "update",
     "delete": "delete",
     "action": "update",  # object actions (Pause, Resume): POST only
+    # Save as new reads the source here and creates where the form says: a user who may add nowhere is
+    # refused (403); the rows' only grant is this namespace, so that is "create" here.
+    "saveasnew": "create",
+    "compare": "get",  # read on both sides; the other side is chosen in the form
 }
 REQUIRED_VERB: dict[str, str | None] = {
     "home": None,

@@ -211,6 +211,22 @@ def _conflict(v: Visit) -> None:
     expect(v.page.locator("#conflict")).to_be_visible()
 
 
+def _review_a_copy(v: Visit) -> None:
+    v.goto("/clusters/default/emqx/{p}emqx-prod/payments-gw/saveasnew/")
+    v.page.locator('[name="name"]').fill(f"payments-gw-{secrets.token_hex(2)}")
+    v.page.get_by_role("button", name="Review the copy").click()
+    expect(v.page.locator("#changes")).to_be_visible()
+
+
+def _compare(v: Visit) -> None:
+    v.goto("/clusters/default/emqx/{p}emqx-prod/payments-gw/compare/")
+    v.page.locator('[name="cluster"]').select_option("default")
+    v.page.locator('[name="namespace"]').fill(v.world.ns("emqx-staging"))
+    v.page.locator('[name="name"]').fill("canary")
+    v.page.get_by_role("button", name="Compare", exact=True).click()
+    expect(v.page.locator("#comparison")).to_be_visible()
+
+
 def _audit_trail(v: Visit) -> None:
     namespace = v.world.ns("emqx-staging")
     diff = "--- before\n+++ after\n@@ -3 +3 @@\n-    replicas: 1\n+    replicas: 2\n"
@@ -250,6 +266,10 @@ SCREENS = [
     Screen("emqx-preview", "", arrive=_review_a_change),
     Screen("emqx-conflict", "", arrive=_conflict),
     Screen("emqx-timeline", "", arrive=_timeline, records_timeline=True),
+    Screen("emqx-saveasnew", "/clusters/default/emqx/{p}emqx-prod/payments-gw/saveasnew/"),
+    Screen("emqx-saveasnew-review", "", arrive=_review_a_copy),
+    Screen("emqx-compare", "", arrive=_compare),
+    Screen("emqxapikeys-compare", "/clusters/next/emqxapikeys/{p}emqx-pilot/mqtt-next-ci/compare/"),
     *_kind_pages("emqxbrokers", "emqx-staging", "legacy-broker"),
     *_kind_pages("emqxenterprises", "emqx-prod", "legacy-ee"),
     *_kind_pages("rebalances", "emqx-prod", "payments-gw-rebalance"),
