@@ -1,12 +1,13 @@
 """Open tabs cost the API server nothing: once the caches are warm, the polls of every page (each
 kind's status panel and list rows, both dashboards) make no request at all, counted by the API
-server itself (``apiserver_request_total``) over every resource but the two the API server asks
-for itself: ``leases`` (its renewals, every 10 s) and ``services`` (the repair loops of Service IPs
-and node ports LIST them every 3 minutes; the console never reads Services), with the console acting as itself and in impersonation mode. (Requests for no
-resource, such as the API server's own fetch of ``/openapi/v3`` now and then, are not counted.) In
-impersonation mode a user's read right on a kind in a namespace is checked with one impersonated
-LIST and remembered for 30 s (``console.impersonation.READ_CHECK_TTL_S``): after that, the next
-poll makes that one LIST again, and nothing else.
+server itself (``apiserver_request_total``) over every resource but the two the API server asks for
+itself: ``leases`` (its renewals, every 10 s) and ``services`` (the repair loops of Service IPs and
+node ports LIST them every 3 minutes; the console never reads Services), with the console acting as
+itself and in impersonation mode. (Requests for no resource, such as the API server's own fetch of
+``/openapi/v3`` now and then, are not counted.) In impersonation mode a user's read right on a kind
+in a namespace is checked with one impersonated LIST and remembered for 30 s
+(``console.impersonation.READ_CHECK_TTL_S``): after that, the next poll makes that one LIST again,
+and nothing else.
 """
 
 from __future__ import annotations
