@@ -16,6 +16,7 @@ and audit hooks. The site turns every registered admin into one set of URLs, nam
     clusters/<cluster>/<slug>/<namespace>/<name>/_events     <slug>_events
     clusters/<cluster>/<slug>/<namespace>/<name>/change/     <slug>_change
     clusters/<cluster>/<slug>/<namespace>/<name>/delete/     <slug>_delete
+    clusters/<cluster>/<slug>/<namespace>/<name>/history/    <slug>_history   (audit entries and condition changes)
     clusters/<cluster>/<slug>/<namespace>/<name>/timeline/   <slug>_timeline  (kinds with a timeline)
     clusters/<cluster>/<slug>/<namespace>/<name>/actions/<a>/ <slug>_action   (kinds with object_actions)
 
@@ -367,7 +368,7 @@ class ResourceAdmin:
         raise KeyError(name)
 
     def get_urls(self) -> list[URLPattern]:
-        from console.views import actions, edit, objects
+        from console.views import actions, edit, history, objects
 
         prefix = f"clusters/<slug:cluster>/{self.slug}/"
         one = prefix + "<slug:namespace>/<str:name>/"
@@ -380,6 +381,7 @@ class ResourceAdmin:
             (one + "_events", objects.object_events, "events"),
             (one + "change/", edit.object_change, "change"),
             (one + "delete/", edit.object_delete, "delete"),
+            (one + "history/", history.object_history, "history"),
         ]
         if self.has_timeline:
             routes.append((one + "timeline/", objects.object_timeline, "timeline"))
@@ -391,7 +393,7 @@ class ResourceAdmin:
         return f"<{type(self).__name__} {self.kind}>"
 
 
-ACTIONS = ("list", "rows", "add", "detail", "status", "events", "change", "delete", "timeline", "action")
+ACTIONS = ("list", "rows", "add", "detail", "status", "events", "change", "delete", "timeline", "action", "history")
 
 
 @dataclass(frozen=True)
