@@ -15,7 +15,16 @@ from console.models import ConditionTransition
 from console.timeline import RECORDER
 from emqx.client.clientset import Clientset
 from tests import factories
-from tests.e2e.conftest import LIVE_TIMEOUT_MS, Operator, Persona, detail_path, expect_settled, field, log_in
+from tests.e2e.conftest import (
+    LIVE_TIMEOUT_MS,
+    Operator,
+    Persona,
+    detail_path,
+    expect_settled,
+    field,
+    log_in,
+    screenshot,
+)
 from tests.support import eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,10 +71,12 @@ def test_the_history_shows_who_changed_the_image_and_the_state_changes_that_foll
     operator.start()
     expect_settled(panel, timeout=LIVE_TIMEOUT_MS)  # Ready for the new image
     eventually(
-        lambda: RECORDER.flush()
-        and ConditionTransition.objects.filter(namespace=namespace, name="historic", generation=2, current=True)
-        .filter(condition_type="Ready")
-        .exists(),
+        lambda: (
+            RECORDER.flush()
+            and ConditionTransition.objects.filter(namespace=namespace, name="historic", generation=2, current=True)
+            .filter(condition_type="Ready")
+            .exists()
+        ),
         message="the console never recorded the rollout's Ready",
     )
 
@@ -83,3 +94,4 @@ def test_the_history_shows_who_changed_the_image_and_the_state_changes_that_foll
     states = [what for item, what, current in reversed(rows[:at]) if current == "true"]  # after it, oldest first
     assert states[0] == "CoreNodesProgressing" and states[-1] == "Ready", states
     expect(page.locator('#history tr[data-item="condition"][data-current="true"]').first).to_contain_text("Ready")
+    screenshot(page, "history")
