@@ -15,6 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from console import clusters
+from console.history import PAGE_SIZE
 from console.models import AuditEntry, ConditionTransition, RoleGrant
 from console.redaction import CHANGED
 from console.timeline import RECORDER
@@ -104,6 +105,23 @@ def test_a_deleted_objects_history_stays_and_says_who_deleted_it(world: World) -
     assert f'href="{world.url("detail", "doomed")}"' not in html  # nothing to go back to
     # A name the cluster does not have and nobody ever recorded: no such page.
     assert world.client.get(_history(world, "never-was")).status_code == 404
+
+
+def test_the_history_is_paginated_newest_first(admin: Client, namespace: str) -> None:
+    for i in range(PAGE_SIZE + 5):
+        AuditEntry.objects.create(
+            username="admin", cluster="default", namespace=namespace, kind="EMQX", name="busy", action="update",
+            outcome=AuditEntry.Outcome.SUCCESS, request_id=f"edit-{i}",
+        )  # fmt: skip
+    url = f"/clusters/default/emqx/{namespace}/busy/history/"
+    first = admin.get(url).content.decode()
+    shown = re.findall(r"request edit-(\d+)<", first)
+    assert [int(i) for i in shown] == list(range(PAGE_SIZE + 4, 4, -1))
+    assert f"{PAGE_SIZE + 5} items" in first and 'href="?page=2">older' in first
+    second = admin.get(url, {"page": "2"}).content.decode()
+    assert re.findall(r"request edit-(\d+)<", second) == ["4", "3", "2", "1", "0"]
+    assert 'href="?page=1">' in second
+    assert admin.get(url, {"page": "not-a-number"}).status_code == 200
 
 
 # ----- the condition changes, interleaved -------------------------------------------------------------
