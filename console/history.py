@@ -18,7 +18,9 @@ condition's time is its ``lastTransitionTime``, which Kubernetes keeps in whole 
 (metav1.Time serializes as RFC 3339 without fractions). A condition the operator set in answer to
 an edit made at 12:00:00.700 reads 12:00:00, before the edit. So a condition change is placed at
 :func:`happened_at`: within its second, when this console saw it (``observed_at``, microseconds),
-which for a change seen live is a few milliseconds after it happened.
+which for a change seen live is a few milliseconds after it happened; seen only after its second
+was over, at the end of that second (the operator answers edits: a change in the same second as
+an edit is more likely its answer than its cause).
 """
 
 from __future__ import annotations
@@ -44,13 +46,13 @@ _TICK = dt.timedelta(microseconds=1)
 
 
 def happened_at(at: dt.datetime, observed_at: dt.datetime | None) -> dt.datetime:
-    """When a condition change most likely happened: ``at`` (its lastTransitionTime, whole
-    seconds) refined by ``observed_at`` (when this console saw it) where that falls in the same
-    second; else ``at`` (a change found in place long after it happened, or clocks that
-    disagree)."""
-    if observed_at is None or not at <= observed_at < at + _SECOND:
+    """When a condition change most likely happened, within the second ``at`` (its
+    lastTransitionTime, whole seconds) names: when this console saw it (``observed_at``) if that
+    falls in the second; the last microsecond of the second if the console saw it later (a late
+    watch event, a change found in place); ``at`` if earlier (clocks that disagree) or unknown."""
+    if observed_at is None or observed_at < at:
         return at
-    return observed_at
+    return min(observed_at, at + _SECOND - _TICK)
 
 
 @dataclass(frozen=True)

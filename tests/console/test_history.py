@@ -15,7 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from console import clusters
-from console.history import PAGE_SIZE
+from console.history import PAGE_SIZE, happened_at
 from console.models import AuditEntry, ConditionTransition, RoleGrant
 from console.redaction import CHANGED
 from console.timeline import RECORDER
@@ -122,6 +122,17 @@ def test_the_history_is_paginated_newest_first(admin: Client, namespace: str) ->
     assert re.findall(r"request edit-(\d+)<", second) == ["4", "3", "2", "1", "0"]
     assert 'href="?page=1">' in second
     assert admin.get(url, {"page": "not-a-number"}).status_code == 200
+
+
+def test_a_condition_change_is_placed_within_its_second_by_when_the_console_saw_it() -> None:
+    at = dt.datetime(2026, 11, 30, 12, 0, 0, tzinfo=dt.UTC)
+    ms = dt.timedelta(milliseconds=1)
+    assert happened_at(at, at + 900 * ms) == at + 900 * ms  # seen live, a few milliseconds after
+    # Seen after its second was over (a late watch event): at the end of that second, so that it comes
+    # after an edit made earlier in the same second, which it most likely answers.
+    assert happened_at(at, at + 1100 * ms) == at + 1000 * ms - dt.timedelta(microseconds=1)
+    assert happened_at(at, at - 50 * ms) == at  # the console's clock behind the operator's
+    assert happened_at(at, None) == at
 
 
 # ----- the condition changes, interleaved -------------------------------------------------------------
