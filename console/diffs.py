@@ -37,6 +37,7 @@ __all__ = [
     "dump",
     "merge3",
     "merge_docs",
+    "parse_unified",
     "to_yaml",
     "unified",
     "without",
@@ -117,6 +118,25 @@ def unified(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, *
             lines.append(DiffLine("del", raw[1:]))
         else:
             lines.append(DiffLine("ctx", raw[1:]))
+    return lines
+
+
+def parse_unified(text: str) -> list[DiffLine]:
+    """The lines of a unified diff stored as text (an audit entry's ``diff``, made by
+    console.audit.spec_diff, already redacted), for display: the ``---``/``+++`` file headers
+    left out. Text that is not a unified diff comes back as context lines; never raises."""
+    lines: list[DiffLine] = []
+    for raw in text.splitlines():
+        if raw.startswith(("--- ", "+++ ")) and not lines:
+            continue
+        if raw.startswith("@@"):
+            lines.append(DiffLine("hunk", raw))
+        elif raw.startswith("+"):
+            lines.append(DiffLine("add", raw[1:]))
+        elif raw.startswith("-"):
+            lines.append(DiffLine("del", raw[1:]))
+        else:
+            lines.append(DiffLine("ctx", raw[1:] if raw.startswith(" ") else raw))
     return lines
 
 

@@ -16,6 +16,7 @@ and audit hooks. The site turns every registered admin into one set of URLs, nam
     clusters/<cluster>/<slug>/<namespace>/<name>/_events     <slug>_events
     clusters/<cluster>/<slug>/<namespace>/<name>/change/     <slug>_change
     clusters/<cluster>/<slug>/<namespace>/<name>/delete/     <slug>_delete
+    clusters/<cluster>/<slug>/<namespace>/<name>/history/    <slug>_history   (audit entries and condition changes)
     clusters/<cluster>/<slug>/<namespace>/<name>/timeline/   <slug>_timeline  (kinds with a timeline)
     clusters/<cluster>/<slug>/<namespace>/<name>/actions/<a>/ <slug>_action   (kinds with object_actions)
     clusters/<cluster>/<slug>/<namespace>/<name>/saveasnew/  <slug>_saveasnew (a copy elsewhere)
@@ -375,7 +376,7 @@ class ResourceAdmin:
         raise KeyError(name)
 
     def get_urls(self) -> list[URLPattern]:
-        from console.views import actions, compare, edit, objects
+        from console.views import actions, compare, edit, history, objects
 
         prefix = f"clusters/<slug:cluster>/{self.slug}/"
         one = prefix + "<slug:namespace>/<str:name>/"
@@ -388,6 +389,7 @@ class ResourceAdmin:
             (one + "_events", objects.object_events, "events"),
             (one + "change/", edit.object_change, "change"),
             (one + "delete/", edit.object_delete, "delete"),
+            (one + "history/", history.object_history, "history"),
             (one + "saveasnew/", edit.object_saveasnew, "saveasnew"),
             (one + "compare/", compare.object_compare, "compare"),
         ]
@@ -402,7 +404,7 @@ class ResourceAdmin:
 
 
 ACTIONS: tuple[str, ...] = ("list", "rows", "add", "detail", "status", "events", "change", "delete", "timeline")
-ACTIONS += ("action", "saveasnew", "compare")
+ACTIONS += ("action", "history", "saveasnew", "compare")
 
 
 @dataclass(frozen=True)

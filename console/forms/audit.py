@@ -58,12 +58,22 @@ class AuditFilterForm(forms.Form):
         return entries
 
 
+def _admin_grants(user: Any) -> QuerySet[RoleGrant]:
+    return RoleGrant.objects.filter(role=Role.ADMIN).filter(Q(user=user) | Q(group__in=user.groups.all()))
+
+
+def sees_others_entries(user: Any) -> bool:
+    """Whether :func:`visible_entries` can hold other people's entries: a superuser, or an Admin
+    somewhere (own grant or a group's)."""
+    return bool(user.is_superuser) or _admin_grants(user).exists()
+
+
 def visible_entries(user: Any) -> QuerySet[AuditEntry]:
     """Superusers see every entry; an Admin sees the entries of the namespaces (and clusters)
     they administer; everyone else sees none."""
     if user.is_superuser:
         return AuditEntry.objects.all()
-    grants = RoleGrant.objects.filter(role=Role.ADMIN).filter(Q(user=user) | Q(group__in=user.groups.all()))
+    grants = _admin_grants(user)
     scope = Q(pk__in=[])
     for g in grants:
         q = Q()

@@ -119,12 +119,13 @@ def cell_title(row: Summary, column: Column) -> str:
 
 
 @register.simple_tag
-def object_url(kind: str, cluster: str, namespace: str, name: str) -> str:
-    """The detail page of any registered kind's object, or '' for a kind without an admin."""
+def object_url(kind: str, cluster: str, namespace: str, name: str, page: str = "detail") -> str:
+    """The detail page (or another of its object pages, ``page``: "history") of any registered
+    kind's object, or '' for a kind without an admin."""
     admin = site.get(kind)
     if admin is None or not namespace or not name:
         return ""
     try:
-        return reverse(admin.url_name("detail"), args=[cluster, namespace, name])
+        return reverse(admin.url_name(page), args=[cluster, namespace, name])
     except NoReverseMatch:
         return ""

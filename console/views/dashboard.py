@@ -1,5 +1,7 @@
 """The dashboards: one cluster's (``/clusters/<c>/``) and the fleet's (``/dashboard/``), each
-with a ``_dashboard`` partial that the page polls every 5 s while the tab is visible.
+with a ``_dashboard`` partial that the page polls every 5 s while the tab is visible, and under
+it the user's Recent actions (Django admin's home page panel), read once per page load: the
+polls never touch the database for it.
 
 Everything comes from the shared watch caches (and the background Events poller), read
 through :meth:`Cluster.peek`, which never waits: a cluster that is down or still connecting
@@ -24,7 +26,8 @@ from django.utils import timezone
 from console.cluster_events import EventsSnapshot
 from console.clusters import CachePeek, Cluster, cluster_names, get_cluster
 from console.dashboard import ClusterBoard, Instance, KindCache, aggregate, classify, cluster_status, counted_kinds
-from console.forms.audit import visible_entries
+from console.forms.audit import sees_others_entries, visible_entries
+from console.models import AuditEntry
 from console.permissions import readable_namespaces, visible_kind_namespaces
 from console.registry import site
 from console.svg import state_bars, version_bars
@@ -32,7 +35,7 @@ from console.timeline import RECORDER
 from console.views._common import cluster_view
 
 RECENT_EVENTS = 10
-RECENT_AUDIT = 8
+RECENT_ACTIONS = 10
 
 
 def _pending(peek: CachePeek) -> bool:
@@ -151,7 +154,6 @@ def _context(request: HttpRequest, clusters: list[Cluster], *, wait: float, scop
     else:  # one cluster: its numbers, the last known ones under a banner if it went away
         totals = boards[0].totals or aggregate([], now=now, threshold=threshold)
     events, events_stale = _events(request, clusters)
-    audit = visible_entries(request.user).filter(cluster__in=[c.name for c in clusters])[:RECENT_AUDIT]
     return {
         "cluster": scope,
         "banner": _banner(boards[0]) if scope is not None else None,
@@ -163,7 +165,6 @@ def _context(request: HttpRequest, clusters: list[Cluster], *, wait: float, scop
         "threshold": threshold,
         "events": events,
         "events_stale": events_stale,
-        "audit": audit,
         "now": now,
     }
 
@@ -184,11 +185,27 @@ def _banner(board: ClusterBoard) -> dict[str, Any] | None:
     }
 
 
+def recent_actions(request: HttpRequest, clusters: list[Cluster]) -> dict[str, Any]:
+    """The Recent actions panel (Django admin's "My actions" on its index page), on ``clusters``:
+    ``my_actions``, the user's own last RECENT_ACTIONS audit entries; ``others_actions``, for those
+    who may see other people's entries (console.forms.audit.visible_entries: superusers, and
+    Admins in the namespaces they administer), everyone's last RECENT_ACTIONS there, else None.
+    Two queries, on a full page load only."""
+    names, user = [c.name for c in clusters], request.user
+    if not user.is_authenticated:  # the views require a log-in; this tells the type checker
+        return {"my_actions": [], "others_actions": None}
+    mine = AuditEntry.objects.filter(user=user, cluster__in=names)[:RECENT_ACTIONS]
+    others = None
+    if sees_others_entries(user):
+        others = list(visible_entries(user).filter(cluster__in=names)[:RECENT_ACTIONS])
+    return {"my_actions": list(mine), "others_actions": others}
+
+
 @login_required
 def fleet_dashboard(request: HttpRequest) -> HttpResponse:
     clusters = [c for c in (get_cluster(n) for n in cluster_names()) if c is not None]
     context = _context(request, clusters, wait=settings.CONSOLE_DASHBOARD_WARMUP_SECONDS, scope=None)
-    return render(request, "console/dashboard/dashboard.html", context)
+    return render(request, "console/dashboard/dashboard.html", {**context, **recent_actions(request, clusters)})
 
 
 @login_required
@@ -201,7 +218,7 @@ def fleet_dashboard_partial(request: HttpRequest) -> HttpResponse:
 @cluster_view
 def dashboard(request: HttpRequest, cluster: Cluster) -> HttpResponse:
     context = _context(request, [cluster], wait=settings.CONSOLE_DASHBOARD_WARMUP_SECONDS, scope=cluster)
-    return render(request, "console/dashboard/dashboard.html", context)
+    return render(request, "console/dashboard/dashboard.html", {**context, **recent_actions(request, [cluster])})
 
 
 @cluster_view

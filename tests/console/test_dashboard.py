@@ -337,8 +337,9 @@ def test_it_shows_recent_audit_entries_the_user_may_see(client: Client, fleet: d
             outcome=AuditEntry.Outcome.SUCCESS,
         )  # fmt: skip
     _viewer(client, namespace, role="admin", name="dash-admin")
-    html = _page(client).split('id="recent-audit"')[1]
-    assert f"EMQX {namespace}/ok-1" in html and "theirs" not in html
+    # The Recent actions panel (more in tests/console/test_history.py): everyone's, for an Admin of the namespace.
+    html = _page(client).split('id="others-actions"')[1]
+    assert f">{namespace}/ok-1</a>" in html and "theirs" not in html
 
 
 def test_the_home_page_is_the_fleet_dashboard(admin: Client) -> None:

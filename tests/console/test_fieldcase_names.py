@@ -51,7 +51,7 @@ def test_every_page_of_an_instance_with_a_valid_unusual_name_answers(
     eventually(lambda: admin.get(base).status_code == 200)
     listing = _ok(admin, "/clusters/default/emqx/", namespace=namespace)
     assert f'href="{base}"' in listing
-    for page in ("", "_status", "_events", "timeline/", "change/", "change/?mode=yaml", "delete/"):
+    for page in ("", "_status", "_events", "timeline/", "history/", "change/", "change/?mode=yaml", "delete/"):
         _ok(admin, base + page)
     assert name in _ok(admin, "/clusters/default/emqx/", namespace=namespace, q=name[:8])
 

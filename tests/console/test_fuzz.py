@@ -214,7 +214,8 @@ def test_generated_delete_confirmations_and_actions_never_fail(opened: tuple[Wor
     counts.check()
 
 
-SUFFIXES = ["", "_status", "_events", "change/", "change/?mode=yaml", "delete/", "timeline/", "actions/pause/"]
+SUFFIXES = ["", "_status", "_events", "change/", "change/?mode=yaml", "delete/", "timeline/", "history/"]
+SUFFIXES += ["actions/pause/"]
 
 
 def test_odd_url_segments_are_never_a_server_error(opened: tuple[World, str]) -> None:

@@ -328,7 +328,7 @@ def test_every_read_agrees_with_the_clusters_rbac(
     impersonating_console: None, client: Client, namespace: str, sandbox: Sandbox
 ) -> None:
     """Issue 15, item 10: where the detail page answers 403 from the cluster's RBAC, so do the
-    timeline and the Events panel, and the dashboards neither list nor count the instance."""
+    timeline, the History and the Events panel, and the dashboards neither list nor count the instance."""
     Clientset.from_kubeconfig(sandbox.kubeconfig).apps_v2beta1.emqxes(namespace).create(
         factories.emqx("hidden-broker", namespace=namespace)
     )
@@ -336,7 +336,7 @@ def test_every_read_agrees_with_the_clusters_rbac(
     RoleGrant.objects.create(user=user, role="viewer", namespace=namespace)  # the console would allow it
     client.force_login(user)
     base = f"/clusters/default/emqx/{namespace}/hidden-broker/"
-    for url in (base, base + "timeline/", base + "_events"):
+    for url in (base, base + "timeline/", base + "history/", base + "_events"):
         response = client.get(url)
         assert response.status_code == 403, url
         assert "RBAC does not let Kubernetes user console:noor read EMQX objects" in response.content.decode()

@@ -243,7 +243,7 @@ def test_deeply_nested_hocon_is_a_clear_error_on_the_config_field(
     assert AuditEntry.objects.count() == 0
 
 
-PAGES = ["", "_status", "_events", "change/", "change/?mode=yaml", "delete/", "timeline/"]
+PAGES = ["", "_status", "_events", "change/", "change/?mode=yaml", "delete/", "timeline/", "history/"]
 
 
 @pytest.mark.parametrize("page", PAGES)

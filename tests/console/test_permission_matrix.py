@@ -44,6 +44,7 @@ ACTION_VERB: dict[str, str | None] = {
     "status": "get",
     "events": "get",
     "timeline": "get",
+    "history": "get",  # the object's audit entries and condition changes, also once it is deleted
     "add": "create",
     "change": "update",
     "delete": "delete",

@@ -238,7 +238,7 @@ def _audit_trail(v: Visit) -> None:
     v.goto("/audit/")
 
 
-def _timeline(v: Visit) -> None:
+def _timeline_recorded(v: Visit) -> None:
     # The detail page starts the cluster's EMQX cache, and with it the recorder: once it has written what it
     # found, the timeline has phases to show.
     v.goto("/clusters/default/emqx/{p}emqx-prod/mqtt-core/")
@@ -248,13 +248,55 @@ def _timeline(v: Visit) -> None:
         30,
         message="the recorder never wrote mqtt-core's conditions",
     )
+
+
+def _timeline(v: Visit) -> None:
+    _timeline_recorded(v)
     v.goto("/clusters/default/emqx/{p}emqx-prod/mqtt-core/timeline/")
     expect(v.page.locator("#phases")).to_be_visible()
 
 
+def _history(v: Visit) -> None:
+    # An edit, a refused delete and, once the recorder has written them, mqtt-core's conditions: every kind
+    # of row the page has, one diff unfolded.
+    _timeline_recorded(v)
+    namespace = v.world.ns("emqx-prod")
+    diff = "--- before\n+++ after\n@@ -3 +3 @@\n-  image: emqx/emqx:5.8.6\n+  image: emqx/emqx:5.8.7\n"
+    ada = User.objects.get(username="ada")
+    common = {"user": ada, "username": "ada", "cluster": "default", "namespace": namespace, "kind": "EMQX"}
+    AuditEntry.objects.create(
+        **common, name="mqtt-core", action="update", outcome="success", request_id="a11y-3", diff=diff
+    )
+    AuditEntry.objects.create(
+        **common, name="mqtt-core", action="delete", outcome="failure", error="Forbidden: not allowed"
+    )
+    v.goto("/clusters/default/emqx/{p}emqx-prod/mqtt-core/history/")
+    v.page.locator("#history summary").first.click()
+    expect(v.page.locator("#history pre.diff").first).to_be_visible()
+
+
+def _history_of_deleted(v: Visit) -> None:
+    ada = User.objects.get(username="ada")
+    AuditEntry.objects.create(
+        user=ada, username="ada", cluster="default", namespace=v.world.ns("emqx-staging"), kind="EMQX",
+        name="retired", action="delete", outcome="success",
+    )  # fmt: skip
+    v.goto("/clusters/default/emqx/{p}emqx-staging/retired/history/")
+    expect(v.page.locator("#deleted")).to_be_visible()
+
+
+def _dashboard_with_recent_actions(v: Visit) -> None:
+    ada = User.objects.get(username="ada")
+    common = {"cluster": "default", "namespace": v.world.ns("emqx-prod"), "kind": "EMQX", "name": "payments-gw"}
+    AuditEntry.objects.create(**common, user=ada, username="ada", action="update", outcome="success")
+    AuditEntry.objects.create(**common, user=None, username="bob", action="delete", outcome="failure")
+    v.goto("/dashboard/")
+    expect(v.page.locator("#others-actions")).to_be_visible()
+
+
 SCREENS = [
     Screen("login", "/login/", anonymous=True),
-    Screen("fleet-dashboard", "/dashboard/"),
+    Screen("fleet-dashboard", "", arrive=_dashboard_with_recent_actions),
     Screen("cluster-dashboard", "/clusters/default/"),
     Screen("upgrade-checks", "/clusters/default/upgrade/"),
     Screen("audit-trail", "", arrive=_audit_trail),
@@ -270,6 +312,8 @@ SCREENS = [
     Screen("emqx-saveasnew-review", "", arrive=_review_a_copy),
     Screen("emqx-compare", "", arrive=_compare),
     Screen("emqxapikeys-compare", "/clusters/next/emqxapikeys/{p}emqx-pilot/mqtt-next-ci/compare/"),
+    Screen("emqx-history", "", arrive=_history, records_timeline=True),
+    Screen("emqx-history-deleted", "", arrive=_history_of_deleted),
     *_kind_pages("emqxbrokers", "emqx-staging", "legacy-broker"),
     *_kind_pages("emqxenterprises", "emqx-prod", "legacy-ee"),
     *_kind_pages("rebalances", "emqx-prod", "payments-gw-rebalance"),
