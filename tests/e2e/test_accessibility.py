@@ -236,6 +236,26 @@ def _timeline(v: Visit) -> None:
     expect(v.page.locator("#phases")).to_be_visible()
 
 
+def _action_confirmation(v: Visit) -> None:
+    # A production namespace's instance: the page asks for its name typed.
+    v.goto("/clusters/default/emqx/?namespace={p}emqx-prod")
+    v.page.get_by_label(f"Select {v.world.ns('emqx-prod')}/payments-gw").check()
+    v.page.locator('select[name="action"]').select_option(label="Delete selected")
+    v.page.get_by_role("button", name="Go").click()
+    expect(v.page.locator("#action-confirmation")).to_be_visible()
+
+
+def _action_result(v: Visit) -> None:
+    v.goto("/clusters/default/emqx/?namespace={p}emqx-staging")
+    v.page.get_by_label(f"Select {v.world.ns('emqx-staging')}/canary").check()
+    v.page.locator('select[name="action"]').select_option(label="Add or remove a label")
+    v.page.get_by_role("button", name="Go").click()
+    v.page.get_by_label("Label key").fill("checked-by")
+    v.page.get_by_label("Value").fill("a11y")
+    v.page.get_by_role("button", name=re.compile("^Yes, add or remove a label")).click()
+    expect(v.page.locator("#action-outcomes")).to_be_visible()
+
+
 SCREENS = [
     Screen("login", "/login/", anonymous=True),
     Screen("fleet-dashboard", "/dashboard/"),
@@ -250,6 +270,8 @@ SCREENS = [
     Screen("emqx-preview", "", arrive=_review_a_change),
     Screen("emqx-conflict", "", arrive=_conflict),
     Screen("emqx-timeline", "", arrive=_timeline, records_timeline=True),
+    Screen("emqx-action-confirmation", "", arrive=_action_confirmation),
+    Screen("emqx-action-result", "", arrive=_action_result),
     *_kind_pages("emqxbrokers", "emqx-staging", "legacy-broker"),
     *_kind_pages("emqxenterprises", "emqx-prod", "legacy-ee"),
     *_kind_pages("rebalances", "emqx-prod", "payments-gw-rebalance"),
