@@ -566,7 +566,10 @@ def test_choosing_a_namespace_filters_the_list_at_once(
 ) -> None:
     clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("chosen", namespace=namespace))
     log_in(page, console, admin_user, "/clusters/default/emqx/")
-    page.get_by_label("Namespace").select_option(namespace)  # no button pressed: static/console/nav.js submits
+    # The select, not a row's checkbox ("Select <namespace>/<name>": this namespace's name holds "namespace").
+    page.get_by_role("combobox", name=re.compile(r"^Namespace")).select_option(
+        namespace
+    )  # no button pressed: static/console/nav.js submits
     expect(page).to_have_url(re.compile(rf"\?namespace={namespace}(&|$)"))
     expect(page.locator(".result-list tbody tr")).to_have_count(1)
 
