@@ -46,7 +46,7 @@ def test_three_selected_instances_are_scaled_and_followed_until_they_settle(
     for name in NAMES:
         page.get_by_label(f"Select {namespace}/{name}").check()
     expect(page.locator("#emqx-selection")).to_have_text("3 of 4 selected")
-    page.get_by_label("Action").select_option(label="Scale")
+    page.get_by_role("combobox", name=re.compile(r"^Action")).select_option(label="Scale")
     page.get_by_role("button", name="Go").click()
 
     expect(page.get_by_role("heading", name="Scale: 3 EMQX instances")).to_be_visible()
