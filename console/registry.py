@@ -21,6 +21,8 @@ and audit hooks. The site turns every registered admin into one set of URLs, nam
     clusters/<cluster>/<slug>/<namespace>/<name>/actions/<a>/ <slug>_action   (kinds with object_actions)
     clusters/<cluster>/<slug>/<namespace>/<name>/saveasnew/  <slug>_saveasnew (a copy elsewhere)
     clusters/<cluster>/<slug>/<namespace>/<name>/compare/    <slug>_compare   (a diff with another)
+    clusters/<cluster>/<slug>/actions/                       <slug>_actions   (the list's actions: POST)
+    clusters/<cluster>/<slug>/_actions/<batch>/              <slug>_action_result
 
 Kinds register themselves (console/kinds/, imported by ``ConsoleConfig.ready``, as Django's
 ``admin.autodiscover``). Nothing else in the console lists the kinds: the navigation, the
@@ -39,7 +41,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.urls import URLPattern, path
 
-from console.permissions import can
+from console.actions import AdminAction, DeleteSelected, LabelAction
+from console.permissions import can, can_somewhere
 from console.summaries import ConditionRow, Summary, not_understood
 from emqx.client.names import DNS_SUBDOMAIN, NameRule
 from emqx.models._base import Resource
@@ -183,6 +186,9 @@ class ResourceAdmin:
     same_schema_versions: ClassVar[tuple[frozenset[str], ...]] = ()
     """Groups of versions one operator line serves as the same stored object (a CRD without a
     conversion webhook): a copy moves between them by its apiVersion alone (console/copies.py)."""
+    actions: ClassVar[tuple[AdminAction, ...]] = (DeleteSelected(), LabelAction())
+    """The change list's actions on the selected objects (Django admin's ``actions``, with its
+    ``delete_selected`` on every kind): console/actions.py. Kinds add the ones that fit them."""
 
     # ----- versions ------------------------------------------------------------------------
 
@@ -375,8 +381,21 @@ class ResourceAdmin:
                 return action
         raise KeyError(name)
 
+    def get_actions(self, user: Any, cluster: str) -> list[AdminAction]:
+        """The list actions ``user`` may run in some namespace of ``cluster`` (Django admin's
+        ``get_actions``, filtered by each action's ``permission`` as its ``allowed_permissions``)."""
+        verbs = {"change": "update", "delete": "delete"}
+        return [a for a in self.actions if can_somewhere(user, verbs[a.permission], self.kind, cluster)]
+
+    def get_list_action(self, name: str) -> AdminAction:
+        """The list action called ``name``; KeyError when the kind has none of that name."""
+        for action in self.actions:
+            if action.name == name:
+                return action
+        raise KeyError(name)
+
     def get_urls(self) -> list[URLPattern]:
-        from console.views import actions, compare, edit, history, objects
+        from console.views import actions, compare, edit, history, list_actions, objects
 
         prefix = f"clusters/<slug:cluster>/{self.slug}/"
         one = prefix + "<slug:namespace>/<str:name>/"
@@ -384,6 +403,9 @@ class ResourceAdmin:
             (prefix, objects.object_list, "list"),
             (prefix + "_rows", objects.object_rows, "rows"),
             (prefix + "add/", edit.object_add, "add"),
+            (prefix + "actions/", list_actions.changelist_action, "actions"),
+            # "_": no namespace (a DNS label) can be called that, so no object's page is shadowed.
+            (prefix + "_actions/<slug:batch>/", list_actions.action_result, "action_result"),
             (one, objects.object_detail, "detail"),
             (one + "_status", objects.object_status, "status"),
             (one + "_events", objects.object_events, "events"),
@@ -404,7 +426,7 @@ class ResourceAdmin:
 
 
 ACTIONS: tuple[str, ...] = ("list", "rows", "add", "detail", "status", "events", "change", "delete", "timeline")
-ACTIONS += ("action", "history", "saveasnew", "compare")
+ACTIONS += ("action", "history", "saveasnew", "compare", "actions", "action_result")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from console.actions import (
+    AdminAction,
+    DeleteSelected,
+    LabelAction,
+    RestartAction,
+    ScaleAction,
+    SetImageAction,
+    image_at,
+    image_parts,
+)
+from console.forms.actions import ScaleField
 from console.forms.schema import FieldOptions, FormSpec
 from console.registry import AGE, NAME, NAMESPACE, STATE, VERSION, Column, FormContext, ResourceAdmin, site
 from console.summaries import Counts, Summary, base_fields, condition_rows, memoized, node_rows, version_of
@@ -210,6 +221,24 @@ def form_spec_v1beta1(model: type[Resource]) -> FormSpec:
     )
 
 
+def _actions(example: str) -> tuple[AdminAction, ...]:
+    """The list actions of a 4.x broker kind (``example``: an image reference of its own)."""
+    return (
+        DeleteSelected(),
+        # Both versions' CRDs map spec.replicas in their scale subresource.
+        ScaleAction((ScaleField("replicas", "Replicas", "spec.replicas", 1, 64, True),)),
+        # v1beta4's spec.template is the StatefulSet's pod template; operator 1.0's v1beta1 has no pod
+        # annotations at all (spec.annotations came in a later v1beta1): no rolling restart from here.
+        RestartAction(
+            {"v1beta4": ("spec.template",)},
+            unsupported="operator 1.0's v1beta1 has no pod annotations: restart its StatefulSet's pods instead "
+            "(kubectl rollout restart statefulset)",
+        ),
+        SetImageAction({"v1beta4": image_parts(_V4_IMAGE), "v1beta1": image_at("spec.image")}, example=example),
+        LabelAction(),
+    )
+
+
 class _BrokerAdmin(ResourceAdmin):
     list_display = (NAMESPACE, NAME, STATE, VERSION, Column("ready", "Ready", lambda s: s.count("Nodes") or "—"), AGE)
     ready_conditions = frozenset({"Running", "Healthy"})
@@ -235,6 +264,7 @@ class EmqxBrokerAdmin(_BrokerAdmin):
     dashboard_label = "EmqxBroker (4.x)"
     create_hint = "kind EmqxBroker, apiVersion apps.emqx.io/v1beta4"
     menu_order = 10
+    actions = _actions("emqx/emqx:4.4.19")
 
 
 class EmqxEnterpriseAdmin(_BrokerAdmin):
@@ -247,6 +277,7 @@ class EmqxEnterpriseAdmin(_BrokerAdmin):
     known_conditions = BROKER_CONDITIONS | {"BlueGreenUpdating"}
     create_hint = "kind EmqxEnterprise, apiVersion apps.emqx.io/v1beta4"
     menu_order = 20
+    actions = _actions("emqx/emqx-ee:4.4.19")
 
 
 _SPECS: dict[type[Resource], FormSpec] = {

@@ -31,6 +31,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from console.actions import DeleteSelected, LabelAction, RestartAction, ScaleAction, SetImageAction, image_at
+from console.forms.actions import ScaleField
 from console.forms.schema import FieldOptions, FormSpec, parse_quantity
 from console.registry import (
     AGE,
@@ -564,6 +566,26 @@ RESUME = ObjectAction(
 )
 
 
+_VERSIONS = ("v2beta1", "v2", "v3beta1")
+# Each version's CRD describes coreTemplate and replicantTemplate as the templates of the nodes' pods,
+# their metadata as "propagated to objects created from a template" (v3beta1): annotations set there
+# reach the pods, and a change of them is a new pod template, which the operator rolls out.
+_POD_TEMPLATES = ("spec.coreTemplate", "spec.replicantTemplate")
+ACTIONS = (
+    DeleteSelected(),
+    ScaleAction(
+        (
+            ScaleField("core", "Core replicas", CORE_REPLICAS, 1, MAX_CORE_REPLICAS),
+            # The CRD's scale subresource maps the replicants (specReplicasPath), in every version.
+            ScaleField("replicants", "Replicant replicas", REPLICANT_REPLICAS, 0, MAX_REPLICANT_REPLICAS, True),
+        )
+    ),
+    RestartAction(dict.fromkeys(_VERSIONS, _POD_TEMPLATES)),
+    SetImageAction(dict.fromkeys(_VERSIONS, image_at("spec.image")), example=SUGGESTED_IMAGE),
+    LabelAction(),
+)
+
+
 class EMQXAdmin(ResourceAdmin):
     kind = "EMQX"
     slug = "emqx"
@@ -594,6 +616,7 @@ class EMQXAdmin(ResourceAdmin):
     # Operator 2.3's CRD serves v2beta1 beside v2 with no conversion webhook (emqx/crds/SOURCES.md):
     # the API server hands the same stored object out in either by rewriting apiVersion alone.
     same_schema_versions = (frozenset({"v2", "v2beta1"}),)
+    actions = ACTIONS
 
     def current_of(self, conditions: Sequence[ConditionRow], api_version: str = "") -> ConditionRow | None:
         """The condition that is the state, by the rules of the object's version (module docstring)."""

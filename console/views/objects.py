@@ -119,10 +119,24 @@ def _list_context(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) 
     }
 
 
+def _with_actions(
+    request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, context: dict[str, Any]
+) -> dict[str, Any]:
+    """``context`` with the list actions the user may run (``actions``) and the namespaces whose rows
+    they may select (``actionable``: where they may run one of them; console/views/list_actions.py)."""
+    offered = admin.get_actions(request.user, cluster.name)
+    hooks = [getattr(admin, f"has_{p}_permission") for p in {a.permission for a in offered}]
+    namespaces = context.get("namespaces") or ()
+    actionable = {ns for ns in namespaces if any(hook(request.user, cluster.name, ns) for hook in hooks)}
+    return {**context, "actions": offered, "actionable": actionable}
+
+
 @cluster_view
 def object_list(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) -> HttpResponse:
-    """The change list: search, label selector, sort, pages, live rows."""
-    return _render(request, admin, "list", _list_context(request, cluster, admin))
+    """The change list: search, label selector, sort, pages, live rows, actions on the selected rows."""
+    return _render(
+        request, admin, "list", _with_actions(request, cluster, admin, _list_context(request, cluster, admin))
+    )
 
 
 @cluster_view
@@ -140,7 +154,9 @@ def object_rows(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) ->
         informer = cluster.peek(admin.kind).informer
         if informer is not None and listing.choose_source(request.GET, informer.state()) == "api":
             return HttpResponse(status=204)
-    return _render(request, admin, "_table", _list_context(request, cluster, admin))
+    return _render(
+        request, admin, "_table", _with_actions(request, cluster, admin, _list_context(request, cluster, admin))
+    )
 
 
 # ----- one object ---------------------------------------------------------------------------------

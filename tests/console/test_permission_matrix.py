@@ -53,6 +53,10 @@ ACTION_VERB: dict[str, str | None] = {
     # refused (403); the rows' only grant is this namespace, so that is "create" here.
     "saveasnew": "create",
     "compare": "get",  # read on both sides; the other side is chosen in the form
+    # The list's actions: POST only, each object judged by the action's own permission in its namespace
+    # (tests/console/test_list_actions.py); a result page is held by the session that ran the action.
+    "actions": None,
+    "action_result": None,
 }
 REQUIRED_VERB: dict[str, str | None] = {
     "home": None,
@@ -119,6 +123,7 @@ def test_the_matrix_covers_every_registered_kind() -> None:
 
 def _url(route: str, namespace: str, name: str) -> str:
     route = route.replace("<slug:cluster>", "default").replace("<slug:action>", "pause")
+    route = route.replace("<slug:batch>", "no-such-result")
     url = "/" + route.replace("<slug:namespace>", namespace).replace("<str:name>", name)
     # A view whose route names no namespace takes the one it acts in from the query (Add).
     return url if "<slug:namespace>" in route else f"{url}?namespace={namespace}"
@@ -219,6 +224,10 @@ def _expected(row: str, url_name: str, scope: str, served: bool) -> int:
         return 302  # to the fleet dashboard
     if url_name == "upgrade_blockers":
         return 200 if row in ROLES else 404  # a page about the cluster: for those with a role in it
+    if url_name.endswith("_actions"):
+        return 405  # the list's action bar POSTs
+    if url_name.endswith("_action_result"):
+        return 404  # no such result in this session
     if verb is None:
         return 200  # narrowed to what the user may read
     if row not in ROLES or scope == "out":

@@ -292,6 +292,24 @@ def _dashboard_with_recent_actions(v: Visit) -> None:
     AuditEntry.objects.create(**common, user=None, username="bob", action="delete", outcome="failure")
     v.goto("/dashboard/")
     expect(v.page.locator("#others-actions")).to_be_visible()
+def _action_confirmation(v: Visit) -> None:
+    # A production namespace's instance: the page asks for its name typed.
+    v.goto("/clusters/default/emqx/?namespace={p}emqx-prod")
+    v.page.get_by_label(f"Select {v.world.ns('emqx-prod')}/payments-gw").check()
+    v.page.locator('select[name="action"]').select_option(label="Delete selected")
+    v.page.get_by_role("button", name="Go").click()
+    expect(v.page.locator("#action-confirmation")).to_be_visible()
+
+
+def _action_result(v: Visit) -> None:
+    v.goto("/clusters/default/emqx/?namespace={p}emqx-staging")
+    v.page.get_by_label(f"Select {v.world.ns('emqx-staging')}/canary").check()
+    v.page.locator('select[name="action"]').select_option(label="Add or remove a label")
+    v.page.get_by_role("button", name="Go").click()
+    v.page.get_by_label("Label key").fill("checked-by")
+    v.page.get_by_label("Value").fill("a11y")
+    v.page.get_by_role("button", name=re.compile("^Yes, add or remove a label")).click()
+    expect(v.page.locator("#action-outcomes")).to_be_visible()
 
 
 SCREENS = [
@@ -314,6 +332,8 @@ SCREENS = [
     Screen("emqxapikeys-compare", "/clusters/next/emqxapikeys/{p}emqx-pilot/mqtt-next-ci/compare/"),
     Screen("emqx-history", "", arrive=_history, records_timeline=True),
     Screen("emqx-history-deleted", "", arrive=_history_of_deleted),
+    Screen("emqx-action-confirmation", "", arrive=_action_confirmation),
+    Screen("emqx-action-result", "", arrive=_action_result),
     *_kind_pages("emqxbrokers", "emqx-staging", "legacy-broker"),
     *_kind_pages("emqxenterprises", "emqx-prod", "legacy-ee"),
     *_kind_pages("rebalances", "emqx-prod", "payments-gw-rebalance"),
@@ -608,7 +628,10 @@ def test_choosing_a_namespace_filters_the_list_at_once(
 ) -> None:
     clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("chosen", namespace=namespace))
     log_in(page, console, admin_user, "/clusters/default/emqx/")
-    page.get_by_label("Namespace").select_option(namespace)  # no button pressed: static/console/nav.js submits
+    # The select, not a row's checkbox ("Select <namespace>/<name>": this namespace's name holds "namespace").
+    page.get_by_role("combobox", name=re.compile(r"^Namespace")).select_option(
+        namespace
+    )  # no button pressed: static/console/nav.js submits
     expect(page).to_have_url(re.compile(rf"\?namespace={namespace}(&|$)"))
     expect(page.locator(".result-list tbody tr")).to_have_count(1)
 
