@@ -13,7 +13,10 @@ import datetime as dt
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from console.progress import Progress
 
 __all__ = [
     "STATE_CLASSES",
@@ -189,6 +192,9 @@ class Summary:
     updating: bool = False
     """An update the operator is rolling out (blue-green, for EMQX): a node set's updateRevision is
     not yet its currentRevision, or nodes are being evacuated. Old nodes stop on purpose then."""
+    progress: Progress | None = None
+    """While :attr:`updating`: the old and new revisions of each node role and the evacuations
+    (console.progress), which the status panel shows."""
 
     @property
     def current_condition(self) -> str:

@@ -34,6 +34,7 @@ from django.http import HttpRequest
 from console.actions import DeleteSelected, LabelAction, RestartAction, ScaleAction, SetImageAction, image_at
 from console.forms.actions import ScaleField
 from console.forms.schema import FieldOptions, FormSpec, parse_quantity
+from console.progress import progress_of
 from console.registry import (
     AGE,
     DEGRADED,
@@ -528,6 +529,7 @@ def summarize(obj: Any) -> Summary:
         observed=observed,
         paused=paused,
         updating=updating,
+        progress=progress_of(status, version_of(spec.image)) if updating else None,
         settled=state == "Ready" and observed and not pending_restart and not pause_unanswered and not updating,
     )
     # Ready, yet nodes beyond the desired count are still there: the operator is removing them, and

@@ -220,6 +220,9 @@ class EmqxController(Controller):
             status["replicantNodes"] = replicant_nodes
         if replicant_status:
             status["replicantNodesStatus"] = replicant_status
+        evacuations = _evacuations(emqx, world, current, core_nodes + replicant_nodes)
+        if evacuations:
+            status["nodeEvacuationsStatus"] = evacuations
         # One Event per condition this reconcile set (and kept): the last reason wins, as in
         # the status written.
         final = {c.get("type") for c in conditions}
@@ -310,7 +313,51 @@ def _adopt(world: _World, raw: dict[str, Any]) -> _World:
     return world
 
 
-_OWNED_STATUS_KEYS = ("conditions", "coreNodes", "coreNodesStatus", "replicantNodes", "replicantNodesStatus")
+_OWNED_STATUS_KEYS = (
+    "conditions",
+    "coreNodes",
+    "coreNodesStatus",
+    "replicantNodes",
+    "replicantNodesStatus",
+    "nodeEvacuationsStatus",
+)
+
+
+def _evacuations(emqx: EMQX, world: _World, raw: dict[str, Any], nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``nodeEvacuationsStatus`` during a blue-green update (``update_emqx_nodes.go``): once the new
+    set of the role that serves clients (the replicants, or the core nodes without any) is ready,
+    the operator evacuates the old set's nodes one at a time (EMQX's node evacuation API) before it
+    scales that set down, and reports EMQX's ``/api/v5/load_rebalance/global_status``. Here the
+    node evacuated is the one the next step deletes, half of its connections and sessions gone
+    (a simulator decision: one step stands for the whole evacuation)."""
+    role = world.replicant if _has_replicants(emqx) else world.core
+    update = role.update_set
+    if update is None or not update.all_ready(role.desired):
+        return []
+    leaving = next((old.pods[-1] for old in role.old_sets() if old.pods), None)
+    if leaving is None or not leaving.ready:
+        return []
+    name = _node_name(leaving, role.role, raw)
+    before = next((int(n.get("connections") or 0) for n in nodes if n.get("node") == name), 0)
+    recipients = [_node_name(p, role.role, raw) for p in update.pods if p.running]
+    strategy = emqx.spec.update_strategy.evacuation_strategy if emqx.spec and emqx.spec.update_strategy else None
+    return [
+        drop_empty(
+            {
+                "node": name,
+                "state": "evicting_conns",
+                "session_recipients": recipients,
+                "connection_eviction_rate": strategy.conn_evict_rate if strategy else 1000,
+                "session_eviction_rate": strategy.sess_evict_rate if strategy else 1000,
+                "stats": {
+                    "initial_connected": before,
+                    "current_connected": before // 2,
+                    "initial_sessions": before,
+                    "current_sessions": before // 2,
+                },
+            }
+        )
+    ]
 
 
 def _next_status(
