@@ -656,10 +656,12 @@ class EMQXAdmin(ResourceAdmin):
         return _SPECS[model.version]
 
     def get_detail_context(self, request: HttpRequest, cluster: Any, obj: Resource) -> dict[str, Any]:
-        """The instance's API keys (operator 3.0's EMQXAPIKey), for templates/console/emqx/detail.html."""
+        """The instance's API keys (operator 3.0's EMQXAPIKey) and Rebalances (operator 2.x: the
+        wizard's link and past ones), for templates/console/emqx/detail.html."""
         from console.kinds.apikeys import api_keys_context
+        from console.kinds.rebalance import rebalance_context
 
-        return api_keys_context(request, cluster, obj)
+        return {**api_keys_context(request, cluster, obj), **rebalance_context(request, cluster, obj)}
 
     def change_notes(self, before: Resource, after: Resource) -> list[str]:
         """What saving this change will do beyond the fields, for the preview: for v3beta1, the

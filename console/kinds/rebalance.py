@@ -18,7 +18,7 @@ from console.forms.schema import FieldOptions, FormSpec
 from console.registry import AGE, NAME, NAMESPACE, STATE, Column, FormContext, ResourceAdmin, site
 from console.summaries import Summary, base_fields, condition_rows, memoized, parse_time
 from emqx.errors import EmqxClientError
-from emqx.models import apps_v1beta4, apps_v2beta1
+from emqx.models import apps_v1beta4, apps_v2, apps_v2beta1
 from emqx.models._base import Resource
 
 AnyRebalance = apps_v1beta4.Rebalance | apps_v2beta1.Rebalance
@@ -76,9 +76,24 @@ def summarize_rebalance(obj: AnyRebalance) -> Summary:
             ("Connection evict rate", str(strategy.conn_evict_rate) if strategy is not None else "—"),
             ("Started", _when(status.started_time if status else None)),
             ("Completed", _when(status.completed_time if status else None)),
+            *_node_states(status.rebalance_states if status else None),
         ),
         settled=state in ("Completed", "Failed"),
     )
+
+
+def _node_states(states: Any) -> list[tuple[str, str]]:
+    """Detail lines of EMQX's rebalance while Processing (``status.rebalanceStates``, from EMQX's
+    ``/api/v5/load_rebalance/global_status``): its state (``evicting_conns``...), the coordinator
+    node, the donors (connections and sessions leave them) and the recipients. Not the page's
+    node table: a node's rebalance state is not whether it runs (the dashboards' degraded rule)."""
+    lines: list[tuple[str, str]] = []
+    for entry in states or ():
+        lines.append(("Rebalance state", str(entry.state or "—")))
+        lines.append(("Coordinator node", str(entry.coordinator_node or entry.node or "—")))
+        lines.append(("Donor nodes", ", ".join(entry.donors or ()) or "—"))
+        lines.append(("Recipient nodes", ", ".join(entry.recipients or ()) or "—"))
+    return lines
 
 
 _STRATEGY = "spec.rebalanceStrategy"
@@ -89,11 +104,36 @@ STRATEGY_FIELDS: dict[str, tuple[str, str | None, int | None]] = {
     "sessEvictRate": ("Session evict rate", "Sessions evicted per second on each source node.", 1),
     "waitTakeover": ("Wait for takeover (s)", "Seconds to wait for clients to reconnect before evicting sessions.", 0),
     "waitHealthCheck": ("Wait for health check (s)", "Seconds the load balancer needs to drop a source node.", 0),
-    "absConnThreshold": ("Absolute connection threshold", None, 0),
-    "relConnThreshold": ("Relative connection threshold", "A decimal, e.g. 1.1.", None),
-    "absSessThreshold": ("Absolute session threshold", None, 0),
-    "relSessThreshold": ("Relative session threshold", "A decimal, e.g. 1.1.", None),
+    "absConnThreshold": ("Absolute connection threshold", "Connections a node may have above the average.", 0),
+    "relConnThreshold": ("Relative connection threshold", "A decimal, e.g. 1.1 (10% above the average).", None),
+    "absSessThreshold": ("Absolute session threshold", "Sessions a node may have above the average.", 0),
+    "relSessThreshold": ("Relative session threshold", "A decimal, e.g. 1.1 (10% above the average).", None),
 }
+
+
+def operator_defaults() -> dict[str, Any]:
+    """The CRD's ``default`` of each strategy field that has one, by its JSON name
+    (``{"sessEvictRate": 500, "relConnThreshold": "1.1", ...}``): the same in v2beta1 and v1beta4."""
+    fields = apps_v2beta1.RebalanceStrategy.model_fields
+    return {
+        str(info.alias): info.default
+        for info in fields.values()
+        if info.alias in STRATEGY_FIELDS and not info.is_required() and info.default is not None
+    }
+
+
+def _with_bounds(help_text: str | None, key: str, minimum: int | None) -> str:
+    """A strategy field's help with its bounds and the operator's default (the CRD's ``default``,
+    the same in v2beta1 and v1beta4): "... At least 1. The operator's default: 500." The relative
+    thresholds' bound is EMQX's (greater than 1); connEvictRate has no default (it is required)."""
+    default = operator_defaults().get(key)
+    parts = [help_text or ""]
+    if key.startswith("rel"):
+        parts.append("Greater than 1.")
+    elif minimum is not None:
+        parts.append(f"At least {minimum}.")
+    parts.append(f"The operator's default: {default}." if default is not None else "Required: no default.")
+    return " ".join(p for p in parts if p)
 
 
 def _decimal_above_one(value: Any) -> None:
@@ -144,7 +184,7 @@ def form_spec(model: type[Resource], context: FormContext) -> FormSpec:
         **{
             f"{_STRATEGY}.{key}": FieldOptions(
                 label=label,
-                help_text=help_text,
+                help_text=_with_bounds(help_text, key, minimum),
                 min_value=minimum,
                 validators=(_decimal_above_one,) if key.startswith("rel") else (),
             )
@@ -169,7 +209,8 @@ def form_spec(model: type[Resource], context: FormContext) -> FormSpec:
             ("Strategy", [f"{_STRATEGY}.{key}" for key in STRATEGY_FIELDS]),
         ),
         options=options,
-        suggested={f"{_STRATEGY}.connEvictRate": 10},
+        # The add form opens on the operator's defaults, so that the wizard shows what it would do anyway.
+        suggested={f"{_STRATEGY}.connEvictRate": 10, **{f"{_STRATEGY}.{k}": v for k, v in operator_defaults().items()}},
         always_write=(f"{_STRATEGY}.connEvictRate", "spec.instanceName", *(["spec.instanceKind"] if with_kind else [])),
         clean=check_target,
     )
@@ -195,3 +236,81 @@ class RebalanceAdmin(ResourceAdmin):
 
 
 site.register(RebalanceAdmin)
+
+
+# ----- the EMQX detail page's Rebalance wizard and past Rebalances ------------------------------
+
+ENTERPRISE_REPOSITORIES = ("emqx-enterprise", "emqx-ee")
+UNIFIED_FROM = (5, 9)
+"""EMQX 5.9 ships one edition, ``emqx/emqx``, with the Enterprise features (load rebalancing among
+them) under its licence: from it on, the image's repository no longer tells the edition."""
+
+
+def can_be_rebalanced(obj: Resource) -> bool:
+    """Whether a Rebalance may target this EMQX (operator 2.x's rebalance controller: "Only
+    enterprise edition can be rebalanced", judged from the ``edition`` EMQX reports for its first
+    core node; emqx/crds: instanceName "just works for EMQX Enterprise"). The node's reported
+    edition decides where the status has one (v2beta1); otherwise the image: an
+    ``emqx/emqx-enterprise`` (or ``emqx-ee``) image, or EMQX 5.9 and later (:data:`UNIFIED_FROM`).
+    v3beta1 (operator 3.0) serves no Rebalance: False."""
+    if not isinstance(obj, apps_v2beta1.EMQX | apps_v2.EMQX) or obj.spec is None:
+        return False
+    status = obj.status
+    nodes = status.core_nodes if status is not None else None
+    edition = getattr(nodes[0], "edition", None) if nodes else None
+    if edition:
+        return str(edition) == "Enterprise"
+    image = obj.spec.image.split("@", 1)[0]
+    last = image.rsplit("/", 1)[-1]
+    repository = last.split(":", 1)[0]
+    if repository in ENTERPRISE_REPOSITORIES:
+        return True
+    tag = last.split(":", 1)[1] if ":" in last else ""
+    numbers = tag.lstrip("v").split(".")
+    try:
+        return (int(numbers[0]), int(numbers[1])) >= UNIFIED_FROM
+    except (ValueError, IndexError):
+        return False
+
+
+def rebalances_of(cache: Any, namespace: str, instance: str) -> list[Summary]:
+    """Summaries of the namespace's Rebalances of EMQX ``instance``, newest first."""
+    found = [summarize_rebalance(o) for o in cache.list(namespace) if target_of(o) == ("EMQX", instance)]
+    return sorted(found, key=lambda s: (s.created is not None, s.created), reverse=True)
+
+
+def rebalance_context(request: Any, cluster: Any, obj: Resource) -> dict[str, Any]:
+    """The EMQX detail page's Rebalance context (templates/console/emqx/detail.html): ``rebalances``
+    (this instance's, newest first), ``rebalance_add_query`` (the add form's first values: the
+    namespace, the instance, a name) when the user may create a Rebalance there and the instance
+    can be rebalanced (:func:`can_be_rebalanced`). {} when the cluster serves no Rebalance
+    (operator 3.0), the user may not view Rebalances there, or the cache cannot be had."""
+    from urllib.parse import urlencode
+
+    from console import impersonation
+    from console.kinds.apikeys import RELATED_WAIT_S
+
+    namespace, name = obj.metadata.namespace or "", obj.metadata.name or ""
+    admin = site.for_kind(RebalanceAdmin.kind)
+    if not admin.has_view_permission(request.user, cluster.name, namespace):
+        return {}
+    try:
+        cache = cluster.cache(RebalanceAdmin.kind, wait=RELATED_WAIT_S)
+        if impersonation.enabled() and not impersonation.may_read(
+            cluster.clientset, request.user, cluster.kind_client(RebalanceAdmin.kind), namespace
+        ):
+            return {}
+    except EmqxClientError:
+        return {}
+    context: dict[str, Any] = {"rebalances": rebalances_of(cache, namespace, name)}
+    if can_be_rebalanced(obj) and admin.has_add_permission(request.user, cluster.name, namespace):
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+        context["rebalance_add_query"] = urlencode(
+            {
+                "namespace": namespace,
+                "metadata.name": f"{name}-rebalance-{stamp}"[:253],
+                "spec.instanceKind": "EMQX",
+                "spec.instanceName": name,
+            }
+        )
+    return context
