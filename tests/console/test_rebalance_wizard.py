@@ -39,7 +39,9 @@ class Instance:
         self.emqxes = clientset.apps_v2beta1.emqxes(namespace)
         self.rebalances: ResourceClient[apps_v2beta1.Rebalance] = clientset.apps_v2beta1.rebalances(namespace)
         self.sim = Simulator(clientset, pace=0.01, namespace=namespace)
-        self.emqxes.create(factories.emqx(name, namespace=namespace, image=image, core_replicas=1, replicant_replicas=2))
+        self.emqxes.create(
+            factories.emqx(name, namespace=namespace, image=image, core_replicas=1, replicant_replicas=2)
+        )
         for _ in range(40):
             if _ready(self.emqxes.get(name)):
                 break
