@@ -337,6 +337,11 @@ SCREENS = [
     *_kind_pages("emqxbrokers", "emqx-staging", "legacy-broker"),
     *_kind_pages("emqxenterprises", "emqx-prod", "legacy-ee"),
     *_kind_pages("rebalances", "emqx-prod", "payments-gw-rebalance"),
+    # The Rebalance wizard: the add form as "Rebalance…" on an EMQX Enterprise's page opens it.
+    Screen(
+        "rebalances-wizard",
+        "/clusters/default/rebalances/add/?namespace={p}emqx-prod&spec.instanceKind=EMQX&spec.instanceName=payments-gw",
+    ),
     Screen("emqx-v3beta1-detail", "/clusters/next/emqx/{p}emqx-pilot/mqtt-next/"),
     Screen("emqx-v3beta1-change", "/clusters/next/emqx/{p}emqx-pilot/mqtt-next/change/"),
     *_kind_pages("emqxapikeys", "emqx-pilot", "mqtt-next-ci", cluster="next"),
