@@ -292,6 +292,8 @@ def _dashboard_with_recent_actions(v: Visit) -> None:
     AuditEntry.objects.create(**common, user=None, username="bob", action="delete", outcome="failure")
     v.goto("/dashboard/")
     expect(v.page.locator("#others-actions")).to_be_visible()
+
+
 def _action_confirmation(v: Visit) -> None:
     # A production namespace's instance: the page asks for its name typed.
     v.goto("/clusters/default/emqx/?namespace={p}emqx-prod")
