@@ -19,17 +19,21 @@ run-3.0: $(STAMP) sandbox-build
 	$(PY) manage.py demo --with-3.0 $(DEMO_ARGS)
 
 ## make test: every test (lint, type check, generated-code check, unit, integration against the sandbox)
+## pytest runs in TEST_WORKERS processes (pytest-xdist), each test file whole in one of them, each
+## process with sandbox clusters of its own; TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= 2
+PYTEST_PROCESSES = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile)
 test: $(STAMP) sandbox-build browser postgres
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m emqx.codegen --verify
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_PROCESSES)
 
 ## make test-random: pytest alone, in a random order; pytest-randomly prints the seed first ("Using --randomly-seed=N").
 ## Repeat an order with SEED=N (or SEED=last): make test-random SEED=N
 SEED ?=
 test-random: $(STAMP) sandbox-build browser postgres
-	$(PY) -m pytest -p randomly $(if $(SEED),--randomly-seed=$(SEED))
+	$(PY) -m pytest $(PYTEST_PROCESSES) -p randomly $(if $(SEED),--randomly-seed=$(SEED))
 
 ## make bench: the console's speed and its load on the API server (own sandbox; writes nothing)
 bench: $(STAMP) sandbox-build

@@ -64,8 +64,12 @@ def _allow_orm_beside_playwright() -> Iterator[None]:
 expect.set_options(timeout=10_000)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium, one per test module. Playwright's sync API runs an event loop in this thread while
+    it is open, and Django's ``async_to_sync`` (django-health-check's views, among others) refuses
+    to run beside one: closed at the end of the module, it never reaches the tests that run after
+    the browser tests in the same process (``make test`` spreads the files over two processes)."""
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield b

@@ -127,7 +127,7 @@ def test_the_demo_serves_its_clusters_and_leaves_nothing_behind(
         assert sandbox_pids <= tree
 
         demo.send_signal(stop_signal)
-        code = demo.wait(timeout=60)
+        code = demo.wait(timeout=120)  # stopping three sandboxes on a busy machine
         assert code == (-signal.SIGKILL if stop_signal == signal.SIGKILL else 0), "".join(output)
     finally:
         if demo.poll() is None:
@@ -163,7 +163,7 @@ def test_simulate_operator_writes_status_until_interrupted(sandbox, namespace: s
             client.create(emqx("by-command", core_replicas=1))
             wait_for(lambda: head(client.get("by-command")) == ("Ready", "Ready"), what="Ready via the command")
         command.send_signal(signal.SIGINT)
-        out, _ = command.communicate(timeout=30)
+        out, _ = command.communicate(timeout=90)
     finally:
         if command.poll() is None:
             command.kill()
@@ -198,7 +198,7 @@ def test_simulate_operator_writes_operator_2_3_status_in_the_model_asked_for(san
             # Model B: only the four independent conditions; the state machine's Initialized never appears.
             assert set(types()) <= {"CoreNodesProgressing", "ReplicantNodesProgressing", "Available", "Ready"}
         command.send_signal(signal.SIGINT)
-        command.communicate(timeout=30)
+        command.communicate(timeout=90)
     finally:
         if command.poll() is None:
             command.kill()
