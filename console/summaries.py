@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from emqx import images
+
 if TYPE_CHECKING:
     from console.progress import Progress
 
@@ -64,10 +66,8 @@ def parse_time(value: Any) -> dt.datetime | None:
 
 
 def version_of(image: str) -> str:
-    """The tag of an image reference (``emqx/emqx:5.8.6`` -> ``5.8.6``), or '' for none/latest."""
-    ref = image.split("@", 1)[0]
-    last = ref.rsplit("/", 1)[-1]
-    return last.split(":", 1)[1] if ":" in last else ""
+    """The version column's value: the tag of an image reference (emqx.images.tag_of), '' for none."""
+    return images.tag_of(image)
 
 
 @dataclass(frozen=True)

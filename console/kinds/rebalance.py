@@ -17,6 +17,7 @@ from django import forms
 from console.forms.schema import FieldOptions, FormSpec
 from console.registry import AGE, NAME, NAMESPACE, STATE, Column, FormContext, ResourceAdmin, site
 from console.summaries import Summary, base_fields, condition_rows, memoized, parse_time
+from emqx import images
 from emqx.errors import EmqxClientError
 from emqx.models import apps_v1beta4, apps_v2, apps_v2beta1
 from emqx.models._base import Resource
@@ -240,18 +241,14 @@ site.register(RebalanceAdmin)
 
 # ----- the EMQX detail page's Rebalance wizard and past Rebalances ------------------------------
 
-ENTERPRISE_REPOSITORIES = ("emqx-enterprise", "emqx-ee")
-UNIFIED_FROM = (5, 9)
-"""EMQX 5.9 ships one edition, ``emqx/emqx``, with the Enterprise features (load rebalancing among
-them) under its licence: from it on, the image's repository no longer tells the edition."""
 
 
 def can_be_rebalanced(obj: Resource) -> bool:
     """Whether a Rebalance may target this EMQX (operator 2.x's rebalance controller: "Only
     enterprise edition can be rebalanced", judged from the ``edition`` EMQX reports for its first
     core node; emqx/crds: instanceName "just works for EMQX Enterprise"). The node's reported
-    edition decides where the status has one (v2beta1); otherwise the image: an
-    ``emqx/emqx-enterprise`` (or ``emqx-ee``) image, or EMQX 5.9 and later (:data:`UNIFIED_FROM`).
+    edition decides where the status has one (v2beta1); otherwise the image's (emqx.images.edition_of:
+    an ``emqx/emqx-enterprise`` or ``emqx-ee`` image, or EMQX 5.9 and later).
     v3beta1 (operator 3.0) serves no Rebalance: False."""
     if not isinstance(obj, apps_v2beta1.EMQX | apps_v2.EMQX) or obj.spec is None:
         return False
@@ -260,17 +257,7 @@ def can_be_rebalanced(obj: Resource) -> bool:
     edition = getattr(nodes[0], "edition", None) if nodes else None
     if edition:
         return str(edition) == "Enterprise"
-    image = obj.spec.image.split("@", 1)[0]
-    last = image.rsplit("/", 1)[-1]
-    repository = last.split(":", 1)[0]
-    if repository in ENTERPRISE_REPOSITORIES:
-        return True
-    tag = last.split(":", 1)[1] if ":" in last else ""
-    numbers = tag.lstrip("v").split(".")
-    try:
-        return (int(numbers[0]), int(numbers[1])) >= UNIFIED_FROM
-    except (ValueError, IndexError):
-        return False
+    return images.edition_of(obj.spec.image) == "Enterprise"
 
 
 def rebalances_of(cache: Any, namespace: str, instance: str) -> list[Summary]:

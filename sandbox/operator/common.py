@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from emqx import images
+
 __all__ = [
     "FAULTS",
     "FAULT_ANNOTATION",
@@ -132,8 +134,7 @@ def image_info(image: str, *, major: int = 5, enterprise: bool | None = None) ->
         version = _DEFAULT_VERSION[major]
         parts = version.split(".")
     if enterprise is None:
-        name = repository.rsplit("/", 1)[-1]
-        enterprise = name in ("emqx-enterprise", "emqx-ee")
+        enterprise = images.edition_of(image) == "Enterprise"
     otp = _OTP.get(".".join(parts[:2]), _OTP["5.8"] if major >= 5 else _OTP["4.4"])
     return ImageInfo(
         image=image, version=version, edition="Enterprise" if enterprise else "Opensource", otp_release=otp

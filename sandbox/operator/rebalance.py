@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from emqx import images
 from emqx.discovery import GROUP
 from emqx.models.apps_v2beta1 import Rebalance
 from emqx.rest import api_path
@@ -183,13 +184,10 @@ def _state(rebalance: Rebalance, nodes: list[str], state: str) -> dict[str, Any]
 
 def _enterprise(instance: dict[str, Any], node: dict[str, Any]) -> bool:
     """Whether the EMQX runs the Enterprise edition: v2beta1 nodes say so (``edition``); v2 nodes
-    no longer carry it, so the image's repository tells (``emqx/emqx-enterprise``, ``emqx/emqx-ee``):
-    the simulator's decision."""
+    no longer carry it, so the image tells (emqx.images.edition_of, as the simulator's nodes report it)."""
     if "edition" in node:
         return bool(node.get("edition") == "Enterprise")
-    image = str((instance.get("spec") or {}).get("image") or "")
-    repository = image.split("@", 1)[0].rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image.split("@", 1)[0]
-    return repository.rsplit("/", 1)[-1] in ("emqx-enterprise", "emqx-ee")
+    return images.edition_of(str((instance.get("spec") or {}).get("image") or "")) == "Enterprise"
 
 
 def _true(status: dict[str, Any], type_: str) -> bool:
