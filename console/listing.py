@@ -14,8 +14,9 @@ An API page is one LIST request as the user (their own identity in impersonation
 the API's order: by storage key, ``namespace/name``. That is the cache's default sort
 (namespace, then name), so page 1 looks the same, except where one namespace's name extends
 another's with a character sorting before "/": the API puts ``ns-b/x`` before ``ns/x``.
-The label selector goes to the API server, the namespace in the path; the name search can
-only filter each page as it arrives. The API has no "previous": pages go forward from the
+The label selector goes to the API server, the namespace in the path; the name search and the
+sidebar's choices (state, version, label facets) can only filter each page as it arrives, and
+nothing is counted (the sidebar says so). The API has no "previous": pages go forward from the
 first one, and a token expires with the snapshot it reads (etcd compaction, about 5 minutes).
 
 Namespaces: a user who may read one namespace gets it listed (not the cluster, then
@@ -44,7 +45,7 @@ from django.utils.crypto import salted_hmac
 
 from console import impersonation
 from console.clusters import Cluster
-from console.forms.filters import PAGE_SIZE, ObjectFilterForm, filter_objects, valid_fields
+from console.forms.filters import PAGE_SIZE, ObjectFilterForm, facet_matcher, filter_objects, valid_fields
 from console.permissions import readable_namespaces, visible_namespaces
 from console.registry import ResourceAdmin
 from console.summaries import Summary
@@ -185,7 +186,9 @@ def _page(
     visible = visible_namespaces(request.user, cluster, cluster.kind_client(form.admin.kind), seen)
     mine = [o for o in items if visible is None or o.metadata.namespace in visible]
     query = (data.get("q") or "").lower()
-    rows = [form.admin.summarize(o) for o in mine if query in (o.metadata.name or "").lower()]
+    # The name search and the sidebar's choices (state, version, label facets) apply page by page.
+    facets = facet_matcher(form)
+    rows = [s for s in (form.admin.summarize(o) for o in mine if query in (o.metadata.name or "").lower()) if facets(s)]
     # A count that includes namespaces the user may not read would tell them they exist.
     remaining = None if narrowed or (visible is not None and set(seen) - visible) else meta.remaining_item_count
     return ApiPage(

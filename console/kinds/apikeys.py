@@ -429,6 +429,7 @@ class EMQXAPIKeyAdmin(ResourceAdmin):
     known_conditions = frozenset({"Ready"})
     counted = False
     menu_order = 5
+    list_filter_labels = ("environment",)  # no image, so no version facet
     create_hint = "kind EMQXAPIKey, apiVersion apps.emqx.io/v3beta1 (operator 3.0)"
 
     def current_of(self, conditions: Sequence[ConditionRow], api_version: str = "") -> ConditionRow | None:

@@ -226,6 +226,7 @@ class RebalanceAdmin(ResourceAdmin):
     list_display = (NAMESPACE, NAME, STATE, Column("version", "Target", lambda s: s.version, lambda s: s.version), AGE)
     counted = False
     status_follows_spec = False
+    list_filter_labels = ("environment",)  # no version facet: its Version column is the target instance
     create_hint = "kind Rebalance, apiVersion apps.emqx.io/v2beta1"
     menu_order = 30
 

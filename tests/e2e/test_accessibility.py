@@ -336,6 +336,9 @@ SCREENS = [
     Screen("emqx-history-deleted", "", arrive=_history_of_deleted),
     Screen("emqx-action-confirmation", "", arrive=_action_confirmation),
     Screen("emqx-action-result", "", arrive=_action_result),
+    # The filter sidebar with choices active (one of them listing nothing: shown at 0), and on an API page.
+    Screen("emqx-list-filtered", "/clusters/default/emqx/?namespace={p}emqx-prod&label.tier=edge&state=Failed"),
+    Screen("emqx-list-filtered-api", "/clusters/default/emqx/?namespace={p}emqx-prod&label.tier=edge&source=api"),
     *_kind_pages("emqxbrokers", "emqx-staging", "legacy-broker"),
     *_kind_pages("emqxenterprises", "emqx-prod", "legacy-ee"),
     *_kind_pages("rebalances", "emqx-prod", "payments-gw-rebalance"),
@@ -410,7 +413,8 @@ FOCUSED = """() => {
 # At phone widths: what a finger has to hit. Links inside running text are exempt (WCAG 2.5.5's "inline").
 SMALL_TARGETS = """(min) => [...document.querySelectorAll(
     'button, select, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), textarea, summary, '
-    + '#header a, nav a, td a, th a, .object-tools a, .module-tools a, .submit-row a, .paginator a, .exports a')]
+    + '#header a, nav a, td a, th a, .object-tools a, .module-tools a, .submit-row a, .paginator a, .exports a, '
+    + '.facets a')]
   .filter((e) => e.getClientRects().length && getComputedStyle(e).visibility !== "hidden")
   .map((e) => [e, e.getBoundingClientRect()])
   .filter(([e, r]) => r.height < min - 0.5)
@@ -641,6 +645,32 @@ def test_choosing_a_namespace_filters_the_list_at_once(
     )  # no button pressed: static/console/nav.js submits
     expect(page).to_have_url(re.compile(rf"\?namespace={namespace}(&|$)"))
     expect(page.locator(".result-list tbody tr")).to_have_count(1)
+
+
+def test_on_a_phone_the_filter_sidebar_folds_above_the_table_and_its_choices_filter_the_list(
+    page: Page, console: str, admin_user: Persona, clientset: Clientset, namespace: str
+) -> None:
+    emqxes = clientset.apps_v2beta1.emqxes(namespace)
+    emqxes.create(factories.emqx("old", namespace=namespace, image="emqx/emqx:5.7.2"))
+    emqxes.create(factories.emqx("new", namespace=namespace, image="emqx/emqx:5.8.6"))
+    log_in(page, console, admin_user, f"/clusters/default/emqx/?namespace={namespace}")
+    _phone(page, 390)
+    page.reload()
+    sidebar = page.locator("details.facets")
+    expect(sidebar).not_to_have_attribute("open", "")
+    table = page.locator(".result-list")
+    assert sidebar.bounding_box()["y"] < table.bounding_box()["y"], "the sidebar comes above the table"  # type: ignore[index]
+    sidebar.locator("summary").click()
+    choice = sidebar.get_by_role("link", name="5.8.6 (1)")
+    expect(choice).to_be_visible()
+    assert choice.bounding_box()["height"] >= MIN_TARGET  # type: ignore[index]
+    choice.click()
+    expect(page).to_have_url(re.compile(r"version=5\.8\.6"))
+    expect(page.locator(".result-list tbody tr")).to_have_count(1)
+    expect(page.locator(".result-list tbody")).to_contain_text("new")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    _phone(page, 1280)
+    expect(page.locator("details.facets")).to_have_attribute("open", "")
 
 
 def test_form_errors_and_help_are_the_fields_accessible_description(
