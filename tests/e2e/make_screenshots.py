@@ -2,14 +2,13 @@
 
     .venv/bin/python -m tests.e2e.make_screenshots [--out docs/screenshots]
 
-A throwaway sandbox cluster of its own, the demo seed (``sandbox.demo_data``), the simulated
-operator on every namespace, the console served in-process (static files included) and
-Chromium. It waits for the state each picture should show (never for a fixed time), then
-writes dashboard.png, list.png, detail.png, form-error.png, yaml-review.png and conflict.png, 1280 px
-wide, then the list, a detail page and the add form as a phone shows them (390 px wide), in the light
-and the dark theme: list-390-light.png, list-390-dark.png, detail-390-light.png … form-390-dark.png.
-PNG. Not a test (pytest does not collect it): the journeys in test_*.py check behaviour, this
-only takes pictures. Takes about a minute.
+A throwaway sandbox cluster of its own, the demo seed (``sandbox.demo_data``), the simulated operator on every
+namespace, the console served in-process (static files included) and Chromium. It waits for the state each
+picture should show (never for a fixed time), then writes dashboard.png, list.png, detail.png, form-error.png,
+yaml-review.png, conflict.png, list-actions.png, history.png and rebalance-wizard.png, 1280 px wide, then the
+list, a detail page and the add form as a phone shows them (390 px wide), in the light and the dark theme:
+list-390-light.png, list-390-dark.png, detail-390-light.png … form-390-dark.png. PNG. Not a test (pytest does
+not collect it): the journeys in test_*.py check behaviour, this only takes pictures. Takes about a minute.
 """
 
 from __future__ import annotations
@@ -51,6 +50,13 @@ def _conditions(cs: Any, namespace: str, name: str) -> list[Any]:
 
 def _current(cs: Any, namespace: str, name: str) -> str:
     return next((c.type for c in _conditions(cs, namespace, name) if c.status == "True"), "")
+
+
+def _settled_on(cs: Any, namespace: str, name: str, version: str) -> bool:
+    """Ready, with every core node on ``version``."""
+    obj = cs.apps_v2beta1.emqxes(namespace).get(name)
+    nodes = (obj.status.core_nodes or []) if obj.status else []
+    return _current(cs, namespace, name) == "Ready" and bool(nodes) and all(n.version == version for n in nodes)
 
 
 def _replicants_ready(cs: Any, namespace: str, name: str) -> int:
@@ -192,6 +198,30 @@ def shoot(base: str, cs: Any, out: Path, user: str, password: str) -> None:
         page.get_by_role("button", name="Review changes").click()
         expect(page.locator("#conflict")).to_be_visible()
         take(page, out, "conflict")
+
+        # The change list's everyday tools: a facet of the sidebar chosen, two rows ticked, an action chosen.
+        page.goto(f"{base}/clusters/default/emqx/?state=Ready")
+        expect(page.locator("#emqx-table tbody tr").first).to_be_visible()
+        for name in ("emqx-prod/mqtt-core", "emqx-prod/telemetry"):
+            page.get_by_label(f"Select {name}").check()
+        page.locator('select[name="action"]').select_option(label="Scale")
+        take(page, out, "list-actions")
+
+        # History: an edit through the console, then the operator's answer to it, newest first.
+        page.goto(f"{base}/clusters/default/emqx/emqx-staging/mqtt-core/change/")
+        page.locator('[name="spec.image"]').fill("emqx/emqx-enterprise:5.8.7")
+        page.get_by_role("button", name="Review changes").click()
+        page.get_by_role("button", name="Save", exact=True).click()
+        eventually("mqtt-core on 5.8.7", lambda: _settled_on(cs, "emqx-staging", "mqtt-core", "5.8.7"))
+        page.goto(f"{base}/clusters/default/emqx/emqx-staging/mqtt-core/history/")
+        page.locator("#history summary").first.click()
+        take(page, out, "history")
+
+        # The Rebalance wizard, opened from an EMQX Enterprise instance: the operator's defaults filled in.
+        page.goto(f"{base}/clusters/default/emqx/emqx-prod/mqtt-core/")
+        page.locator("#rebalance-link").click()
+        expect(page.get_by_role("heading", name="Add Rebalance")).to_be_visible()
+        take(page, out, "rebalance-wizard")
 
         for theme in ("light", "dark"):
             shoot_phone(browser, base, out, user, password, theme)
