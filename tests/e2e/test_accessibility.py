@@ -41,6 +41,7 @@ from emqx.client.clientset import Clientset
 from sandbox import Sandbox
 from sandbox.demo_data import seed
 from sandbox.operator import Simulator
+from sandbox.operator.common import PACE_ANNOTATION
 from tests import factories
 from tests.e2e.conftest import (
     LIVE_TIMEOUT_MS,
@@ -256,6 +257,17 @@ def _timeline(v: Visit) -> None:
     expect(v.page.locator("#phases")).to_be_visible()
 
 
+def _updating(v: Visit) -> None:
+    # canary's image changed, its new pods held at an hour each (the simulator's pace annotation): the
+    # status panel shows the update in flight for as long as the checks take.
+    namespace = v.world.ns("emqx-staging")
+    eventually(lambda: _status(v.world.clientset, "EMQX", namespace, "canary").get("conditions"), 60)
+    patch = {"metadata": {"annotations": {PACE_ANNOTATION: "3600"}}, "spec": {"image": "emqx/emqx-enterprise:5.8.7"}}
+    v.world.clientset.apps_v2beta1.emqxes(namespace).patch("canary", patch)
+    v.goto("/clusters/default/emqx/{p}emqx-staging/canary/")
+    expect(v.page.locator("#update-progress")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+
+
 def _history(v: Visit) -> None:
     # An edit, a refused delete and, once the recorder has written them, mqtt-core's conditions: every kind
     # of row the page has, one diff unfolded.
@@ -333,6 +345,7 @@ SCREENS = [
     Screen("emqx-compare", "", arrive=_compare),
     Screen("emqxapikeys-compare", "/clusters/next/emqxapikeys/{p}emqx-pilot/mqtt-next-ci/compare/"),
     Screen("emqx-history", "", arrive=_history, records_timeline=True),
+    Screen("emqx-detail-updating", "", arrive=_updating),
     Screen("emqx-history-deleted", "", arrive=_history_of_deleted),
     Screen("emqx-action-confirmation", "", arrive=_action_confirmation),
     Screen("emqx-action-result", "", arrive=_action_result),
