@@ -8,6 +8,7 @@ EMQX status as the operator does.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from html.parser import HTMLParser
@@ -214,3 +215,10 @@ roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {user}}
 subjects:
 - {{apiGroup: rbac.authorization.k8s.io, kind: User, name: {user}}}
 """
+
+
+def row_cells(row: str) -> list[str]:
+    """The text of each data cell of a table row's HTML (``<tr>…</tr>``), tags stripped, without the
+    change list's checkbox cell (``td.action-checkbox``): the admin's columns, in order."""
+    cells = re.findall(r'<td(?! class="action-checkbox")[^>]*>(.*?)</td>', row, re.S)
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in cells]

@@ -21,7 +21,7 @@ from console.models import AuditEntry
 from console.registry import PROGRESSING, site
 from emqx.client.clientset import Clientset
 from emqx.models.apps_v2beta1 import EMQX
-from tests.support import REPLICANT_REPLICAS, eventually, form_data, form_inputs
+from tests.support import REPLICANT_REPLICAS, eventually, form_data, form_inputs, row_cells
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def _url(namespace: str, page: str = "") -> str:
 
 
 def _cells(row: str) -> list[str]:
-    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    return row_cells(row)
 
 
 def _seen(admin: Client, namespace: str) -> None:

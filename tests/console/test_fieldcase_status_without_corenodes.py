@@ -21,7 +21,7 @@ from console.models import AuditEntry
 from console.registry import PROGRESSING, site
 from emqx.client.clientset import Clientset
 from emqx.models.apps_v2beta1 import EMQX
-from tests.support import eventually, form_data
+from tests.support import eventually, form_data, row_cells
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,7 @@ def _url(namespace: str, page: str = "") -> str:
 
 
 def _cells(row: str) -> list[str]:
-    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    return row_cells(row)
 
 
 def _row(html: str, namespace: str) -> tuple[str, list[str]]:

@@ -26,6 +26,28 @@ from tests.operator import head, wait_for
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _ctrl_c_reaches_it() -> None:
+    """In the child before it runs: SIGINT at its default and not blocked, as a shell gives a command
+    run from a terminal (an ignored or blocked SIGINT would be inherited, and Python then raises no
+    KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _interrupt(command: subprocess.Popen[str], timeout: float = 60) -> str:
+    """Ctrl-C to ``command`` (started with ``-X faulthandler``) and its output once it has ended. When it
+    has not ended within ``timeout`` s, SIGABRT makes faulthandler print every thread's stack, and the
+    AssertionError shows them: where it hangs, not only that it does."""
+    command.send_signal(signal.SIGINT)
+    try:
+        out, _ = command.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        command.send_signal(signal.SIGABRT)
+        out, _ = command.communicate(timeout=30)
+        raise AssertionError(f"still running {timeout:.0f} s after Ctrl-C; its threads then:\n{out[-8000:]}") from None
+    return out
+
+
 def _alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -86,12 +108,24 @@ def test_the_demo_serves_its_clusters_and_leaves_nothing_behind(
     for name in ("KUBECONFIG", "CONSOLE_CLUSTERS_JSON", "CONSOLE_KUBE_CONTEXTS"):
         env.pop(name, None)
     demo = subprocess.Popen(
-        [sys.executable, "manage.py", "demo", "--addr", f"127.0.0.1:{port}", "--pace", "0.2", *args],
+        [
+            sys.executable,
+            "-X",
+            "faulthandler",
+            "manage.py",
+            "demo",
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--pace",
+            "0.2",
+            *args,
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_ctrl_c_reaches_it,
     )
     output: list[str] = []
     reader = threading.Thread(target=lambda: output.extend(iter(demo.stdout.readline, "")), daemon=True)
@@ -127,7 +161,13 @@ def test_the_demo_serves_its_clusters_and_leaves_nothing_behind(
         assert sandbox_pids <= tree
 
         demo.send_signal(stop_signal)
-        code = demo.wait(timeout=120)  # stopping three sandboxes on a busy machine
+        try:
+            code = demo.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            demo.send_signal(signal.SIGABRT)  # faulthandler: every thread's stack, to its output
+            demo.wait(30)
+            reader.join(5)
+            raise AssertionError(f"still running 90 s after {stop_signal.name}:\n{''.join(output)[-8000:]}") from None
         assert code == (-signal.SIGKILL if stop_signal == signal.SIGKILL else 0), "".join(output)
     finally:
         if demo.poll() is None:
@@ -151,19 +191,19 @@ def test_the_demo_serves_its_clusters_and_leaves_nothing_behind(
 def test_simulate_operator_writes_status_until_interrupted(sandbox, namespace: str) -> None:
     argv = ["simulate_operator", "--kubeconfig", str(sandbox.kubeconfig), "--namespace", namespace, "--pace", "0.05"]
     command = subprocess.Popen(
-        [sys.executable, "manage.py", *argv],
+        [sys.executable, "-X", "faulthandler", "manage.py", *argv],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_ctrl_c_reaches_it,
     )
     try:
         with Clientset.from_kubeconfig(sandbox.kubeconfig) as cs:
             client = cs.apps_v2beta1.emqxes(namespace)
             client.create(emqx("by-command", core_replicas=1))
             wait_for(lambda: head(client.get("by-command")) == ("Ready", "Ready"), what="Ready via the command")
-        command.send_signal(signal.SIGINT)
-        out, _ = command.communicate(timeout=90)
+        out = _interrupt(command)
     finally:
         if command.poll() is None:
             command.kill()
@@ -178,11 +218,12 @@ def test_simulate_operator_writes_operator_2_3_status_in_the_model_asked_for(san
 
     argv = ["simulate_operator", "--kubeconfig", str(sandbox_23.kubeconfig), "--namespace", namespace_23]
     command = subprocess.Popen(
-        [sys.executable, "manage.py", *argv, "--pace", "0.05", "--status-model", "B"],
+        [sys.executable, "-X", "faulthandler", "manage.py", *argv, "--pace", "0.05", "--status-model", "B"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_ctrl_c_reaches_it,
     )
     try:
         with Clientset.from_kubeconfig(sandbox_23.kubeconfig) as cs:
@@ -197,8 +238,7 @@ def test_simulate_operator_writes_operator_2_3_status_in_the_model_asked_for(san
             wait_for(lambda: types().get("Ready") == "True", what="Ready via the command")
             # Model B: only the four independent conditions; the state machine's Initialized never appears.
             assert set(types()) <= {"CoreNodesProgressing", "ReplicantNodesProgressing", "Available", "Ready"}
-        command.send_signal(signal.SIGINT)
-        command.communicate(timeout=90)
+        _interrupt(command)
     finally:
         if command.poll() is None:
             command.kill()
