@@ -110,14 +110,7 @@ def unified(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, *
     for raw in difflib.unified_diff(a, b, lineterm="", n=context):
         if raw.startswith(("---", "+++")):
             continue
-        if raw.startswith("@@"):
-            lines.append(DiffLine("hunk", raw))
-        elif raw.startswith("+"):
-            lines.append(DiffLine("add", raw[1:]))
-        elif raw.startswith("-"):
-            lines.append(DiffLine("del", raw[1:]))
-        else:
-            lines.append(DiffLine("ctx", raw[1:]))
+        lines.append(_diff_line(raw))
     return lines
 
 
@@ -129,15 +122,20 @@ def parse_unified(text: str) -> list[DiffLine]:
     for raw in text.splitlines():
         if raw.startswith(("--- ", "+++ ")) and not lines:
             continue
-        if raw.startswith("@@"):
-            lines.append(DiffLine("hunk", raw))
-        elif raw.startswith("+"):
-            lines.append(DiffLine("add", raw[1:]))
-        elif raw.startswith("-"):
-            lines.append(DiffLine("del", raw[1:]))
-        else:
-            lines.append(DiffLine("ctx", raw[1:] if raw.startswith(" ") else raw))
+        lines.append(_diff_line(raw))
     return lines
+
+
+def _diff_line(raw: str) -> DiffLine:
+    """One line of a unified diff (no file header) as shown: a hunk header, an added, removed or
+    context line without its one-character prefix (a line with no prefix is kept whole)."""
+    if raw.startswith("@@"):
+        return DiffLine("hunk", raw)
+    if raw.startswith("+"):
+        return DiffLine("add", raw[1:])
+    if raw.startswith("-"):
+        return DiffLine("del", raw[1:])
+    return DiffLine("ctx", raw[1:] if raw.startswith(" ") else raw)
 
 
 _MISSING: Any = object()

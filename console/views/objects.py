@@ -14,7 +14,6 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -24,7 +23,6 @@ from django_htmx.http import HttpResponseStopPolling
 from console import diffs, listing
 from console.clusters import Cluster
 from console.forms.filters import ObjectFilterForm, filter_objects
-from console.impersonation import enabled as impersonation_enabled
 from console.models import ConditionTransition
 from console.permissions import require_cluster_read
 from console.registry import ResourceAdmin
@@ -32,6 +30,7 @@ from console.summaries import Summary
 from console.svg import phase_strip
 from console.timeline import RECORDER, history, recording_enabled
 from console.views._common import banner, cluster_view
+from console.views.history import require_history_read
 from emqx.errors import EmqxClientError, Forbidden
 from emqx.events import EventsClient
 from emqx.models._base import Resource
@@ -274,15 +273,8 @@ def object_timeline(
 ) -> HttpResponse:
     """The condition timeline: the transitions this console recorded (console.timeline), as
     phases with their durations."""
-    admin.require(request.user, "view", cluster.name, namespace)
-    try:
-        # The history is the object's status over time: the cluster's RBAC decides it as it does the status.
-        require_cluster_read(request.user, cluster, cluster.kind_client(admin.kind), namespace)
-    except EmqxClientError:
-        if impersonation_enabled():
-            raise PermissionDenied(
-                f"Cannot check what you may read in cluster {cluster.name} right now (it does not answer)."
-            ) from None
+    # The timeline is the object's status over time: the cluster's RBAC decides it as it does the status.
+    require_history_read(request, cluster, admin, namespace)
     recorded = ConditionTransition.objects.filter(cluster=cluster.name, kind=admin.kind, namespace=namespace, name=name)
     page_banner, uid = None, ""
     try:
