@@ -149,10 +149,11 @@ class ResourceAdmin:
 
     list_display: ClassVar[tuple[Column, ...]] = (NAMESPACE, NAME, STATE, VERSION, AGE)
     search_fields: ClassVar[tuple[str, ...]] = ("metadata.name",)
-    list_filter: ClassVar[tuple[str, ...]] = ("namespace", "labels", "state")
+    list_filter: ClassVar[tuple[str, ...]] = ("namespace", "labels", "state", "kind_version")
     """The change list's filters (Django admin's ``list_filter``): ``labels`` is the filter bar's label
-    selector; ``namespace``, ``state`` and ``version`` (kinds with an image) are facets of the filter
-    sidebar, counted (console/forms/filters.py)."""
+    selector; ``namespace``, ``state``, ``version`` (kinds with an image) and ``kind_version`` (the
+    version the spec was written through) are facets of the filter sidebar, counted
+    (console/forms/filters.py)."""
     list_filter_labels: ClassVar[tuple[str, ...]] = ()
     """Label keys the sidebar offers as facets, one each (``("environment", "tier")``: ``?label.tier=edge``)."""
     ordering: ClassVar[str] = "namespace"

@@ -159,6 +159,8 @@ class Summary:
     created: dt.datetime | None
     labels: dict[str, str]
     api_version: str
+    """The version the console read it through (``apps.emqx.io/v2beta1``): the same for every object of
+    the kind in one cluster."""
     state: str
     """'Ready', 'Available', 'Progressing', 'Not ready', 'Pending' (no status yet), 'Processing',
     'Completed', 'Failed', 'Paused' (paused before it was Ready), 'API unavailable' (the operator
@@ -193,6 +195,9 @@ class Summary:
     """An update the operator is rolling out (blue-green, for EMQX): a node set's updateRevision is
     not yet its currentRevision, or nodes are being evacuated. Old nodes stop on purpose then."""
     progress: Progress | None = None
+    kind_version: str = ""
+    """The version of the kind its spec was last written through (``v2alpha1``, ``v2beta1``; '' when
+    unknown): ObjectMeta.spec_api_version, from the cache's compact managedFields."""
     """While :attr:`updating`: the old and new revisions of each node role and the evacuations
     (console.progress), which the status panel shows."""
 
@@ -335,6 +340,7 @@ def base_fields(obj: Any) -> dict[str, Any]:
         "created": parse_time(meta.creation_timestamp),
         "labels": dict(meta.labels or {}),
         "api_version": obj.api_version,
+        "kind_version": meta.spec_api_version(),
         "deleting": meta.deletion_timestamp is not None,
         "finalizers": tuple(meta.finalizers or ()),
     }

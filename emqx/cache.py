@@ -10,8 +10,9 @@ status polls) take from the store and cause **no** API request, however many of 
   turns False with the reason, and the informer retries with capped exponential backoff.
 * ``generation`` grows by one on every change, so a reader can tell cheaply whether
   anything moved since it last looked; ``wait_for_change`` blocks until it does.
-* Cached objects carry no ``metadata.managedFields`` (who owns which field): read the live
-  object to see them.
+* Cached objects carry ``metadata.managedFields`` in a compact form: who wrote through which
+  apiVersion, and the top-level parts each owns, but not which fields (read the live object
+  for those): ResourceClient.with_compact_managed_fields.
 """
 
 from __future__ import annotations
@@ -83,9 +84,9 @@ class Informer(Generic[T]):
     """
 
     def __init__(self, client: ResourceClient[T], *, name: str = "") -> None:
-        # Without managedFields: nothing reads them from the cache, and they are a fifth of
-        # its memory (client-go's informers drop them too).
-        self._client = client.without_managed_fields()
+        # managedFields without their field sets: those are a fifth of the cache's memory and
+        # nothing reads them from it (client-go's informers drop managedFields whole).
+        self._client = client.with_compact_managed_fields()
         self.name = name or f"{client.resource.kind}"
         self._store: dict[Key, T] = {}
         self._lock = threading.Condition()

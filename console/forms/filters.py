@@ -3,7 +3,9 @@ the filter sidebar's facets with their counts (Django admin's ``list_filter`` wi
 
 A facet is one thing the list can be narrowed by, one choice at a time (``?state=Ready&version=5.8.6``):
 the namespace, the state (``Summary.state``: the admin's own state values), the EMQX version
-(``Summary.version``, for kinds with an image) and each label key the admin declares
+(``Summary.version``, for kinds with an image), the kind version its spec was written through
+(``Summary.kind_version``: ``?kind_version=v2alpha1`` finds what a deprecated version wrote) and each
+label key the admin declares
 (``ResourceAdmin.list_filter_labels``: ``?label.tier=edge``). The kinds declare theirs in
 ``ResourceAdmin.list_filter``. Counts follow Django admin's facet semantics (Django 5.0,
 ``ChangeList.get_queryset`` with ``add_facets``): a facet's counts are of the objects every OTHER
@@ -62,6 +64,7 @@ FACETS = {
     "namespace": NAMESPACE_FACET,
     "state": Facet("state", "By state", lambda s: s.state),
     "version": Facet("version", "By EMQX version", lambda s: s.version),
+    "kind_version": Facet("kind_version", "By kind version", lambda s: s.kind_version),
 }
 """The facets a kind may name in ``list_filter`` (besides ``labels``, the label selector of the filter bar)."""
 
@@ -117,6 +120,14 @@ class ObjectFilterForm(forms.Form):
             elif facet.key == "version":
                 self.fields["version"] = forms.CharField(
                     required=False, max_length=255, label="EMQX version", validators=[_printable]
+                )
+            elif facet.key == "kind_version":
+                self.fields["kind_version"] = forms.RegexField(
+                    regex=r"^v[1-9][0-9]*((alpha|beta)[1-9][0-9]*)?$",
+                    required=False,
+                    max_length=20,
+                    label="Kind version",
+                    error_messages={"invalid": "Not a version of a Kubernetes kind (v2, v2beta1)."},
                 )
             elif facet.key.startswith(LABEL_PREFIX):
                 self.fields[facet.key] = _label_value_field(facet.key.removeprefix(LABEL_PREFIX))

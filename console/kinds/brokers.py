@@ -247,7 +247,7 @@ class _BrokerAdmin(ResourceAdmin):
     has_scale = True
     # The operator names the StatefulSet and its Services after the broker: DNS labels.
     name_rule = DNS_LABEL
-    list_filter = ("namespace", "labels", "state", "version")
+    list_filter = ("namespace", "labels", "state", "version", "kind_version")
     list_filter_labels = ("environment", "tier")
 
     def summarize_object(self, obj: Any) -> Summary:

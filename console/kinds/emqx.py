@@ -619,7 +619,7 @@ class EMQXAdmin(ResourceAdmin):
     # the API server hands the same stored object out in either by rewriting apiVersion alone.
     same_schema_versions = (frozenset({"v2", "v2beta1"}),)
     actions = ACTIONS
-    list_filter = ("namespace", "labels", "state", "version")
+    list_filter = ("namespace", "labels", "state", "version", "kind_version")
     # The demo fleet labels instances by tier; deleting anything labelled environment=production asks for its name.
     list_filter_labels = ("environment", "tier")
 

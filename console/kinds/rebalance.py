@@ -243,7 +243,6 @@ site.register(RebalanceAdmin)
 # ----- the EMQX detail page's Rebalance wizard and past Rebalances ------------------------------
 
 
-
 def can_be_rebalanced(obj: Resource) -> bool:
     """Whether a Rebalance may target this EMQX (operator 2.x's rebalance controller: "Only
     enterprise edition can be rebalanced", judged from the ``edition`` EMQX reports for its first

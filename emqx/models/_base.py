@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
@@ -115,6 +116,39 @@ class ObjectMeta(KubeModel):
     owner_references: list[OwnerReference] | None = Field(default=None, alias="ownerReferences")
     finalizers: list[str] | None = None
     managed_fields: list[ManagedFieldsEntry] | None = Field(default=None, alias="managedFields")
+
+    def spec_api_version(self) -> str:
+        """The oldest version of the kind (``"v2alpha1"``) through which a writer still owns part of
+        the spec: of the managedFields entries of the object itself (not a subresource such as
+        status) that own part of ``spec``, the oldest ``apiVersion`` by :func:`version_age`; without
+        such an entry, of the entries of the object itself; '' when managedFields say nothing.
+
+        Source: Kubernetes "Server-Side Apply" (field management). An entry's ``apiVersion`` is the
+        version its manager wrote through, and the API server keeps it while that manager's field
+        set stays the same, even when it writes again through another version; a field passes to
+        another manager only when that one changes its value. So the answer is "v2alpha1" as long
+        as anything of the spec is owned as written through v2alpha1: what an upgrade that drops
+        v2alpha1 cares about (console/upgrade.py reads the same records)."""
+        entries = [e for e in self.managed_fields or () if not e.subresource and e.api_version]
+        owning = [e for e in entries if "f:spec" in (e.fields_v1 or {})] or entries
+        versions = [(e.api_version or "").rpartition("/")[2] for e in owning]
+        return min(versions, key=version_age) if versions else ""
+
+
+_VERSION = re.compile(r"^v(?P<major>[0-9]+)(?:(?P<stage>alpha|beta)(?P<minor>[0-9]+))?$")
+
+
+def version_age(version: str) -> tuple[int, int, int, int, str]:
+    """Sort key of a version name of a kind, oldest first, for names of Kubernetes' pattern
+    ``v<major>[alpha|beta<minor>]`` (CustomResourceDefinition versioning): by major, then alpha
+    before beta before GA, then minor: ``v2alpha1 < v2beta1 < v2 < v3beta1``. (Kubernetes'
+    own "version priority" puts every GA before every beta, for choosing a preferred version;
+    this orders by release.) Other names sort first, alphabetically."""
+    found = _VERSION.match(version)
+    if found is None:
+        return (0, 0, 0, 0, version)
+    stage = {"alpha": 0, "beta": 1, None: 2}[found["stage"]]
+    return (1, int(found["major"]), stage, int(found["minor"] or 0), "")
 
 
 class ListMeta(KubeModel):

@@ -38,6 +38,7 @@ LIST = "/clusters/default/emqx/"
 READY = ("Ready", "ClusterReady", dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
 
 # The fleet: (namespace, name, EMQX version, Ready or not, tier label). "a" holds five, "b" two.
+# south-2 is written through the deprecated v2alpha1 (WRITTEN_AS_V2ALPHA1), the others through v2beta1.
 FLEET = [
     ("a", "north-1", "5.8.6", True, "edge"),
     ("a", "north-2", "5.8.6", True, "edge"),
@@ -47,6 +48,7 @@ FLEET = [
     ("b", "west-1", "5.8.6", True, "edge"),
     ("b", "west-2", "5.7.2", False, "edge"),
 ]
+WRITTEN_AS_V2ALPHA1 = {"south-2"}
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,11 @@ def fleet(sandbox: Sandbox) -> Iterator[Fleet]:
             ns = getattr(fleet, key)
             emqxes = cs.apps_v2beta1.emqxes(ns)
             labels = {"tier": tier} if tier else None
-            emqxes.create(factories.emqx(name, namespace=ns, image=f"emqx/emqx:{version}", labels=labels))
+            if name in WRITTEN_AS_V2ALPHA1:
+                old = factories.emqx_v2alpha1(name, namespace=ns, image=f"emqx/emqx:{version}")
+                cs.apps_v2alpha1.emqxes(ns).create(old)
+            else:
+                emqxes.create(factories.emqx(name, namespace=ns, image=f"emqx/emqx:{version}", labels=labels))
             if ready:
                 write_emqx_status(emqxes, name, [READY], coreNodesStatus={"readyReplicas": 1, "replicas": 1})
     yield fleet
@@ -128,6 +134,7 @@ def test_the_sidebar_counts_each_state_version_and_label_of_the_namespace(consol
     assert counts["By state"] == {"All": 5, "Ready": 3, "Pending": 2}
     assert counts["By EMQX version"] == {"All": 5, "5.7.2": 2, "5.8.6": 3}
     assert counts["By label tier"] == {"All": 5, "backend": 2, "edge": 2}  # south-2 has no tier
+    assert counts["By kind version"] == {"All": 5, "v2alpha1": 1, "v2beta1": 4}
     assert "By label environment" not in counts, "a label nothing carries has no choices to offer"
     namespaces = counts["By namespace"]
     assert (namespaces[fleet.a], namespaces[fleet.b]) == (5, 2), "the namespace facet ignores its own choice"
@@ -161,6 +168,41 @@ def test_the_name_search_and_the_label_selector_narrow_every_facets_counts(conso
     page = _get(console, namespace=fleet.a, q="south", labels="tier", state="Ready")
     assert rows(page) == ["south-1"]
     assert sidebar(page)["By state"] == {"All": 1, "Ready": 1}
+
+
+def test_the_kind_version_finds_what_a_deprecated_version_wrote(console: Client, fleet: Fleet) -> None:
+    page = _get(console, namespace=fleet.a, kind_version="v2alpha1")
+    assert rows(page) == ["south-2"]
+    assert sidebar(page)["By state"] == {"All": 1, "Pending": 1}
+    page = _get(console, namespace=fleet.a, kind_version="v2 beta")
+    assert "field-kind_version" in page and "Not a version of a Kubernetes kind" in page
+    assert len(rows(page)) == 5, "an invalid version drops only itself"
+
+
+def test_the_kind_version_follows_the_specs_writers_not_labels_or_the_operators_status(
+    console: Client, sandbox: Sandbox
+) -> None:
+    namespace = f"facets-moved-{secrets.token_hex(3)}"
+    sandbox.create_namespace(namespace)
+
+    def kind_versions() -> dict[str, int]:
+        return sidebar(_get(console, namespace=namespace)).get("By kind version", {})
+
+    with Clientset.from_kubeconfig(sandbox.kubeconfig) as cs:
+        # imagePullPolicy set: a write through v2alpha1 would default it (in the spec, owned by that writer)
+        pulled = factories.emqx("moved", namespace=namespace, spec={"imagePullPolicy": "IfNotPresent"})
+        cs.apps_v2beta1.emqxes(namespace).create(pulled)
+        eventually(lambda: kind_versions() == {"All": 1, "v2beta1": 1})
+        old = cs.apps_v2alpha1.emqxes(namespace)
+        old.patch("moved", {"metadata": {"labels": {"tier": "edge"}}}, field_manager="an-old-script")
+        write_emqx_status(cs.apps_v2beta1.emqxes(namespace), "moved", [READY])  # the status subresource
+        eventually(lambda: sidebar(_get(console, namespace=namespace)).get("By state") == {"All": 1, "Ready": 1})
+        assert kind_versions() == {"All": 1, "v2beta1": 1}, "a label and a status are not the spec"
+        old.patch("moved", {"spec": {"image": "emqx/emqx:5.8.9"}}, field_manager="an-old-script")
+        eventually(
+            lambda: kind_versions() == {"All": 1, "v2alpha1": 1},
+            message="a spec field written through v2alpha1 shows it",
+        )
 
 
 def test_a_chosen_choice_that_lists_nothing_stays_in_the_sidebar_at_zero(console: Client, fleet: Fleet) -> None:

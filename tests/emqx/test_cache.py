@@ -47,6 +47,26 @@ def test_it_sees_creation_change_and_deletion(clientset: Clientset, informer: In
     assert [o.metadata.name for o in informer.list(namespace)] == []
 
 
+def test_it_keeps_who_wrote_through_which_version_but_not_the_field_sets(
+    clientset: Clientset, informer: Informer[EMQX], namespace: str
+) -> None:
+    clientset.apps_v2alpha1.emqxes(namespace).create(factories.emqx_v2alpha1("old-writer", namespace=namespace))
+    clientset.apps_v2beta1.emqxes(namespace).patch("old-writer", {"metadata": {"labels": {"tier": "edge"}}})
+    eventually(lambda: getattr(informer.get(namespace, "old-writer"), "metadata", None) is not None)
+    eventually(lambda: informer.get(namespace, "old-writer").metadata.labels == {"tier": "edge"})  # type: ignore[union-attr]
+    cached = informer.get(namespace, "old-writer")
+    assert cached is not None and cached.metadata.managed_fields is not None
+    live = clientset.apps_v2beta1.emqxes(namespace).get("old-writer")
+    assert live.metadata.managed_fields is not None
+    assert [(e.manager, e.api_version, sorted(e.fields_v1 or {})) for e in cached.metadata.managed_fields] == [
+        (e.manager, e.api_version, sorted(e.fields_v1 or {})) for e in live.metadata.managed_fields
+    ], "every writer and its version is kept, with the top-level parts it owns"
+    assert [v for e in cached.metadata.managed_fields for v in (e.fields_v1 or {}).values() if v] == [], "no field sets"
+    assert any((e.fields_v1 or {}).get("f:spec") for e in live.metadata.managed_fields)
+    # The label patch came later, through v2beta1, but owns no part of the spec.
+    assert cached.metadata.spec_api_version() == "v2alpha1"
+
+
 def test_reading_the_cache_costs_the_api_server_no_request(
     sandbox: Sandbox, clientset: Clientset, informer: Informer[EMQX], namespace: str
 ) -> None:

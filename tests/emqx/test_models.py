@@ -14,6 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from emqx.models import ObjectMeta, Resource, ResourceList, apps_v1beta1, apps_v1beta4, apps_v2alpha1, apps_v2beta1
+from emqx.models._base import version_age
 from emqx.models.apps_v2beta1 import EMQX, EMQXSpec, Rebalance
 
 GENERATED_MODULES = [apps_v2beta1, apps_v2alpha1, apps_v1beta4, apps_v1beta1]
@@ -743,3 +744,68 @@ def test_models_are_independent_copies() -> None:
 
     assert first.core_template is not second.core_template
     assert copy.deepcopy(first) == first
+
+
+def _entry(version: str, time: str, owns: str, subresource: str = "") -> dict[str, Any]:
+    return {
+        "apiVersion": f"apps.emqx.io/{version}",
+        "manager": f"writer-{version}",
+        "operation": "Update",
+        "time": time,
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {owns: {}},
+        **({"subresource": subresource} if subresource else {}),
+    }
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        ([], ""),
+        ([_entry("v2alpha1", "2024-01-01T00:00:00Z", "f:spec")], "v2alpha1"),
+        (  # the operator's status and a later label edit own no part of the spec
+            [
+                _entry("v2alpha1", "2024-01-01T00:00:00Z", "f:spec"),
+                _entry("v2beta1", "2024-01-02T00:00:00Z", "f:status", subresource="status"),
+                _entry("v2beta1", "2024-01-03T00:00:00Z", "f:metadata"),
+            ],
+            "v2alpha1",
+        ),
+        (  # a label written through the old version is not the spec
+            [
+                _entry("v2alpha1", "2024-01-03T00:00:00Z", "f:metadata"),
+                _entry("v2beta1", "2024-01-01T00:00:00Z", "f:spec"),
+            ],
+            "v2beta1",
+        ),
+        (  # any part of the spec still owned through the old version, whoever wrote later
+            [
+                _entry("v2beta1", "2024-01-05T00:00:00Z", "f:spec"),
+                _entry("v2alpha1", "2024-01-01T00:00:00Z", "f:spec"),
+            ],
+            "v2alpha1",
+        ),
+        ([_entry("v3beta1", "2026-01-01T00:00:00Z", "f:spec"), _entry("v2", "2025-01-01T00:00:00Z", "f:spec")], "v2"),
+        ([_entry("v2alpha1", "2024-01-01T00:00:00Z", "f:metadata")], "v2alpha1"),  # nobody owns the spec
+        ([_entry("v2beta1", "2024-01-01T00:00:00Z", "f:status", subresource="status")], ""),
+    ],
+)
+def test_the_kind_version_is_the_oldest_one_that_still_owns_part_of_the_spec(
+    entries: list[dict[str, Any]], expected: str
+) -> None:
+    assert ObjectMeta.model_validate({"name": "e", "managedFields": entries}).spec_api_version() == expected
+
+
+def test_versions_of_a_kind_sort_in_release_order() -> None:
+    names = ["v3beta1", "v2", "v1beta4", "v10", "v2beta1", "v2alpha1", "v1beta10", "v1", "custom"]
+    assert sorted(names, key=version_age) == [
+        "custom",
+        "v1beta4",
+        "v1beta10",
+        "v1",
+        "v2alpha1",
+        "v2beta1",
+        "v2",
+        "v3beta1",
+        "v10",
+    ]
