@@ -119,7 +119,14 @@ DATABASES = {
         "NAME": Path(env_str("CONSOLE_SQLITE_PATH", str(BASE_DIR / "db.sqlite3"))),
         # Wait up to 20 s for another thread's or worker's write to finish, rather than failing at
         # once with "database is locked" (the audit, the timeline and sessions all write here).
-        "OPTIONS": {"timeout": 20},
+        # WAL: pages read while the audit, the timeline recorder or a session writes (SQLite's
+        # "Write-Ahead Logging"). read_uncommitted matters only for the test database (in-memory,
+        # shared cache), where a read would otherwise fail at once on the table lock of a writing
+        # thread ("database table is locked"): as in WAL, readers then take no table locks.
+        "OPTIONS": {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA read_uncommitted=1",
+        },
     }
 }
 if os.environ.get("DATABASE_URL", "").startswith("postgres"):

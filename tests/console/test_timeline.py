@@ -352,3 +352,45 @@ def test_a_rollout_found_under_an_older_ready_status_is_not_a_fall_from_ready(
     finally:
         clusters.reset()
         assert RECORDER.flush()
+
+
+def test_a_timeline_read_never_fails_while_the_recorder_is_writing() -> None:
+    """The recorder writes from the informer's thread; a page reading the timeline meanwhile waits
+    for nothing and fails on nothing (WAL on a file database; no read locks on the test database's
+    shared cache: console/settings.py), where it used to fail with "database table is locked"."""
+    import threading
+
+    from django.db import connection, transaction
+
+    writing, read = threading.Event(), threading.Event()
+
+    def recorder() -> None:
+        try:
+            with transaction.atomic():
+                now = dt.datetime.now(dt.UTC)
+                ConditionTransition.objects.create(
+                    cluster="default",
+                    kind="EMQX",
+                    namespace="ns",
+                    name="busy",
+                    uid="busy-uid",
+                    condition_type="Ready",
+                    status="True",
+                    change="set",
+                    at=now,
+                    observed_at=now,
+                )
+                writing.set()
+                read.wait(10)  # the write stays open while the page reads
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=recorder)
+    thread.start()
+    try:
+        assert writing.wait(10)
+        assert list(ConditionTransition.objects.filter(name="other")) == []  # no OperationalError
+    finally:
+        read.set()
+        thread.join(10)
+    assert ConditionTransition.objects.filter(name="busy").count() == 1
