@@ -31,6 +31,7 @@ first failure. The actions here:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -152,6 +153,8 @@ class AdminAction:
     """What the confirmation page says the action will do."""
     typed_name: bool = False
     """Production objects need their name typed (the single delete page's rule)."""
+    typed_name_note: str = ""
+    """What the confirmation page says above the typed names."""
     changes_spec: bool = True
     """It changes the spec, so the operator answers it (the result page waits for that answer)."""
 
@@ -168,6 +171,15 @@ class AdminAction:
     def now(self, obj: Resource, summary: Summary) -> str:
         """What the object has now of what the action changes, for the confirmation page."""
         return ""
+
+    def typed_name_reasons(
+        self, obj: Resource, production: Callable[[], list[str]], values: Mapping[str, Any] | None
+    ) -> list[str]:
+        """Why ``obj``'s name must be typed for this action to touch it ([]: it need not be).
+        ``production()`` gives why it looks like production (console.forms.base.production_reasons:
+        its own labels or its namespace's); ``values`` are the action form's values, None on the
+        confirmation page before they are given (then: every object that may need it)."""
+        return production() if self.typed_name else []
 
     def intended(self, obj: Resource, values: Mapping[str, Any]) -> Resource | None:
         """The object as the action will leave it (the audit entry's "intended"), or None."""
@@ -205,6 +217,10 @@ class DeleteSelected(AdminAction):
     audit_action = "delete"
     permission = "delete"
     typed_name = True
+    typed_name_note = (
+        "Some of these look like production: type each one's name to delete it."
+        " One left untyped is not deleted; the others are."
+    )
     changes_spec = False
     description = "Deletes each object; what the operator created for it goes with it."
 
@@ -283,8 +299,28 @@ class LabelAction(_PatchAction):
     def why_not(self, obj: Resource) -> str:
         return "" if obj.metadata.deletion_timestamp is None else "it is being deleted"
 
+    typed_name_note = (
+        "Some of these are labelled production, which guards them against deletion by mistake: type each"
+        " one's name to change that label. One left untyped keeps it; the others change."
+    )
+
     def now(self, obj: Resource, summary: Summary) -> str:
         return ", ".join(f"{k}={v}" for k, v in sorted((obj.metadata.labels or {}).items())) or "no labels"
+
+    def typed_name_reasons(
+        self, obj: Resource, production: Callable[[], list[str]], values: Mapping[str, Any] | None
+    ) -> list[str]:
+        """Changing or removing an object's own production label (``environment=production``,
+        console.forms.base.PRODUCTION_LABELS) lifts the delete guard, so it asks for the name
+        typed as a delete would; any other label, or a namespace's production label, does not."""
+        from console.forms.base import PRODUCTION_LABELS
+
+        labels = obj.metadata.labels or {}
+        own = [key for key in PRODUCTION_LABELS if labels.get(key) == "production"]
+        if values is not None:
+            keeps = values.get("operation") == "add" and values.get("value") == "production"
+            own = [key for key in own if key == values.get("key") and not keeps]
+        return [f"changing its {key}=production label lifts the guard against deleting it by mistake" for key in own]
 
     def patch(self, obj: Resource, values: Mapping[str, Any]) -> dict[str, Any]:
         value = values.get("value", "") if values.get("operation") == "add" else None
@@ -533,7 +569,9 @@ def run(
             refusal = "it was deleted and created again after the confirmation page; nothing was done to this new one"
         elif why := action.why_not(obj):
             refusal = f"the action does not apply: {why}"
-        elif action.typed_name and (reasons := production(obj)) and typed.get((ns, name), "") != name:
+        elif (reasons := action.typed_name_reasons(obj, functools.partial(production, obj), values)) and typed.get(
+            (ns, name), ""
+        ) != name:
             refusal = f"its name was not typed, and it must be because {'; '.join(reasons)}"
 
         def write(

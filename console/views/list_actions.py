@@ -12,6 +12,7 @@ listed apart with why, and are not touched.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from typing import Any
@@ -135,7 +136,7 @@ def _confirmation(
         elif why := action.why_not(obj):
             skipped.append((summary, why))
         else:
-            reasons = production(obj) if action.typed_name else []
+            reasons = action.typed_name_reasons(obj, functools.partial(production, obj), None)
             typed = request.POST.get(f"confirm:{ns}/{summary.name}", "") if token else ""
             rows.append(
                 {"obj": obj, "summary": summary, "now": action.now(obj, summary), "reasons": reasons, "typed": typed}

@@ -240,6 +240,31 @@ def test_each_production_object_needs_its_name_typed_and_one_left_untyped_is_kep
     }
 
 
+def test_removing_a_production_label_needs_the_name_typed_as_a_delete_would(
+    admin: Client, clientset: Clientset, namespace: str
+) -> None:
+    """The Label action cannot lift the production guard quietly: an object's own
+    environment=production label is changed or removed only with its name typed."""
+    _make(clientset, namespace, "guarded", "also-guarded", labels={"environment": "production"})
+    _make(clientset, namespace, "plain")
+    _see(admin, namespace, "guarded", "also-guarded", "plain")
+    page = _select(admin, namespace, "label", "guarded", "also-guarded", "plain")
+    html = page.content.decode()
+    assert html.count('name="confirm:') == 2 and "lifts the guard against deleting it by mistake" in html
+    removal = {"operation": "remove", "key": "environment", f"confirm:{namespace}/guarded": "guarded"}
+    result = admin.get(_confirm_page(admin, page, **removal)["Location"]).content.decode()
+    labels = {o.metadata.name: o.metadata.labels or {} for o in clientset.apps_v2beta1.emqxes(namespace).list().items}
+    assert labels["guarded"] == {} and labels["also-guarded"] == {"environment": "production"}
+    assert "its name was not typed, and it must be because changing its environment=production label" in result
+    outcomes = {e.name: e.outcome for e in AuditEntry.objects.filter(namespace=namespace, action="label")}
+    assert outcomes == {"guarded": "success", "also-guarded": "failure", "plain": "success"}
+    # Another label, on the same objects, needs nothing typed.
+    page = _select(admin, namespace, "label", "also-guarded")
+    _confirm_page(admin, page, operation="add", key="team", value="iot")
+    team = clientset.apps_v2beta1.emqxes(namespace).get("also-guarded").metadata.labels or {}
+    assert team == {"environment": "production", "team": "iot"}
+
+
 def test_all_matching_takes_every_page_of_the_filtered_list_as_the_server_finds_it_now(
     admin: Client, clientset: Clientset, namespace: str
 ) -> None:
