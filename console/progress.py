@@ -1,10 +1,12 @@
 """The progress of an EMQX update that takes minutes, read from the status the operator writes.
 
-During a blue-green update (operator 2.2's EMQX v2beta1, 2.3's v2) each node set reports the
-revision it runs and the one it moves to (``coreNodesStatus`` / ``replicantNodesStatus``:
-``currentRevision``, ``currentReplicas``, ``updateRevision``, ``updateReplicas``), and the nodes of
-the old set are evacuated one at a time before they stop (``nodeEvacuationsStatus`` in v2beta1,
-``nodeEvacuations`` in the later v2 code and in v3beta1). Field names and what each line writes:
+During an update each node set reports the revision it runs and the one it moves to
+(``coreNodesStatus`` / ``replicantNodesStatus``: ``currentRevision``, ``currentReplicas``,
+``updateRevision``, ``updateReplicas``; operator 2.2's EMQX v2beta1 and 2.3's v2 for both roles,
+3.0's v3beta1 for the replicant ReplicaSets only: its one core StatefulSet reports counts, no
+revision), and the nodes that serve clients are evacuated one at a time before they stop
+(``nodeEvacuationsStatus`` in v2beta1 and 2.3's v2, ``nodeEvacuations`` in v3beta1 and the later
+v2 code, whose field the served v2 schema prunes). Field names and what each line writes:
 ../shared/crds/OPERATOR-STATUS.md. This module turns those fields into one :class:`Progress`
 (no Django here: console.kinds.emqx builds it into the Summary, the status panel shows it).
 """
@@ -15,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Evacuation", "Progress", "RoleProgress", "evacuations_of", "progress_of"]
+__all__ = ["Evacuation", "Progress", "RoleProgress", "evacuations_in", "evacuations_of", "progress_of"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,22 @@ def evacuations_of(entries: Iterable[Any] | None) -> tuple[Evacuation, ...]:
     return tuple(result)
 
 
+def evacuations_in(status: Any) -> tuple[Evacuation, ...]:
+    """The node evacuations an EMQX status of any version reports: ``nodeEvacuationsStatus``
+    (v2beta1, v2) or ``nodeEvacuations`` (v3beta1), read by :func:`evacuations_of`; () for none."""
+    entries = getattr(status, "node_evacuations_status", None) or getattr(status, "node_evacuations", None)
+    return evacuations_of(entries)
+
+
+def _nodes_of(status: Any, role: str) -> list[Any]:
+    """The status's nodes of ``role`` ("core", "replicant"): ``coreNodes`` / ``replicantNodes``
+    (v2beta1, v2), or v3beta1's one ``clusterNodes`` list by each node's ``role``."""
+    listed = getattr(status, f"{role}_nodes", None)
+    if listed is not None:
+        return list(listed)
+    return [n for n in getattr(status, "cluster_nodes", None) or () if getattr(n, "role", None) == role]
+
+
 def _on_revision(node: Any, revision: str) -> bool:
     """Whether a status node runs on ``revision``: its pod is named after it (core pods
     ``<name>-core-<revision>-<ordinal>``, replicant pods ``<name>-replicant-<revision>-<suffix>``,
@@ -130,20 +148,21 @@ def _split(nodes: Sequence[Any], current: str, update: str, wanted_version: str)
 def progress_of(status: Any, wanted_version: str) -> Progress | None:
     """The update in flight of an EMQX status (v2beta1, v2 or v3beta1 model), or None when none
     is: no role has an ``updateRevision`` other than its ``currentRevision`` and no node is being
-    evacuated. ``wanted_version`` is the EMQX version the spec asks for (``5.8.6``)."""
+    evacuated (:func:`evacuations_in`). ``wanted_version`` is the EMQX version the spec asks for
+    (``5.8.6``)."""
     if status is None:
         return None
     roles = []
-    for label, section, nodes_key in (
-        ("Core nodes", "core_nodes_status", "core_nodes"),
-        ("Replicant nodes", "replicant_nodes_status", "replicant_nodes"),
+    for label, section, role in (
+        ("Core nodes", "core_nodes_status", "core"),
+        ("Replicant nodes", "replicant_nodes_status", "replicant"),
     ):
         sets = getattr(status, section, None)
         update = str(getattr(sets, "update_revision", None) or "")
         current = str(getattr(sets, "current_revision", None) or "")
         if sets is None or not update or update == current:
             continue
-        old, new = _split(getattr(status, nodes_key, None) or (), current, update, wanted_version)
+        old, new = _split(_nodes_of(status, role), current, update, wanted_version)
         roles.append(
             RoleProgress(
                 label=label,
@@ -156,9 +175,7 @@ def progress_of(status: Any, wanted_version: str) -> Progress | None:
                 new_nodes=tuple(new),
             )
         )
-    evacuations = evacuations_of(
-        getattr(status, "node_evacuations_status", None) or getattr(status, "node_evacuations", None)
-    )
+    evacuations = evacuations_in(status)
     if not roles and not evacuations:
         return None
     return Progress(roles=tuple(roles), evacuations=evacuations)

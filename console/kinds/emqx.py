@@ -34,7 +34,7 @@ from django.http import HttpRequest
 from console.actions import DeleteSelected, LabelAction, RestartAction, ScaleAction, SetImageAction, image_at
 from console.forms.actions import ScaleField
 from console.forms.schema import FieldOptions, FormSpec, parse_quantity
-from console.progress import progress_of
+from console.progress import evacuations_in, progress_of
 from console.registry import (
     AGE,
     DEGRADED,
@@ -472,13 +472,11 @@ def summarize(obj: Any) -> Summary:
         counts = _counts(spec, status, core_default=1, replicant_default=0)
         # v3beta1 defaults the replicant replicas to 0, meaning none: no row for a role that is not there.
         counts = tuple((label, c) for label, c in counts if label == "Core nodes" or c.desired or c.ready)
-        evacuations = status.node_evacuations if status else None
     else:
         nodes = node_rows(status.core_nodes if status else None, "core") + node_rows(
             status.replicant_nodes if status else None, "replicant"
         )
         counts = _counts(spec, status, core_default=1, replicant_default=2)
-        evacuations = getattr(status, "node_evacuations_status", None) if status else None
         if api_version.endswith("/v2") and conditions:
             details.append(
                 (
@@ -486,10 +484,10 @@ def summarize(obj: Any) -> Summary:
                     "state machine (A)" if is_stacked(api_version, conditions) else "independent conditions (B)",
                 )
             )
+    # nodeEvacuationsStatus (v2beta1, v2) or nodeEvacuations (v3beta1), each line's names read in one place.
+    evacuations = evacuations_in(status)
     if evacuations:
-        # The node is ``node`` in v2beta1's status and ``nodeName`` in v2's and v3beta1's.
-        named = ((getattr(e, "node_name", None) or getattr(e, "node", None) or "?", e.state) for e in evacuations)
-        details.append(("Node evacuation", ", ".join(f"{node} ({state})" for node, state in named)))
+        details.append(("Node evacuation", ", ".join(f"{e.node} ({e.state})" for e in evacuations)))
     ds = getattr(status, "ds_replication", None) if status else None
     if ds is not None and ds.dbs:
         moving = [db.name for db in ds.dbs if db.num_transitions or db.min_replicas != db.max_replicas]
@@ -505,7 +503,7 @@ def summarize(obj: Any) -> Summary:
         )
     if base["deleting"]:
         state = "Deleting"
-    # v2beta1 and v2 say which revision is rolling out; v3beta1's node-set status does not.
+    # v2beta1 and v2 say which revision each role rolls out to; v3beta1 only for its replicant ReplicaSets.
     revisions = [
         (getattr(sets, "update_revision", None), getattr(sets, "current_revision", None))
         for sets in (getattr(status, "core_nodes_status", None), getattr(status, "replicant_nodes_status", None))

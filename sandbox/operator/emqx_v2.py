@@ -38,7 +38,14 @@ server keeps it.
 Status fields: ``coreNodes``/``replicantNodes`` (name, podName, status, otpRelease, version,
 role, sessions, connections; sorted by uptime then name), ``coreNodesStatus`` /
 ``replicantNodesStatus``, ``dsReplication`` (``{}``, or one database when ``spec.config.data``
-turns ``durable_sessions.enable`` on: a simulator decision), no evacuations.
+turns ``durable_sessions.enable`` on: a simulator decision), and the node evacuation in flight
+during an update (:func:`~sandbox.operator.emqx_world.node_evacuation`, the rule and simulator
+decisions shared with v2beta1 and v3beta1: the node that serves clients and is removed next,
+at ``spec.updateStrategy.evacuationStrategy``'s rates, only while EMQX's API answers). Model A
+writes it as ``nodeEvacuationsStatus`` {nodeName, state, sessionRecipients,
+sessionEvictionRate, connectionEvictionRate, initialSessions, initialConnections}: initial
+counts only. Model B writes ``nodeEvacuations``, which the served v2 schema prunes: on a 2.3
+cluster model B shows **no** evacuations, as the real operator's status would.
 
 Simulator decisions: a change of model for an existing object rebuilds its pods from its status;
 B starts CoreNodesProgressing True RollingUpdate "0 core pods updated" (and Ready False) on a new
@@ -72,6 +79,7 @@ from sandbox.operator.emqx_world import (
     CORE_NODES_PROGRESSING,
     READY,
     REPLICANT_NODES_PROGRESSING,
+    NodeEvacuation,
     Observation,
     Role,
     RollingWorld,
@@ -80,6 +88,7 @@ from sandbox.operator.emqx_world import (
     advance_pods,
     cluster_node,
     evaluate_independent,
+    node_evacuation,
     observe_rolling,
     pod_template,
     remove_condition,
@@ -152,6 +161,7 @@ class _ObservationA:
     core_nodes: tuple[dict[str, Any], ...]
     replicant_nodes: tuple[dict[str, Any], ...]
     dbs: tuple[dict[str, Any], ...]
+    api: bool  # EMQX's API answered (a core pod runs)
 
 
 @dataclass
@@ -160,6 +170,7 @@ class _PlanA:
     core_revision: str | None = None
     replicant_reset: str | None = None
     replicant_revision: str | None = None
+    evacuation: NodeEvacuation | None = None  # nodeEvacuationsStatus
 
 
 class EmqxV2Controller(Controller):
@@ -265,6 +276,8 @@ class EmqxV2Controller(Controller):
             replicant.desired = replicant_desired
             assert replicant.update_set is not None
             replicant.update_set.scale_up_to(replicant_desired)
+        if obs.api:
+            plan.evacuation = node_evacuation(world, raw, has_replicants=has_replicants)
 
         def compute(current: dict[str, Any]) -> StatusChange:
             return self._status_a(current, obs, plan, has_replicants=has_replicants)
@@ -295,6 +308,8 @@ class EmqxV2Controller(Controller):
             status["replicantNodes"] = [dict(n) for n in obs.replicant_nodes]
         status["replicantNodesStatus"] = replicant_status
         status["dsReplication"] = {"dbs": [dict(db) for db in obs.dbs]} if obs.dbs else {}
+        if plan.evacuation is not None:
+            status["nodeEvacuationsStatus"] = [plan.evacuation.as_status()]
         return StatusChange(_prune(status, EMQXStatus))
 
     # ----- model B ---------------------------------------------------------------------------
@@ -337,16 +352,23 @@ class EmqxV2Controller(Controller):
             replicant.desired = replicant_desired
             assert replicant.update_set is not None
             replicant.update_set.scale_up_to(replicant_desired)
+        evacuation = node_evacuation(world, raw, has_replicants=replicant_desired > 0) if obs.api == "ok" else None
 
         def compute(current: dict[str, Any]) -> StatusChange:
-            return self._status_b(current, obs, force_core=force_core, force_replicant=force_replicant)
+            return self._status_b(current, obs, evacuation, force_core=force_core, force_replicant=force_replicant)
 
         change = sim.write_status(self, raw, compute)
         moved = self._advance(sim, raw, world, (world.core, world.replicant), advance=advance)
         return Outcome(settled=change is None and not moved and world.ds.transitions == 0)
 
     def _status_b(
-        self, current: dict[str, Any], obs: Observation, *, force_core: bool, force_replicant: bool
+        self,
+        current: dict[str, Any],
+        obs: Observation,
+        evacuation: NodeEvacuation | None,
+        *,
+        force_core: bool,
+        force_replicant: bool,
     ) -> StatusChange:
         conditions = [dict(c) for c in (current.get("status") or {}).get("conditions") or []]
         verdicts, drop_replicants = evaluate_independent(obs, ds_case=False)
@@ -384,6 +406,9 @@ class EmqxV2Controller(Controller):
             }
         )
         status["dsReplication"] = {"dbs": [dict(db) for db in obs.dbs]} if obs.dbs else {}
+        if evacuation is not None:
+            # Model B's field: not in the served v2 schema, so the API server drops it (_prune).
+            status["nodeEvacuations"] = [evacuation.as_status()]
         return StatusChange(_prune(status, EMQXStatus))
 
     # ----- both ----------------------------------------------------------------------------
@@ -556,6 +581,7 @@ def _observe_a(world: World, raw: Mapping[str, Any], core_desired: int, replican
         core_nodes=tuple(core_nodes),
         replicant_nodes=tuple(replicant_nodes),
         dbs=tuple(world.ds.dbs(sum(1 for p in core_pods if p.running))) if requester else (),
+        api=requester,
     )
 
 

@@ -12,8 +12,9 @@ Per reconcile, in the operator's order (``controllers/apps/v2beta1``):
 4. ``addRepl``: once CoreNodesReady is True, the same for the replicant ReplicaSet
    (CreateNewReplicaSet / UpdateReplicaSet / RevertReplicaSet; Ready, Available and
    ReplicantNodesReady removed).
-5. The status is written (PUT .../status) when it changed; each newly set condition is also
-   a Normal Event with the condition's reason and message.
+5. The status is written (PUT .../status) when it changed, with ``nodeEvacuationsStatus``
+   during an update (:func:`_evacuations`); each newly set condition is also a Normal Event with
+   the condition's reason and message.
 6. The simulated world moves one step: per role, one pod is created, becomes ready, stops
    (fault) or is deleted (scale-down, old revision drained).
 
@@ -37,10 +38,18 @@ from sandbox.operator.common import (
     drop_empty,
     image_info,
     now_rfc3339,
-    stable_int,
     template_hash,
 )
-from sandbox.operator.emqx_world import Role, World, advance_pods, node_name, pod_template, warn_invalid_hocon
+from sandbox.operator.emqx_world import (
+    Role,
+    World,
+    advance_pods,
+    client_counts,
+    node_evacuation,
+    node_name,
+    pod_template,
+    warn_invalid_hocon,
+)
 from sandbox.operator.pods import PodSet, SimPod
 
 if TYPE_CHECKING:
@@ -220,7 +229,7 @@ class EmqxController(Controller):
             status["replicantNodes"] = replicant_nodes
         if replicant_status:
             status["replicantNodesStatus"] = replicant_status
-        evacuations = _evacuations(emqx, world, current, core_nodes + replicant_nodes)
+        evacuations = _evacuations(world, current, has_replicants=_has_replicants(emqx))
         if evacuations:
             status["nodeEvacuationsStatus"] = evacuations
         # One Event per condition this reconcile set (and kept): the last reason wins, as in
@@ -323,37 +332,27 @@ _OWNED_STATUS_KEYS = (
 )
 
 
-def _evacuations(emqx: EMQX, world: _World, raw: dict[str, Any], nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``nodeEvacuationsStatus`` during a blue-green update (``update_emqx_nodes.go``): once the new
-    set of the role that serves clients (the replicants, or the core nodes without any) is ready,
-    the operator evacuates the old set's nodes one at a time (EMQX's node evacuation API) before it
-    scales that set down, and reports EMQX's ``/api/v5/load_rebalance/global_status``. Here the
-    node evacuated is the one the next step deletes, half of its connections and sessions gone
-    (a simulator decision: one step stands for the whole evacuation)."""
-    role = world.replicant if _has_replicants(emqx) else world.core
-    update = role.update_set
-    if update is None or not update.all_ready(role.desired):
+def _evacuations(world: _World, raw: dict[str, Any], *, has_replicants: bool) -> list[dict[str, Any]]:
+    """``nodeEvacuationsStatus`` during a blue-green update (``update_emqx_nodes.go``): the node
+    evacuation in flight (:func:`~sandbox.operator.emqx_world.node_evacuation`, the rule every
+    line's simulator shares), as v2beta1 writes EMQX's answer: ``node``, snake_case keys, and
+    ``stats`` with the initial and current counts."""
+    evacuation = node_evacuation(world, raw, has_replicants=has_replicants)
+    if evacuation is None:
         return []
-    leaving = next((old.pods[-1] for old in role.old_sets() if old.pods), None)
-    if leaving is None or not leaving.ready:
-        return []
-    name = _node_name(leaving, role.role, raw)
-    before = next((int(n.get("connections") or 0) for n in nodes if n.get("node") == name), 0)
-    recipients = [_node_name(p, role.role, raw) for p in update.pods if p.running]
-    strategy = emqx.spec.update_strategy.evacuation_strategy if emqx.spec and emqx.spec.update_strategy else None
     return [
         drop_empty(
             {
-                "node": name,
-                "state": "evicting_conns",
-                "session_recipients": recipients,
-                "connection_eviction_rate": strategy.conn_evict_rate if strategy else 1000,
-                "session_eviction_rate": strategy.sess_evict_rate if strategy else 1000,
+                "node": evacuation.node,
+                "state": evacuation.state,
+                "session_recipients": list(evacuation.recipients),
+                "connection_eviction_rate": evacuation.rates.connections,
+                "session_eviction_rate": evacuation.rates.sessions,
                 "stats": {
-                    "initial_connected": before,
-                    "current_connected": before // 2,
-                    "initial_sessions": before,
-                    "current_sessions": before // 2,
+                    "initial_connected": evacuation.initial_connections,
+                    "current_connected": evacuation.current_connections,
+                    "initial_sessions": evacuation.initial_sessions,
+                    "current_sessions": evacuation.current_sessions,
                 },
             }
         )
@@ -473,7 +472,7 @@ def _nodes_status(
                 continue  # not started yet: not a member of the EMQX cluster
             name = _node_name(pod, role.role, raw) if raw else pod.name
             serves_clients = role.role == "replicant" or not has_replicants
-            connections = stable_int(name, 150, 4200) if pod.running and serves_clients else 0
+            connections, live = client_counts(name) if pod.running and serves_clients else (0, 0)
             nodes.append(
                 drop_empty(
                     {
@@ -484,7 +483,7 @@ def _nodes_status(
                         "role": role.role,
                         "edition": pod_set.image.edition,
                         "connections": connections,
-                        "live_connections": connections - connections // 20,
+                        "live_connections": live,
                         "controllerUID": pod_set.uid,
                         "podUID": pod.uid,
                     }

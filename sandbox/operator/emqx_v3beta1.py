@@ -22,6 +22,14 @@ Source: ``OPERATOR-STATUS.md``, "EMQX v3beta1 status (operator 3.0)", read from 
    ReplicantNodesProgressing) True RollingUpdate "0 ... pods updated" and Ready False at once.
    The simulator starts the replicant set (and its rollouts) once every core pod is ready on
    the newest revision.
+5. ``nodeEvacuations`` (EMQX's evacuation API, asked after the nodes): the node evacuation in
+   flight (:func:`~sandbox.operator.emqx_world.node_evacuation`, the rule shared with v2beta1
+   and v2): the node that serves clients and is removed next, a replicant of an old ReplicaSet,
+   or, without replicants, the core pod the rolling StatefulSet replaces next. Initial counts
+   only (``initialSessions``, ``initialConnections``), at ``spec.updateStrategy.
+   evacuationStrategy``'s ``connectionEvictionRate`` / ``sessionEvictionRate``. None is written
+   when that strategy's ``type`` is ``Disabled``, while the CR is paused (nothing moves), or when
+   the API fails (the document: the first failed call leaves the later fields empty).
 
 Every condition goes through the standard setter (``apimeta.SetStatusCondition``): updated in
 place, appended when new, ``lastTransitionTime`` only on a status flip, ``observedGeneration`` =
@@ -59,12 +67,14 @@ from sandbox.operator.emqx_world import (
     CORE_NODES_PROGRESSING,
     READY,
     REPLICANT_NODES_PROGRESSING,
+    NodeEvacuation,
     Observation,
     RollingSet,
     RollingWorld,
     adopt_rolling,
     advance_pods,
     evaluate_independent,
+    node_evacuation,
     observe_rolling,
     pod_template,
     remove_condition,
@@ -226,6 +236,7 @@ class _Plan:
     force_replicant: bool = False
     active: list[str] = field(default_factory=list)  # startup revisions of the ready pods (observed)
     events: list[EventSpec] = field(default_factory=list)  # recorded whether or not the status changes
+    evacuation: NodeEvacuation | None = None  # nodeEvacuations
 
 
 class EmqxV3beta1Controller(Controller):
@@ -307,6 +318,8 @@ class EmqxV3beta1Controller(Controller):
             if not stop:
                 self._sync_core(plan, world, core_desired, image, core_revision, startup_target)
                 self._sync_replicants(plan, world, spec, name, replicant_desired, replicant_revision, startup_target)
+            if obs.api == "ok":  # EMQX's evacuation API, asked after the nodes
+                plan.evacuation = node_evacuation(world, raw, has_replicants=replicant_desired > 0)
 
         def compute(current: dict[str, Any]) -> StatusChange:
             return self._status(current, obs, plan, paused=paused, roots=roots, startup_target=startup_target)
@@ -504,6 +517,8 @@ class EmqxV3beta1Controller(Controller):
         if obs.rs_update_revision:
             replicant_status["updateRevision"] = obs.rs_update_revision
         status["replicantNodesStatus"] = replicant_status
+        if plan.evacuation is not None:
+            status["nodeEvacuations"] = [plan.evacuation.as_status()]
         status["dsReplication"] = {"dbs": [dict(db) for db in obs.dbs]} if obs.dbs else {}
         status["config"] = drop_empty(
             {

@@ -14,7 +14,8 @@ Two shapes of core set exist across the operator lines (``OPERATOR-STATUS.md``):
   StatefulSet (``<name>-core``) with ordinal pods"; the simulator uses it for 2.3 model B too,
   whose ``coreNodesStatus`` counts updated and current pods per revision of one set).
 
-Also here: the EMQX node names and ``/api/v5/nodes`` items both newer lines report, the
+Also here: the EMQX node names and ``/api/v5/nodes`` items both newer lines report, the node
+evacuation in flight during an update (:func:`node_evacuation`, one rule for every line), the
 condition setters of each line (front-inserted, appended, or the standard ``metav1`` setter),
 the simulated durable-storage replication, and the independent conditions that 2.3 model B and
 3.0 evaluate (``internal/controller/update_emqx_status.go``).
@@ -39,10 +40,13 @@ __all__ = [
     "AVAILABLE",
     "CORE_NODES_PROGRESSING",
     "DS_DB",
+    "EVICTION_RATE_DEFAULT",
     "NOT_POD_TEMPLATE",
     "READY",
     "REPLICANT_NODES_PROGRESSING",
     "DurableStorage",
+    "EvictionRates",
+    "NodeEvacuation",
     "Observation",
     "PodGroup",
     "Role",
@@ -51,8 +55,11 @@ __all__ = [
     "World",
     "adopt_rolling",
     "advance_pods",
+    "client_counts",
     "cluster_node",
     "evaluate_independent",
+    "eviction_rates",
+    "node_evacuation",
     "node_name",
     "observe_rolling",
     "pod_template",
@@ -160,6 +167,18 @@ class Role:
     def step(self, *, down: bool, stuck: bool) -> tuple[str, SimPod] | None:
         """One action on the role's pods (:func:`step_role`)."""
         return step_role(self, down=down, stuck=stuck)
+
+    def evacuee(self) -> tuple[SimPod, list[SimPod]] | None:
+        """The old pod the next :meth:`step` deletes while draining an older revision (once the
+        update set has all its pods, every one running), and the running pods of the update set,
+        which take its sessions; None when no old pod is drained next."""
+        update = self.update_set
+        if update is None or not update.all_ready(self.desired):
+            return None
+        leaving = next((old.pods[-1] for old in self.old_sets() if old.pods), None)
+        if leaving is None or not leaving.ready:
+            return None
+        return leaving, [p for p in update.pods if p.running]
 
     def waiting(self) -> bool:
         """New pods that have not become ready (what ``stuck-progressing`` holds back)."""
@@ -308,6 +327,18 @@ class RollingSet:
     def waiting(self) -> bool:
         """New pods that have not become ready (what ``stuck-progressing`` holds back)."""
         return any(not p.ready for p in self.pods if p.revision == self.update_revision)
+
+    def evacuee(self) -> tuple[SimPod, list[SimPod]] | None:
+        """The pod on an older revision that the next :meth:`step` replaces (the highest
+        ordinal, once every pod runs), and the running pods already on the update revision, which
+        take its sessions (before the first is replaced, the set's other running pods: a simulator
+        decision); None when no pod is replaced next."""
+        outdated = [p for p in self.pods if p.revision != self.update_revision]
+        if not outdated or len(self.pods) != self.desired or not all(p.running for p in self.pods):
+            return None
+        leaving = outdated[-1]
+        updated = [p for p in self.pods if p.running and p.revision == self.update_revision]
+        return leaving, updated or [p for p in self.pods if p.running and p is not leaving]
 
 
 class PodGroup(Protocol):
@@ -470,7 +501,7 @@ def cluster_node(
     """One node as 2.3 and 3.0 write it (``EMQXNode``): ``sessions`` is EMQX's ``connections``
     counter, ``connections`` its ``live_connections``."""
     name = node_name(pod, role, raw)
-    sessions = stable_int(name, 150, 4200) if pod.running and serves_clients else 0
+    sessions, connections = client_counts(name) if pod.running and serves_clients else (0, 0)
     return {
         "name": name,
         "podName": pod.name,
@@ -479,8 +510,127 @@ def cluster_node(
         "version": image.version,
         "role": role,
         "sessions": sessions,
-        "connections": sessions - sessions // 20,
+        "connections": connections,
     }
+
+
+def client_counts(node: str) -> tuple[int, int]:
+    """(sessions, connections) of a running EMQX node that serves clients: EMQX's ``connections``
+    counter (made up, stable per node name) and its ``live_connections`` (5 % fewer). Every line
+    reports these two numbers under its own names (v2beta1 ``connections``/``live_connections``,
+    v2 and v3beta1 ``sessions``/``connections``)."""
+    sessions = stable_int(node, 150, 4200)
+    return sessions, sessions - sessions // 20
+
+
+# ----- node evacuations ------------------------------------------------------------------------
+
+EVICTION_RATE_DEFAULT = 1000
+"""The schema default of both eviction rates of ``spec.updateStrategy.evacuationStrategy``, in
+every line (v2beta1 and v2 ``connEvictRate``/``sessEvictRate``, v3beta1
+``connectionEvictionRate``/``sessionEvictionRate``)."""
+
+
+@dataclass(frozen=True)
+class EvictionRates:
+    """The eviction rates an evacuation runs at: connections and sessions per second."""
+
+    connections: int = EVICTION_RATE_DEFAULT
+    sessions: int = EVICTION_RATE_DEFAULT
+
+
+def eviction_rates(spec: Mapping[str, Any]) -> EvictionRates | None:
+    """The rates of ``spec.updateStrategy.evacuationStrategy``: ``connEvictRate`` /
+    ``sessEvictRate`` (v2beta1, v2) or ``connectionEvictionRate`` / ``sessionEvictionRate``
+    (v3beta1; each schema keeps only its own pair), the schema's default where one is missing;
+    None when the strategy's ``type`` is ``Disabled`` (v3beta1: no evacuation, the old nodes just
+    stop)."""
+    update = spec.get("updateStrategy")
+    strategy = update.get("evacuationStrategy") if isinstance(update, Mapping) else None
+    if not isinstance(strategy, Mapping):
+        return EvictionRates()
+    if strategy.get("type") == "Disabled":
+        return None
+
+    def rate(*keys: str) -> int:
+        value = next((strategy[k] for k in keys if isinstance(strategy.get(k), int)), EVICTION_RATE_DEFAULT)
+        return int(value)
+
+    return EvictionRates(rate("connEvictRate", "connectionEvictionRate"), rate("sessEvictRate", "sessionEvictionRate"))
+
+
+@dataclass(frozen=True)
+class NodeEvacuation:
+    """One node evacuation in flight, as EMQX's ``/api/v5/load_rebalance/global_status`` reports
+    it: the node, its state, the nodes taking its sessions, its connections and sessions when the
+    evacuation started and now, and the eviction rates (per second)."""
+
+    node: str
+    state: str
+    recipients: tuple[str, ...]
+    initial_connections: int
+    initial_sessions: int
+    current_connections: int
+    current_sessions: int
+    rates: EvictionRates
+
+    def as_status(self) -> dict[str, Any]:
+        """The item of 2.3's ``nodeEvacuationsStatus`` and 3.0's ``nodeEvacuations`` (the same
+        type, ``OPERATOR-STATUS.md``): initial counts only, no current ones."""
+        return {
+            "nodeName": self.node,
+            "state": self.state,
+            "sessionRecipients": list(self.recipients),
+            "sessionEvictionRate": self.rates.sessions,
+            "connectionEvictionRate": self.rates.connections,
+            "initialSessions": self.initial_sessions,
+            "initialConnections": self.initial_connections,
+        }
+
+
+def node_evacuation(
+    world: World | RollingWorld, raw: Mapping[str, Any], *, has_replicants: bool
+) -> NodeEvacuation | None:
+    """The node evacuation in flight during an update, the one rule of every line's simulator.
+
+    The operator (``update_emqx_nodes.go`` in 2.2; the 3.0 schema's readiness probe "takes into
+    account ongoing node evacuations managed by the Operator as part of scaling operations and
+    rolling updates") evacuates, through EMQX's node evacuation API, each node of the role that
+    serves clients (the replicants, or the core nodes without any) before that node stops, one at
+    a time, and reports EMQX's evacuation status. Simulator decisions, where the sources are silent:
+
+    * the node evacuated is the one the role's next step removes (:meth:`Role.evacuee`,
+      :meth:`RollingSet.evacuee`): an old-revision pod once the new pods all run; a scale-down
+      evacuates nothing;
+    * one step stands for the whole evacuation: its state is ``evicting_conns`` with half of its
+      connections and sessions gone (:func:`client_counts` at the start);
+    * it runs at the spec's :func:`eviction_rates`; v3beta1's ``Disabled`` strategy evacuates
+      nothing.
+
+    Callers ask after this reconcile's set changes and just before the pods move, so the status
+    written names the node that the step then removes, and only when the pods do move (not while
+    a v3beta1 CR is paused) and EMQX's API answers.
+    """
+    rates = eviction_rates(raw.get("spec") or {})
+    if rates is None:
+        return None
+    role: Role | RollingSet = world.replicant if has_replicants else world.core
+    found = role.evacuee()
+    if found is None:
+        return None
+    leaving, recipients = found
+    name = node_name(leaving, role.role, raw)
+    sessions, connections = client_counts(name) if leaving.running else (0, 0)  # a stopped node has none
+    return NodeEvacuation(
+        node=name,
+        state="evicting_conns",
+        recipients=tuple(node_name(p, role.role, raw) for p in recipients),
+        initial_connections=connections,
+        initial_sessions=sessions,
+        current_connections=connections // 2,
+        current_sessions=sessions // 2,
+        rates=rates,
+    )
 
 
 def sort_by_uptime(entries: Iterable[tuple[SimPod, dict[str, Any]]]) -> list[dict[str, Any]]:
