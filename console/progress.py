@@ -23,7 +23,8 @@ __all__ = ["Evacuation", "Progress", "RoleProgress", "evacuations_in", "evacuati
 @dataclass(frozen=True)
 class RoleProgress:
     """One node role's rollout: ``label`` ("Core nodes"), the revision its pods run
-    (``current_revision``) and the one they move to (``update_revision``), how many pods are on
+    (``current_revision``) and the one they move to (``update_revision``; both '' for a set that
+    rolls in place and names no revisions: v3beta1's core StatefulSet), how many pods are on
     each (None: not reported), the desired count, and which of the listed nodes are on the old
     and on the new revision (node names, as the status lists them)."""
 
@@ -35,11 +36,6 @@ class RoleProgress:
     desired: int | None
     old_nodes: tuple[str, ...] = ()
     new_nodes: tuple[str, ...] = ()
-
-    @property
-    def rolling(self) -> bool:
-        """The role's pods are moving to another revision."""
-        return bool(self.update_revision) and self.update_revision != self.current_revision
 
 
 @dataclass(frozen=True)
@@ -145,22 +141,44 @@ def _split(nodes: Sequence[Any], current: str, update: str, wanted_version: str)
     return old, new
 
 
+def _rolling_in_place(status: Any, condition_type: str) -> bool:
+    """Whether the operator says a role's one set is rolling its pods in place: ``condition_type``
+    (``CoreNodesProgressing``) True with reason ``RollingUpdate`` ("U/D core pods updated"), as
+    operator 3.0 (v3beta1) and 2.3's model B write it for their one core StatefulSet, whose status
+    has counts (``updatedReplicas``, ``currentReplicas``) but no revisions (OPERATOR-STATUS.md)."""
+    return any(
+        getattr(c, "type", None) == condition_type
+        and str(getattr(c, "status", "")) == "True"
+        and getattr(c, "reason", None) == "RollingUpdate"
+        for c in getattr(status, "conditions", None) or ()
+    )
+
+
 def progress_of(status: Any, wanted_version: str) -> Progress | None:
     """The update in flight of an EMQX status (v2beta1, v2 or v3beta1 model), or None when none
-    is: no role has an ``updateRevision`` other than its ``currentRevision`` and no node is being
-    evacuated (:func:`evacuations_in`). ``wanted_version`` is the EMQX version the spec asks for
-    (``5.8.6``)."""
+    is. A role rolls when its sets name an ``updateRevision`` other than their ``currentRevision``
+    (blue-green: v2beta1, v2, v3beta1's replicant ReplicaSets), or when its one set rolls in place
+    (:func:`_rolling_in_place`: v3beta1's core StatefulSet; the revisions then read '' and the
+    counts are the pods updated and not yet). Nodes being evacuated (:func:`evacuations_in`) are
+    an update too. ``wanted_version`` is the EMQX version the spec asks for (``5.8.6``)."""
     if status is None:
         return None
     roles = []
-    for label, section, role in (
-        ("Core nodes", "core_nodes_status", "core"),
-        ("Replicant nodes", "replicant_nodes_status", "replicant"),
+    for label, section, role, condition in (
+        ("Core nodes", "core_nodes_status", "core", "CoreNodesProgressing"),
+        ("Replicant nodes", "replicant_nodes_status", "replicant", "ReplicantNodesProgressing"),
     ):
         sets = getattr(status, section, None)
         update = str(getattr(sets, "update_revision", None) or "")
         current = str(getattr(sets, "current_revision", None) or "")
-        if sets is None or not update or update == current:
+        if sets is None:
+            continue
+        if update and update != current:
+            updated, desired = _int(getattr(sets, "update_replicas", None)), _int(getattr(sets, "replicas", None))
+        elif not update and _rolling_in_place(status, condition):
+            updated = _int(getattr(sets, "updated_replicas", None))
+            desired = _int(getattr(status, f"{role}_replicas", None))  # v3beta1's scale status
+        else:
             continue
         old, new = _split(_nodes_of(status, role), current, update, wanted_version)
         roles.append(
@@ -169,8 +187,8 @@ def progress_of(status: Any, wanted_version: str) -> Progress | None:
                 current_revision=current,
                 update_revision=update,
                 current_replicas=_int(getattr(sets, "current_replicas", None)),
-                update_replicas=_int(getattr(sets, "update_replicas", None)),
-                desired=_int(getattr(sets, "replicas", None)),
+                update_replicas=updated,
+                desired=desired,
                 old_nodes=tuple(old),
                 new_nodes=tuple(new),
             )

@@ -503,12 +503,9 @@ def summarize(obj: Any) -> Summary:
         )
     if base["deleting"]:
         state = "Deleting"
-    # v2beta1 and v2 say which revision each role rolls out to; v3beta1 only for its replicant ReplicaSets.
-    revisions = [
-        (getattr(sets, "update_revision", None), getattr(sets, "current_revision", None))
-        for sets in (getattr(status, "core_nodes_status", None), getattr(status, "replicant_nodes_status", None))
-    ]
-    updating = bool(evacuations) or any(update and update != current for update, current in revisions)
+    # What rolls, and the evacuations, as each line writes them: console.progress holds the rule.
+    progress = progress_of(status, version_of(spec.image))
+    updating = progress is not None
     if updating:
         details.append(("Update", "rolling out: the operator is replacing the old nodes with new ones"))
     pending_restart = v3 and any(c.type == "ConfigApplied" and c.reason == "StartupConfigPending" for c in conditions)
@@ -527,7 +524,7 @@ def summarize(obj: Any) -> Summary:
         observed=observed,
         paused=paused,
         updating=updating,
-        progress=progress_of(status, version_of(spec.image)) if updating else None,
+        progress=progress,
         settled=state == "Ready" and observed and not pending_restart and not pause_unanswered and not updating,
     )
     # Ready, yet nodes beyond the desired count are still there: the operator is removing them, and

@@ -77,6 +77,12 @@ def _nodes_on(status: Any, role: str, version: str) -> list[str]:
     return [getattr(n, "node", None) or n.name for n in nodes if n.version == version]
 
 
+def _role_row(html: str, label: str) -> str:
+    """The revisions table's row of one node role ("Core nodes"), or '' when it has none."""
+    row = re.search(rf'<tr class="role-progress">\s*<th scope="row">{label}</th>(.*?)</tr>', html, re.S)
+    return row.group(1) if row is not None else ""
+
+
 def _new_nodes_cell(html: str, label: str) -> str:
     """The "New nodes" cell (the last one) of a role's row in the panel's revisions table."""
     row = re.search(rf'<tr class="role-progress">\s*<th scope="row">{label}</th>(.*?)</tr>', html, re.S)
@@ -111,7 +117,7 @@ def test_an_update_shows_old_and_new_revisions_and_evacuations_until_ready(world
     new_image = _next_patch_release(spec["image"])
     world.objects.patch("bg", {"spec": {"image": new_image}})
     new_version = new_image.rpartition(":")[2]
-    revisions_seen = evacuation_seen = False
+    revisions_seen = evacuation_seen = in_place_seen = False
     for _ in range(80):
         sim.reconcile_object("EMQX", world.namespace, "bg")
         obj = world.objects.get("bg")
@@ -127,6 +133,17 @@ def test_an_update_shows_old_and_new_revisions_and_evacuations_until_ready(world
                 new_nodes = _new_nodes_cell(html, f"{role.capitalize()} nodes")
                 assert all(f"<code>{n}</code>" in new_nodes for n in _nodes_on(status, role, new_version))
                 revisions_seen = True
+        rolling = [
+            c
+            for c in status.conditions or []
+            if (c.type, str(c.status), c.reason) == ("CoreNodesProgressing", "True", "RollingUpdate")
+        ]
+        if rolling and not getattr(status.core_nodes_status, "update_revision", None):
+            # v3beta1's one core StatefulSet rolls in place: counts, no revisions, the whole way through
+            core = _role_row(html, "Core nodes")
+            updated, desired = status.core_nodes_status.updated_replicas, status.core_replicas
+            assert f'<span class="rollout-count">{updated} of {desired}</span>' in core, core
+            in_place_seen = True
         evacuations = getattr(status, "node_evacuations_status", None) or getattr(status, "node_evacuations", None)
         for evacuation in evacuations or []:
             row = re.search(r'<tr class="evacuation">.*?</tr>', html, re.S)
@@ -141,5 +158,7 @@ def test_an_update_shows_old_and_new_revisions_and_evacuations_until_ready(world
             break
     assert revisions_seen, "the panel never showed the old and new revisions"
     assert evacuation_seen, "the panel never showed an evacuation"
+    if world.case.model.version == "v3beta1":
+        assert in_place_seen, "the panel never showed the core StatefulSet's rollout"
     assert _ready(world.objects.get("bg"))
     assert "update-progress" not in _panel(world, "bg")
