@@ -163,6 +163,19 @@ class Cluster:
             )
         return best
 
+    def namespace_labels(self, namespace: str) -> dict[str, str] | None:
+        """The labels of ``namespace`` (``{}`` for none), read live with the console's own
+        credentials; None when they cannot be read (refused, unreachable): then a caller that
+        guards production asks for the typed name, to be safe."""
+        from urllib.parse import quote
+
+        try:
+            data = self.clientset.transport.request_json("GET", f"/api/v1/namespaces/{quote(namespace, safe='')}")
+        except EmqxClientError:
+            return None
+        labels = (data.get("metadata") or {}).get("labels") if isinstance(data, dict) else None
+        return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
     def client_for(self, user: Any, kind: str, namespace: str | None) -> ResourceClient[Any]:
         """A client of ``kind`` in ``namespace`` (None: all) acting for ``user``: the console's
         identity, or the user's in impersonation mode. Same errors as :meth:`served_version`."""

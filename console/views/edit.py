@@ -583,17 +583,6 @@ def object_change(
 # ----- delete ----------------------------------------------------------------------------------
 
 
-def _namespace_labels(cluster: Cluster, namespace: str) -> dict[str, str] | None:
-    """The namespace's labels, or None when the console may not read them (then the page
-    asks for the typed name, to be safe)."""
-    try:
-        data = cluster.clientset.transport.request_json("GET", f"/api/v1/namespaces/{quote(namespace, safe='')}")
-    except EmqxClientError:
-        return None
-    labels = (data.get("metadata") or {}).get("labels") if isinstance(data, dict) else None
-    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
-
-
 @cluster_view
 def object_delete(
     request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, namespace: str, name: str
@@ -610,7 +599,7 @@ def object_delete(
         page = _being_deleted_page(request, admin, "delete", context, obj, "There is nothing more to confirm.")
         page.status_code = 409 if request.method == "POST" else 200
         return page
-    reasons = production_reasons(_namespace_labels(cluster, namespace), obj.metadata.labels or {})
+    reasons = production_reasons(cluster.namespace_labels(namespace), obj.metadata.labels or {})
     pinned = {"uid": obj.metadata.uid, "generation": obj.metadata.generation or 0}
     form = DeleteForm(request.POST or None, initial=pinned, name=name, confirm_required=bool(reasons))
     context.update(

@@ -33,7 +33,6 @@ from console.forms.base import production_reasons
 from console.forms.filters import ObjectFilterForm, matching_objects
 from console.registry import ResourceAdmin
 from console.views._common import cluster_view
-from console.views.edit import _namespace_labels
 from console.views.objects import AFTER_SAVE_WATCH_S, LIST_SYNC_WAIT_S, settled
 from emqx.errors import EmqxClientError
 from emqx.models._base import Resource
@@ -86,7 +85,7 @@ class _Production:
     def __call__(self, obj: Resource) -> list[str]:
         ns = obj.metadata.namespace or ""
         if ns not in self.labels:
-            self.labels[ns] = _namespace_labels(self.cluster, ns)
+            self.labels[ns] = self.cluster.namespace_labels(ns)
         return production_reasons(self.labels[ns], obj.metadata.labels or {})
 
 
