@@ -260,6 +260,14 @@ def can_be_rebalanced(obj: Resource) -> bool:
     return images.edition_of(obj.spec.image) == "Enterprise"
 
 
+def is_ready_for_rebalance(obj: Resource) -> bool:
+    """Whether the operator would start a Rebalance of this EMQX now: its ``Ready`` condition is
+    True (operator 2.x's rebalance controller fails one of an instance that is not: "EMQX <name>
+    is not ready"; sandbox/operator/rebalance.py plays the same rule)."""
+    conditions = getattr(getattr(obj, "status", None), "conditions", None)
+    return any(c.type == "Ready" and str(c.status) == "True" for c in conditions or ())
+
+
 def rebalances_of(cache: Any, namespace: str, instance: str) -> list[Summary]:
     """Summaries of the namespace's Rebalances of EMQX ``instance``, newest first."""
     found = [summarize_rebalance(o) for o in cache.list(namespace) if target_of(o) == ("EMQX", instance)]
@@ -270,7 +278,8 @@ def rebalance_context(request: Any, cluster: Any, obj: Resource) -> dict[str, An
     """The EMQX detail page's Rebalance context (templates/console/emqx/detail.html): ``rebalances``
     (this instance's, newest first), ``rebalance_add_query`` (the add form's first values: the
     namespace, the instance, a name) when the user may create a Rebalance there and the instance
-    can be rebalanced (:func:`can_be_rebalanced`). {} when the cluster serves no Rebalance
+    can be rebalanced (:func:`can_be_rebalanced`) now (:func:`is_ready_for_rebalance`); else, where
+    only readiness is missing, ``rebalance_blocked`` (why, for the page). {} when the cluster serves no Rebalance
     (operator 3.0), the user may not view Rebalances there, or the cache cannot be had."""
     from urllib.parse import urlencode
 
@@ -290,7 +299,13 @@ def rebalance_context(request: Any, cluster: Any, obj: Resource) -> dict[str, An
     except EmqxClientError:
         return {}
     context: dict[str, Any] = {"rebalances": rebalances_of(cache, namespace, name)}
-    if can_be_rebalanced(obj) and admin.has_add_permission(request.user, cluster.name, namespace):
+    if not can_be_rebalanced(obj) or not admin.has_add_permission(request.user, cluster.name, namespace):
+        return context
+    if not is_ready_for_rebalance(obj):
+        context["rebalance_blocked"] = (
+            "A Rebalance can start once this instance is Ready: the operator fails one of an instance that is not."
+        )
+    else:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
         context["rebalance_add_query"] = urlencode(
             {

@@ -184,12 +184,22 @@ def test_stop_deletes_a_running_rebalance_after_a_confirmation_and_is_audited(
 def test_the_wizard_is_offered_only_for_an_instance_the_operator_may_rebalance(
     admin: Client, clientset: Clientset, namespace: str, image: str, offered: bool
 ) -> None:
-    emqxes = clientset.apps_v2beta1.emqxes(namespace)
-    emqxes.create(factories.emqx("one", namespace=namespace, image=image))
-    _seen("EMQX", namespace, "one")
-    page = admin.get(f"/clusters/default/emqx/{namespace}/one/").content.decode()
+    instance = Instance(clientset, namespace, "one", image)  # Ready
+    _seen("EMQX", namespace, "one", lambda obj: obj is not None and _ready(obj))
+    page = admin.get(instance.page).content.decode()
     assert ('id="rebalance-link"' in page) is offered
     assert 'id="rebalances"' in page  # past Rebalances are listed either way
+    assert 'id="rebalance-blocked"' not in page
+
+
+def test_an_instance_not_ready_yet_offers_no_wizard_and_says_why(
+    admin: Client, clientset: Clientset, namespace: str
+) -> None:
+    clientset.apps_v2beta1.emqxes(namespace).create(factories.emqx("young", namespace=namespace, image=ENTERPRISE))
+    _seen("EMQX", namespace, "young")
+    page = admin.get(f"/clusters/default/emqx/{namespace}/young/").content.decode()
+    assert 'id="rebalance-link"' not in page
+    assert "A Rebalance can start once this instance is Ready" in page
 
 
 def test_operator_3_0_serves_no_rebalance_so_neither_wizard_nor_list_is_shown(
