@@ -206,25 +206,27 @@ class World:
     prefix: str
     empty_namespace: str
     allowed: set[str]
-    """ALLOWED_WORDS and the names of the demo data (namespaces, objects, labels, clusters, the user)."""
-    cluster_texts: set[str]
-    """The conditions' types, reasons and messages of every demo object: text as the cluster wrote it."""
+    """ALLOWED_WORDS, the clusters' names, the user's and the parts of the world's namespaces."""
     unreachable_kubeconfig: Path
+    kubeconfig: Path
 
 
-def _cluster_words(cs: Clientset, namespaces: list[str]) -> tuple[set[str], set[str]]:
+def _cluster_words(cs: Clientset) -> tuple[set[str], set[str]]:
+    """What the cluster holds now, in every namespace (other tests' objects too: a page of every namespace
+    lists them): the words of its names (objects, namespaces, label keys and values), and its text (the
+    conditions' types, reasons and messages)."""
     names: set[str] = set()
     texts: set[str] = set()
     for kind in ("EMQX", "EmqxBroker", "EmqxEnterprise", "Rebalance"):
-        for namespace in namespaces:
-            for obj in cs.for_kind(kind, namespace).list().items:
-                doc = obj.to_dict()
-                meta = doc.get("metadata") or {}
-                names.add(meta.get("name", ""))
-                names |= {str(v) for v in (meta.get("labels") or {}).values()}
-                names |= {str(k) for k in (meta.get("labels") or {})}
-                for condition in (doc.get("status") or {}).get("conditions") or []:
-                    texts |= {str(condition.get(key) or "") for key in ("type", "reason", "message")}
+        for obj in cs.for_kind(kind, None).list().items:
+            doc = obj.to_dict()
+            meta = doc.get("metadata") or {}
+            for name in (meta.get("name", ""), meta.get("namespace", "")):
+                names |= {name, *name.split("-")}
+            names |= {str(v) for v in (meta.get("labels") or {}).values()}
+            names |= {str(k) for k in (meta.get("labels") or {})}
+            for condition in (doc.get("status") or {}).get("conditions") or []:
+                texts |= {str(condition.get(key) or "") for key in ("type", "reason", "message")}
     return names, {t for t in texts if t}
 
 
@@ -251,7 +253,6 @@ def world(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         finally:
             for sim in sims:
                 sim.stop()
-        names, texts = _cluster_words(cs, namespaces)
     empty = prefix + "empty"
     sandbox.create_namespace(empty)
     config = yaml.safe_load(Path(sandbox.kubeconfig).read_text())
@@ -260,8 +261,8 @@ def world(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     unreachable.write_text(yaml.safe_dump(config))
     prefixed = {part for ns in [*namespaces, empty] for part in re.split(r"[-]", ns)}
     # ... and the clusters' names, the user's, and what a page echoes of a wrong value typed in a filter.
-    allowed = ALLOWED_WORDS | names | prefixed | {"default", "gone", "admin", "Nope"}
-    yield World(prefix, empty, allowed, texts, unreachable)
+    allowed = ALLOWED_WORDS | prefixed | {"default", "gone", "admin", "Nope"}
+    yield World(prefix, empty, allowed, unreachable, sandbox.kubeconfig)
 
 
 @pytest.fixture
@@ -332,7 +333,9 @@ def test_a_page_in_chinese_shows_no_english_but_names_code_and_what_the_cluster_
     load: Callable[[], str] = lambda: _get(client, page, world)  # noqa: E731
     eventually(lambda: page.shows in load(), 30, message=f"{page.id}: {page.shows!r} never appeared")
     html = load()
-    leftovers = english_words(html, world.allowed, world.cluster_texts)
+    with Clientset.from_kubeconfig(world.kubeconfig) as cs:
+        names, cluster_texts = _cluster_words(cs)
+    leftovers = english_words(html, world.allowed | names, cluster_texts)
     assert not leftovers, f"{page.id}: English words not marked for translation:\n" + "\n".join(leftovers)
 
 
