@@ -6,16 +6,16 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements-installed
 
-.PHONY: run run-3.0 test test-random postgres lint typecheck models verify-models sandbox-build sandbox-up sandbox-down browser bench image-test clean
+.PHONY: run run-3.0 test test-random postgres lint typecheck models verify-models sandbox-build sandbox-up sandbox-down browser bench image-test clean gettext compilemessages messages
 
 ## make run: the console at http://127.0.0.1:8000 on two throwaway sandbox clusters with demo data,
 ## prod-2-3 (emqx-operator 2.3) and legacy-2-2 (2.2); more options with DEMO_ARGS="--pace 0.5 ...".
 DEMO_ARGS ?=
-run: $(STAMP) sandbox-build
+run: $(STAMP) sandbox-build compilemessages
 	$(PY) manage.py demo $(DEMO_ARGS)
 
 ## make run-3.0: the same, plus a third cluster next-3-0 on operator 3.0 (EMQX v3beta1, EMQXAPIKey)
-run-3.0: $(STAMP) sandbox-build
+run-3.0: $(STAMP) sandbox-build compilemessages
 	$(PY) manage.py demo --with-3.0 $(DEMO_ARGS)
 
 ## make test: every test (lint, type check, generated-code check, unit, integration against the sandbox)
@@ -23,7 +23,7 @@ run-3.0: $(STAMP) sandbox-build
 ## process with sandbox clusters of its own; TEST_WORKERS=0 runs it in this one process.
 TEST_WORKERS ?= 2
 PYTEST_PROCESSES = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile)
-test: $(STAMP) sandbox-build browser postgres
+test: $(STAMP) sandbox-build browser postgres compilemessages
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m emqx.codegen --verify
@@ -32,7 +32,7 @@ test: $(STAMP) sandbox-build browser postgres
 ## make test-random: pytest alone, in a random order; pytest-randomly prints the seed first ("Using --randomly-seed=N").
 ## Repeat an order with SEED=N (or SEED=last): make test-random SEED=N
 SEED ?=
-test-random: $(STAMP) sandbox-build browser postgres
+test-random: $(STAMP) sandbox-build browser postgres compilemessages
 	$(PY) -m pytest $(PYTEST_PROCESSES) -p randomly $(if $(SEED),--randomly-seed=$(SEED))
 
 ## make bench: the console's speed and its load on the API server (own sandbox; writes nothing)
@@ -59,6 +59,23 @@ browser:
 	@command -v chromium >/dev/null || { \
 	  echo "Installing Debian's chromium for the browser tests (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# The translations (issue 19) need GNU gettext's msgfmt, xgettext and msgmerge: Debian's gettext.
+gettext:
+	@command -v msgfmt >/dev/null && command -v xgettext >/dev/null && command -v msgmerge >/dev/null || { \
+	  echo "Installing Debian's gettext for the translations (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; }
+
+# The compiled catalogues (locale/<lang>/LC_MESSAGES/django.mo), built from the committed .po files and never
+# committed themselves (.gitignore). Only the project's locale/ is compiled, not the virtualenv's.
+compilemessages: $(STAMP) gettext
+	$(PY) manage.py compilemessages --ignore '.*' --ignore sandbox --ignore bench --ignore tests --verbosity 0
+
+## make messages: after marking new strings, add them to locale/zh_Hans/LC_MESSAGES/django.po (then translate
+## them there, in the terms of docs/glossary-zh.md); tests/console/test_i18n.py fails while one is missing.
+## The options (locale, which folders) are console/management/commands/makemessages.py's defaults.
+messages: $(STAMP) gettext
+	$(PY) manage.py makemessages
 
 # The console's database tests also run on PostgreSQL (tests/test_postgres.py starts its own server).
 postgres:

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from pydantic import ValidationError
 
 from console.forms.actions import ImageForm, LabelForm, ScaleField, ScaleForm
@@ -47,6 +49,7 @@ from emqx.models._base import Resource
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
+    from django_stubs_ext import StrOrPromise
 
     from console.clusters import Cluster
     from console.registry import ResourceAdmin
@@ -142,8 +145,8 @@ class AdminAction:
 
     name: str = ""
     """The form value and URL-safe key: ``delete_selected``, ``scale``."""
-    label: str = ""
-    """The action menu's text, as Django's ``short_description``: "Delete selected"."""
+    label: StrOrPromise = ""
+    """The action menu's text (translated when shown), as Django's ``short_description``: "Delete selected"."""
     done: str = ""
     """What the result says of an object it succeeded on: "Deleted", "Scaled"."""
     audit_action: str = ""
@@ -212,7 +215,7 @@ class DeleteSelected(AdminAction):
     preconditions (a re-created object, or any write since the confirmation, is a Conflict)."""
 
     name = "delete_selected"
-    label = "Delete selected"
+    label = _("Delete selected")
     done = "Deleted"
     audit_action = "delete"
     permission = "delete"
@@ -287,7 +290,7 @@ class LabelAction(_PatchAction):
     """Add (or overwrite) or remove one label of each object."""
 
     name = "label"
-    label = "Add or remove a label"
+    label = _("Add or remove a label")
     done = "Labels changed"
     audit_action = "label"
     changes_spec = False
@@ -339,7 +342,7 @@ class ScaleAction(_PatchAction):
     nodes: scaling both up through two writes would fail whichever came first)."""
 
     name = "scale"
-    label = "Scale"
+    label = pgettext_lazy("verb: change the replica counts", "Scale")
     done = "Scaled"
     audit_action = "scale"
     description = "Sets the replica counts given; an empty count stays as it is."
@@ -395,7 +398,7 @@ class RestartAction(_PatchAction):
     A version with no such place (``templates`` lacks it) is not restarted, with ``unsupported``."""
 
     name = "restart"
-    label = "Restart (rolling)"
+    label = _("Restart (rolling)")
     done = "Restart requested"
     audit_action = "restart"
     description = (
@@ -443,7 +446,7 @@ class SetImageAction(_PatchAction):
     object of that API version (EMQX ``spec.image``; a v1beta4 broker's image parts)."""
 
     name = "set_image"
-    label = "Set image (version)"
+    label = _("Set image (version)")
     done = "Image set"
     audit_action = "set_image"
     description = "Sets the image each object runs: the operator rolls its pods over to it."

@@ -27,8 +27,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-THROTTLED = "Too many failed log-in attempts. Try again in %(wait)s."
+THROTTLED = _("Too many failed log-in attempts. Try again in %(wait)s.")
 USERNAME_MAX = 255
 """The length of axes' username column; a normalised name is cut there (casefolding can triple a
 150-character name)."""
@@ -71,9 +73,10 @@ def minutes_left(request: HttpRequest) -> int:
 
 
 def wait_text(request: HttpRequest) -> str:
-    """``"15 minutes"``, ``"1 minute"``: :func:`minutes_left` as the lock-out message says it."""
+    """``"15 minutes"``, ``"1 minute"``: :func:`minutes_left` as the lock-out message says it, in the
+    request's language (``ngettext``: "15 分钟" in Chinese, which has one plural form)."""
     minutes = minutes_left(request)
-    return f"{minutes} minute" + ("" if minutes == 1 else "s")
+    return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
 
 
 def _throttled(form: AuthenticationForm) -> ValidationError | None:

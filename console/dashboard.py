@@ -53,7 +53,7 @@ def counted_kinds() -> tuple[str, ...]:
 
 def kind_label(kind: str) -> str:
     admin = site.get(kind)
-    return (admin.dashboard_label or admin.verbose_name_plural) if admin is not None else kind
+    return str(admin.dashboard_label or admin.verbose_name_plural) if admin is not None else kind
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class Instance:
 
     @property
     def state_label(self) -> str:
-        return STATE_LABELS[self.state]
+        return str(STATE_LABELS[self.state])
 
     def not_ready_for(self, now: dt.datetime) -> dt.timedelta | None:
         """How long it has not been Ready (None when Ready, or when nothing says since when)."""
@@ -146,7 +146,7 @@ class Totals:
 
     @property
     def states(self) -> list[tuple[str, str, int]]:
-        return [(s, STATE_LABELS[s], self.by_state[s]) for s in STATES]
+        return [(s, str(STATE_LABELS[s]), self.by_state[s]) for s in STATES]
 
 
 def aggregate(

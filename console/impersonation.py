@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext
 
 if TYPE_CHECKING:
     from emqx.client.clientset import Clientset
@@ -125,12 +126,14 @@ def identity(user: Any) -> tuple[str, tuple[str, ...]]:
 def describe(user: Any) -> str:
     """How pages name the identity in use (never raises: every page's header shows it)."""
     if not enabled():
-        return "the console's own Kubernetes identity"
+        return gettext("the console's own Kubernetes identity")
     try:
         name, groups = identity(user)
     except IdentityRefused:
-        return "no Kubernetes identity: a name cannot be sent"
-    return f"Kubernetes user {name}" + (f" (groups {', '.join(groups)})" if groups else "")
+        return gettext("no Kubernetes identity: a name cannot be sent")
+    if groups:
+        return gettext("Kubernetes user %(name)s (groups %(groups)s)") % {"name": name, "groups": ", ".join(groups)}
+    return gettext("Kubernetes user %(name)s") % {"name": name}
 
 
 def clientset_for(base: Clientset, user: Any) -> Clientset:

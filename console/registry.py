@@ -40,6 +40,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.urls import URLPattern, path
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from console.actions import AdminAction, DeleteSelected, LabelAction
 from console.permissions import can, can_somewhere
@@ -48,6 +50,8 @@ from emqx.client.names import DNS_SUBDOMAIN, NameRule
 from emqx.models._base import Resource
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
     from console.forms.schema import FormSpec
 
 __all__ = ["Column", "Health", "ObjectAction", "ResourceAdmin", "site"]
@@ -55,7 +59,14 @@ __all__ = ["Column", "Health", "ObjectAction", "ResourceAdmin", "site"]
 # The dashboards' states (see ResourceAdmin.health).
 READY, PROGRESSING, DEGRADED, UNKNOWN = "ready", "progressing", "degraded", "unknown"
 STATES = (READY, PROGRESSING, DEGRADED, UNKNOWN)
-STATE_LABELS = {READY: "Ready", PROGRESSING: "Progressing", DEGRADED: "Degraded", UNKNOWN: "Unknown"}
+# The dashboards' states as people read them, translated when shown (pgettext "state": as an adjective of
+# an instance, not the verb "ready" or the noun "progress").
+STATE_LABELS: dict[str, StrOrPromise] = {
+    READY: pgettext_lazy("state", "Ready"),
+    PROGRESSING: pgettext_lazy("state", "Progressing"),
+    DEGRADED: pgettext_lazy("state", "Degraded"),
+    UNKNOWN: pgettext_lazy("state", "Unknown"),
+}
 
 
 @dataclass(frozen=True)
@@ -66,7 +77,7 @@ class Health:
     why: str = ""
 
     @property
-    def label(self) -> str:
+    def label(self) -> StrOrPromise:
         return STATE_LABELS[self.state]
 
 
@@ -77,7 +88,8 @@ class Column:
     The keys ``namespace``, ``name`` and ``state`` are drawn by the template (link, badge)."""
 
     key: str
-    label: str
+    label: StrOrPromise
+    """The column's header, translated when shown (``gettext_lazy``)."""
     value: Callable[[Summary], Any]
     sort: Callable[[Summary], Any] | None = None
     title: Callable[[Summary], str] | None = None
@@ -93,16 +105,20 @@ def _age_key(s: Summary) -> Any:
     return (-(s.created.timestamp() if s.created else 0), s.namespace, s.name)
 
 
-NAMESPACE = Column("namespace", "Namespace", lambda s: s.namespace, lambda s: (s.namespace, s.name))
-NAME = Column("name", "Name", lambda s: s.name, lambda s: (s.name, s.namespace))
-STATE = Column("state", "Status", lambda s: s.current_condition or s.state, lambda s: (s.state, s.namespace, s.name))
+NAMESPACE = Column("namespace", _("Namespace"), lambda s: s.namespace, lambda s: (s.namespace, s.name))
+NAME = Column("name", _("Name"), lambda s: s.name, lambda s: (s.name, s.namespace))
+STATE = Column("state", _("Status"), lambda s: s.current_condition or s.state, lambda s: (s.state, s.namespace, s.name))
 VERSION = Column(
-    "version", "Version", lambda s: s.version or s.image, lambda s: (s.version, s.namespace, s.name), lambda s: s.image
+    "version",
+    _("Version"),
+    lambda s: s.version or s.image,
+    lambda s: (s.version, s.namespace, s.name),
+    lambda s: s.image,
 )
-AGE = Column("age", "Age", lambda s: s.created, _age_key)
+AGE = Column("age", _("Age"), lambda s: s.created, _age_key)
 
 
-def counts_column(key: str, label: str, role: str) -> Column:
+def counts_column(key: str, label: StrOrPromise, role: str) -> Column:
     """A column of one role's ready/desired nodes ("—" where the object has no such role)."""
     return Column(key, label, lambda s: s.count(role) or "—")
 
@@ -144,8 +160,9 @@ class ResourceAdmin:
     models: ClassVar[tuple[type[Resource], ...]]
     """The versions the console reads and writes, best first (the cluster's served version is
     discovered; see emqx.client.clientset.SUPPORTED_VERSIONS)."""
-    verbose_name: ClassVar[str]
-    verbose_name_plural: ClassVar[str]
+    verbose_name: ClassVar[StrOrPromise]
+    verbose_name_plural: ClassVar[StrOrPromise]
+    """Both translated when shown (``gettext_lazy``), as a Django model's verbose names."""
 
     list_display: ClassVar[tuple[Column, ...]] = (NAMESPACE, NAME, STATE, VERSION, AGE)
     search_fields: ClassVar[tuple[str, ...]] = ("metadata.name",)
@@ -183,7 +200,7 @@ class ResourceAdmin:
     """What a NEW object's name must be (existing names are never judged again). Kubernetes
     requires a DNS subdomain of custom resources; kinds whose operator derives other names
     (Services, StatefulSets) from it declare the stricter rule they need."""
-    create_hint: ClassVar[str] = ""
+    create_hint: ClassVar[StrOrPromise] = ""
     object_actions: ClassVar[tuple[ObjectAction, ...]] = ()
     """Day-2 buttons of the detail page (EMQX v3beta1: Pause, Resume)."""
     save_as_continue: ClassVar[bool] = True
@@ -244,21 +261,36 @@ class ResourceAdmin:
         if summary.state == "Ready" and summary.observed:
             return Health(READY)
         if summary.state == "Ready":  # a Ready about an older generation (tests/fieldcases/07-stale-ready-flapping)
-            return Health(PROGRESSING, f"waiting for the operator to act on generation {summary.generation}")
+            return Health(
+                PROGRESSING,
+                gettext("waiting for the operator to act on generation %(generation)s")
+                % {"generation": summary.generation},
+            )
         if stopped := summary.stopped_nodes:
-            return Health(DEGRADED, f"node {', '.join(stopped)} not running")
+            return Health(DEGRADED, gettext("node %(nodes)s not running") % {"nodes": ", ".join(stopped)})
         if leaving := summary.leaving_nodes:
-            return Health(PROGRESSING, f"update in flight: old node {', '.join(leaving)} stopping, as intended")
+            return Health(
+                PROGRESSING,
+                gettext("update in flight: old node %(nodes)s stopping, as intended") % {"nodes": ", ".join(leaving)},
+            )
         if summary.failure:
-            return Health(DEGRADED, f"Failed: {summary.failure}")
+            return Health(DEGRADED, gettext("Failed: %(failure)s") % {"failure": summary.failure})
         if seen_ready:
-            return Health(DEGRADED, f"fell back from Ready with no spec change (generation {summary.generation})")
+            return Health(
+                DEGRADED,
+                gettext("fell back from Ready with no spec change (generation %(generation)s)")
+                % {"generation": summary.generation},
+            )
         current = summary.current
         if current is None:
-            return Health(UNKNOWN, "no status: the operator has not reported on it")
+            return Health(UNKNOWN, gettext("no status: the operator has not reported on it"))
         if self.known_conditions and current.type not in self.known_conditions:
-            return Health(UNKNOWN, f"unknown condition {current.type}")
-        scaling = (f"scaling down: {n} {label.lower()} for {desired} desired" for label, n, desired in summary.surplus)
+            return Health(UNKNOWN, gettext("unknown condition %(type)s") % {"type": current.type})
+        scaling = (
+            gettext("scaling down: %(count)s %(role)s for %(desired)s desired")
+            % {"count": n, "role": str(label).lower(), "desired": desired}
+            for label, n, desired in summary.surplus
+        )
         return Health(PROGRESSING, "; ".join(scaling))
 
     # ----- detail page ------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
+from django.utils.translation import gettext
+
 _PREFIX = r"(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
 _KEY = _PREFIX + r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
 _VALUE = r"(?:[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?"
@@ -33,38 +35,38 @@ def _split(selector: str) -> list[str]:
         elif ch == ")":
             depth -= 1
             if depth < 0:
-                raise SelectorError("unbalanced ')'")
+                raise SelectorError(gettext("unbalanced ')'"))
         if ch == "," and depth == 0:
             parts.append(current)
             current = ""
         else:
             current += ch
     if depth:
-        raise SelectorError("unbalanced '('")
+        raise SelectorError(gettext("unbalanced '('"))
     parts.append(current)
     return [p.strip() for p in parts]
 
 
 def _key(key: str) -> str:
     if len(key.split("/")[-1]) > 63 or not _KEY_RE.match(key):
-        raise SelectorError(f"{key!r} is not a valid label key")
+        raise SelectorError(gettext("%(key)s is not a valid label key") % {"key": repr(key)})
     return key
 
 
 def _value(value: str) -> str:
     if len(value) > 63 or not _VALUE_RE.match(value):
-        raise SelectorError(f"{value!r} is not a valid label value")
+        raise SelectorError(gettext("%(value)s is not a valid label value") % {"value": repr(value)})
     return value
 
 
 def _requirement(part: str) -> Requirement:
     if not part:
-        raise SelectorError("empty requirement (a stray comma?)")
+        raise SelectorError(gettext("empty requirement (a stray comma?)"))
     if m := _SET_RE.match(part):
         key, op = _key(m.group(1)), m.group(2)
         values = frozenset(_value(v.strip()) for v in m.group(3).split(",") if v.strip())
         if not values:
-            raise SelectorError(f"{op} needs at least one value in parentheses")
+            raise SelectorError(gettext("%(op)s needs at least one value in parentheses") % {"op": op})
         if op == "in":
             return lambda labels: labels.get(key) in values
         return lambda labels: labels.get(key) not in values

@@ -81,6 +81,9 @@ MIDDLEWARE = [
     # Serves /static/ (CSS, the vendored htmx) in every mode, under gunicorn as under runserver.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of the request: the cookie the header's switcher sets, else Accept-Language.
+    # After the session and before CommonMiddleware, where Django's i18n docs place it.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -152,7 +155,15 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# ----- Languages (issue 19) ------------------------------------------------------------------------
+# English and Simplified Chinese. LocaleMiddleware picks the language from the django_language
+# cookie that the header's switcher sets (django.views.i18n.set_language, at /i18n/setlang/), else
+# from the browser's Accept-Language, else English. The URLs are the same in every language (no
+# i18n_patterns). The zh_Hans catalogue is locale/zh_Hans/LC_MESSAGES/django.po; its .mo is compiled
+# by make run / make test and at image build, never committed. Terms: docs/glossary-zh.md.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -15,13 +15,18 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import pgettext_lazy
+
 from emqx import images
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
     from console.progress import Progress
 
 __all__ = [
     "STATE_CLASSES",
+    "STATE_NAMES",
     "ConditionRow",
     "Counts",
     "NodeRow",
@@ -47,6 +52,24 @@ STATE_CLASSES = {
     "Paused": "warn",
     "API unavailable": "bad",
     "Not understood": "bad",
+}
+
+# Each state as people read it, translated when shown (the ``state_badge`` tag and the sidebar's "By state"):
+# the state values themselves stay English, as URL parameters (``?state=Ready``) and CSS classes do.
+STATE_NAMES: dict[str, StrOrPromise] = {
+    "Ready": pgettext_lazy("state", "Ready"),
+    "Completed": pgettext_lazy("state", "Completed"),
+    "Available": pgettext_lazy("state", "Available"),
+    "Not ready": pgettext_lazy("state", "Not ready"),
+    "Progressing": pgettext_lazy("state", "Progressing"),
+    "Processing": pgettext_lazy("state", "Processing"),
+    "Failed": pgettext_lazy("state", "Failed"),
+    "Deleting": pgettext_lazy("state", "Deleting"),
+    "Pending": pgettext_lazy("state", "Pending"),
+    "Paused": pgettext_lazy("state", "Paused"),
+    "API unavailable": pgettext_lazy("state", "API unavailable"),
+    "Not understood": pgettext_lazy("state", "Not understood"),
+    "Unknown": pgettext_lazy("state", "Unknown"),
 }
 
 
@@ -210,13 +233,21 @@ class Summary:
         """What the status badge says: the current condition when it holds (``Ready``,
         ``CoreNodesProgressing``, as ``kubectl get`` shows it), else the state (a broker's
         ``Running`` condition that is False reads "Not ready", not "Running")."""
+        paused, shown, _ = self.badge_parts
+        return f"Paused · {shown}" if paused else shown
+
+    @property
+    def badge_parts(self) -> tuple[bool, str, bool]:
+        """The badge in parts, for saying it in another language (console.templatetags.console_i18n):
+        (whether "Paused · " comes first, what follows, whether that is a condition type as the cluster
+        wrote it rather than one of the console's states)."""
         if self.deleting:
-            return "Deleting"
+            return False, "Deleting", False
         if self.problems:
-            return "Not understood"
+            return False, "Not understood", False
         holds = self.current is not None and self.current.status == "True"
         shown = self.current.type if holds and self.current is not None else self.state
-        return f"Paused · {shown}" if self.paused and shown != "Paused" else shown
+        return self.paused and shown != "Paused", shown, holds
 
     @property
     def state_class(self) -> str:

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
+from django.views.i18n import set_language
 
 from console.auth import LoginView
 from console.health import healthz, readyz
@@ -13,6 +14,8 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The header's language switcher posts here (Django's set_language: a cookie, then back to ?next).
+    path("i18n/setlang/", set_language, name="set_language"),
     path("audit/", audit.audit_list, name="audit_list"),
     path("dashboard/", dashboard_views.fleet_dashboard, name="fleet_dashboard"),
     path("dashboard/_dashboard", dashboard_views.fleet_dashboard_partial, name="fleet_dashboard_partial"),

@@ -18,16 +18,21 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.paginator import Page, Paginator
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from console import selectors
 from console.registry import ResourceAdmin
-from console.summaries import STATE_CLASSES, Summary
+from console.summaries import STATE_CLASSES, STATE_NAMES, Summary
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 PAGE_SIZE = 50
 LABEL_PREFIX = "label."
@@ -51,20 +56,20 @@ class Facet:
     object counts under no choice, and any active choice of this facet leaves it out)."""
 
     key: str
-    title: str
+    title: StrOrPromise
     value: Callable[[Summary], str]
 
 
 def _label_facet(key: str) -> Facet:
-    return Facet(LABEL_PREFIX + key, f"By label {key}", lambda s: s.labels.get(key, ""))
+    return Facet(LABEL_PREFIX + key, gettext("By label %(key)s") % {"key": key}, lambda s: s.labels.get(key, ""))
 
 
-NAMESPACE_FACET = Facet("namespace", "By namespace", lambda s: s.namespace)
+NAMESPACE_FACET = Facet("namespace", _("By namespace"), lambda s: s.namespace)
 FACETS = {
     "namespace": NAMESPACE_FACET,
-    "state": Facet("state", "By state", lambda s: s.state),
-    "version": Facet("version", "By EMQX version", lambda s: s.version),
-    "kind_version": Facet("kind_version", "By kind version", lambda s: s.kind_version),
+    "state": Facet("state", _("By state"), lambda s: s.state),
+    "version": Facet("version", _("By EMQX version"), lambda s: s.version),
+    "kind_version": Facet("kind_version", _("By kind version"), lambda s: s.kind_version),
 }
 """The facets a kind may name in ``list_filter`` (besides ``labels``, the label selector of the filter bar)."""
 
@@ -79,8 +84,8 @@ def facets_of(admin: ResourceAdmin) -> tuple[Facet, ...]:
 def _state_field() -> forms.ChoiceField:
     return forms.ChoiceField(
         required=False,
-        choices=[("", "Any")] + [(s, s) for s in STATE_CLASSES],
-        error_messages={"invalid_choice": "%(value)s is not a state the console gives objects."},
+        choices=[("", pgettext_lazy("any state", "Any"))] + [(s, STATE_NAMES[s]) for s in STATE_CLASSES],
+        error_messages={"invalid_choice": _("%(value)s is not a state the console gives objects.")},
     )
 
 
@@ -90,11 +95,16 @@ def _label_value_field(key: str) -> forms.CharField:
             selectors.parse(f"{key}={value}")
         except selectors.SelectorError:
             raise forms.ValidationError(
-                f"{value!r} is not a label value (Kubernetes: at most 63 letters, digits, '-', '_' or '.',"
-                " beginning and ending with a letter or digit)."
+                gettext(
+                    "%(value)s is not a label value (Kubernetes: at most 63 letters, digits, '-', '_' or '.',"
+                    " beginning and ending with a letter or digit)."
+                )
+                % {"value": repr(value)}
             ) from None
 
-    return forms.CharField(required=False, max_length=63, validators=[valid], label=f"Label {key}")
+    return forms.CharField(
+        required=False, max_length=63, validators=[valid], label=gettext("Label %(key)s") % {"key": key}
+    )
 
 
 class ObjectFilterForm(forms.Form):
@@ -102,8 +112,8 @@ class ObjectFilterForm(forms.Form):
     the facets (:func:`facets_of`: one optional field each, named as its URL parameter)."""
 
     namespace = forms.CharField(required=False, max_length=63)
-    q = forms.CharField(required=False, max_length=253, label="Name contains")
-    labels = forms.CharField(required=False, max_length=1024, label="Label selector")
+    q = forms.CharField(required=False, max_length=253, label=_("Name contains"))
+    labels = forms.CharField(required=False, max_length=1024, label=_("Label selector"))
     sort = forms.ChoiceField(required=False)
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
 
@@ -116,18 +126,18 @@ class ObjectFilterForm(forms.Form):
         for facet in self.facets:
             if facet.key == "state":
                 self.fields["state"] = _state_field()
-                self.fields["state"].label = "State"
+                self.fields["state"].label = _("State")
             elif facet.key == "version":
                 self.fields["version"] = forms.CharField(
-                    required=False, max_length=255, label="EMQX version", validators=[_printable]
+                    required=False, max_length=255, label=_("EMQX version"), validators=[_printable]
                 )
             elif facet.key == "kind_version":
                 self.fields["kind_version"] = forms.RegexField(
                     regex=r"^v[1-9][0-9]*((alpha|beta)[1-9][0-9]*)?$",
                     required=False,
                     max_length=20,
-                    label="Kind version",
-                    error_messages={"invalid": "Not a version of a Kubernetes kind (v2, v2beta1)."},
+                    label=_("Kind version"),
+                    error_messages={"invalid": _("Not a version of a Kubernetes kind (v2, v2beta1).")},
                 )
             elif facet.key.startswith(LABEL_PREFIX):
                 self.fields[facet.key] = _label_value_field(facet.key.removeprefix(LABEL_PREFIX))
@@ -137,7 +147,7 @@ class ObjectFilterForm(forms.Form):
         try:
             selectors.parse(value)
         except selectors.SelectorError as error:
-            raise forms.ValidationError(f"Not a label selector: {error}.") from None
+            raise forms.ValidationError(gettext("Not a label selector: %(error)s.") % {"error": error}) from None
         return value
 
     def chosen(self) -> dict[str, str]:
@@ -150,12 +160,12 @@ class ObjectFilterForm(forms.Form):
         """(facet title, value, the list's query without it) of each active choice: where nothing is
         counted (the API server's pages), the sidebar lists these to remove them one by one."""
         chosen = self.chosen()
-        return [(f.title, chosen[f.key], _query(self.data, f.key, "")) for f in self.facets if f.key in chosen]
+        return [(str(f.title), chosen[f.key], _query(self.data, f.key, "")) for f in self.facets if f.key in chosen]
 
 
 def _printable(value: str) -> None:
     if any(ch.isspace() or not ch.isprintable() for ch in value):
-        raise forms.ValidationError("A version has no spaces or control characters (e.g. 5.8.6).")
+        raise forms.ValidationError(gettext("A version has no spaces or control characters (e.g. 5.8.6)."))
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,11 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from django import forms
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from pydantic import Field, field_validator
 
 from console import impersonation
@@ -58,6 +59,9 @@ from emqx.client.names import DNS_SUBDOMAIN
 from emqx.errors import EmqxClientError
 from emqx.models import apps_v3beta1
 from emqx.models._base import Resource
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 __all__ = [
     "EXPIRY_WARNING",
@@ -244,16 +248,16 @@ def _of(summary: Summary, name: str) -> Any:
 _NEVER = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
-def _column(key: str, label: str, name: str) -> Column:
+def _column(key: str, label: StrOrPromise, name: str) -> Column:
     return Column(key, label, lambda s: _of(s, name) or "—", lambda s: (_of(s, name), s.namespace, s.name))
 
 
-INSTANCE_COLUMN = _column("instance", "Instance", "instance")
-ROLE_COLUMN = _column("role", "Role", "role")
-SECRET_COLUMN = _column("secret", "Secret", "secret_name")
+INSTANCE_COLUMN = _column("instance", _("Instance"), "instance")
+ROLE_COLUMN = _column("role", _("Role"), "role")
+SECRET_COLUMN = _column("secret", _("Secret"), "secret_name")
 EXPIRES_COLUMN = Column(
     "expires",
-    "Expires",
+    _("Expires"),
     lambda s: _of(s, "expires") or "—",
     lambda s: (_of(s, "expires_at") or _NEVER, s.namespace, s.name),
     lambda s: _of(s, "expires_at").isoformat() if _of(s, "expires_at") else "",
@@ -413,8 +417,8 @@ class EMQXAPIKeyAdmin(ResourceAdmin):
     kind = KIND
     slug = "emqxapikeys"
     models = (apps_v3beta1.EMQXAPIKey,)
-    verbose_name = "EMQX API key"
-    verbose_name_plural = "EMQX API keys"
+    verbose_name = _("EMQX API key")
+    verbose_name_plural = _("EMQX API keys")
     list_display = (
         NAMESPACE,
         NAME,
@@ -430,7 +434,7 @@ class EMQXAPIKeyAdmin(ResourceAdmin):
     counted = False
     menu_order = 5
     list_filter_labels = ("environment",)  # no image, so no version facet
-    create_hint = "kind EMQXAPIKey, apiVersion apps.emqx.io/v3beta1 (operator 3.0)"
+    create_hint = _("kind EMQXAPIKey, apiVersion apps.emqx.io/v3beta1 (operator 3.0)")
 
     def current_of(self, conditions: Sequence[ConditionRow], api_version: str = "") -> ConditionRow | None:
         """The ``Ready`` condition, by type (or None)."""

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
 from console.actions import (
     AdminAction,
     DeleteSelected,
@@ -240,7 +243,14 @@ def _actions(example: str) -> tuple[AdminAction, ...]:
 
 
 class _BrokerAdmin(ResourceAdmin):
-    list_display = (NAMESPACE, NAME, STATE, VERSION, Column("ready", "Ready", lambda s: s.count("Nodes") or "—"), AGE)
+    list_display = (
+        NAMESPACE,
+        NAME,
+        STATE,
+        VERSION,
+        Column("ready", pgettext_lazy("nodes ready/desired", "Ready"), lambda s: s.count("Nodes") or "—"),
+        AGE,
+    )
     ready_conditions = frozenset({"Running", "Healthy"})
     known_conditions = BROKER_CONDITIONS
     has_timeline = True
@@ -261,10 +271,10 @@ class EmqxBrokerAdmin(_BrokerAdmin):
     kind = "EmqxBroker"
     slug = "emqxbrokers"
     models = (apps_v1beta4.EmqxBroker, apps_v1beta1.EmqxBroker)
-    verbose_name = "EMQX broker"
-    verbose_name_plural = "EMQX brokers (v4)"
+    verbose_name = _("EMQX broker")
+    verbose_name_plural = _("EMQX brokers (v4)")
     dashboard_label = "EmqxBroker (4.x)"
-    create_hint = "kind EmqxBroker, apiVersion apps.emqx.io/v1beta4"
+    create_hint = _("kind EmqxBroker, apiVersion apps.emqx.io/v1beta4")
     menu_order = 10
     actions = _actions("emqx/emqx:4.4.19")
 
@@ -273,11 +283,11 @@ class EmqxEnterpriseAdmin(_BrokerAdmin):
     kind = "EmqxEnterprise"
     slug = "emqxenterprises"
     models = (apps_v1beta4.EmqxEnterprise, apps_v1beta1.EmqxEnterprise)
-    verbose_name = "EMQX Enterprise"
-    verbose_name_plural = "EMQX Enterprise (v4)"
+    verbose_name = _("EMQX Enterprise")
+    verbose_name_plural = _("EMQX Enterprise (v4)")
     dashboard_label = "EmqxEnterprise (4.x)"
     known_conditions = BROKER_CONDITIONS | {"BlueGreenUpdating"}
-    create_hint = "kind EmqxEnterprise, apiVersion apps.emqx.io/v1beta4"
+    create_hint = _("kind EmqxEnterprise, apiVersion apps.emqx.io/v1beta4")
     menu_order = 20
     actions = _actions("emqx/emqx-ee:4.4.19")
 

@@ -30,6 +30,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from console.actions import DeleteSelected, LabelAction, RestartAction, ScaleAction, SetImageAction, image_at
 from console.forms.actions import ScaleField
@@ -587,16 +589,16 @@ class EMQXAdmin(ResourceAdmin):
     kind = "EMQX"
     slug = "emqx"
     models = (apps_v3beta1.EMQX, apps_v2.EMQX, apps_v2beta1.EMQX)
-    verbose_name = "EMQX"
-    verbose_name_plural = "EMQX instances"
+    verbose_name = _("EMQX")
+    verbose_name_plural = _("EMQX instances")
     menu_order = 0
     list_display = (
         NAMESPACE,
         NAME,
         STATE,
         VERSION,
-        counts_column("core", "Core ready", "Core nodes"),
-        counts_column("replicants", "Replicants ready", "Replicant nodes"),
+        counts_column("core", _("Core ready"), "Core nodes"),
+        counts_column("replicants", _("Replicants ready"), "Replicant nodes"),
         AGE,
     )
     ready_conditions = frozenset({"Ready"})
@@ -608,7 +610,7 @@ class EMQXAdmin(ResourceAdmin):
     # The operator names Services and StatefulSets after the instance (`<name>-core`,
     # `<name>-dashboard`): Service names are DNS labels, so a new EMQX's name must be one.
     name_rule = DNS_LABEL
-    create_hint = "kind EMQX, apiVersion apps.emqx.io/v2 (operator 2.3), v3beta1 (3.0) or v2beta1 (2.2)"
+    create_hint = _("kind EMQX, apiVersion apps.emqx.io/v2 (operator 2.3), v3beta1 (3.0) or v2beta1 (2.2)")
     object_actions = (PAUSE, RESUME)
     # Operator 2.3's CRD serves v2beta1 beside v2 with no conversion webhook (emqx/crds/SOURCES.md):
     # the API server hands the same stored object out in either by rewriting apiVersion alone.
@@ -637,17 +639,27 @@ class EMQXAdmin(ResourceAdmin):
         configuration EMQX rejected (v3beta1 ConfigApplied False ConfigRejected), even while Ready."""
         current = summary.current
         if summary.state == "API unavailable" and current is not None:
-            return Health(UNKNOWN, f"the operator cannot reach the EMQX API ({current.reason}: {current.message})")
+            return Health(
+                UNKNOWN,
+                gettext("the operator cannot reach the EMQX API (%(reason)s: %(message)s)")
+                % {"reason": current.reason, "message": current.message},
+            )
         if summary.state == "Not ready" and current is not None:
             return Health(DEGRADED, f"{current.type} {current.status}: {current.reason} {current.message}".strip())
         if summary.state == "Paused":
-            return Health(DEGRADED, f"reconciliation paused ({PAUSED_ANNOTATION}) before the cluster was Ready")
+            return Health(
+                DEGRADED,
+                gettext("reconciliation paused (%(annotation)s) before the cluster was Ready")
+                % {"annotation": PAUSED_ANNOTATION},
+            )
         rejected = next(
             (c for c in summary.conditions if (c.type, c.reason) == ("ConfigApplied", "ConfigRejected")), None
         )
         if rejected is not None and rejected.status == "False":
             # It serves, on its last accepted configuration: the desired one will not apply until it is fixed.
-            return Health(DEGRADED, f"configuration rejected by EMQX: {rejected.message}")
+            return Health(
+                DEGRADED, gettext("configuration rejected by EMQX: %(message)s") % {"message": rejected.message}
+            )
         return super().health(summary, seen_ready=seen_ready)
 
     def get_form_spec(self, model: type[Resource], context: FormContext) -> FormSpec:

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from console.forms.schema import FieldOptions, FormSpec
 from console.registry import AGE, NAME, NAMESPACE, STATE, Column, FormContext, ResourceAdmin, site
@@ -221,13 +223,21 @@ class RebalanceAdmin(ResourceAdmin):
     kind = "Rebalance"
     slug = "rebalances"
     models = (apps_v2beta1.Rebalance, apps_v1beta4.Rebalance)
-    verbose_name = "Rebalance"
-    verbose_name_plural = "Rebalances"
-    list_display = (NAMESPACE, NAME, STATE, Column("version", "Target", lambda s: s.version, lambda s: s.version), AGE)
+    verbose_name = _("Rebalance")
+    verbose_name_plural = _("Rebalances")
+    list_display = (
+        NAMESPACE,
+        NAME,
+        STATE,
+        Column(
+            "version", pgettext_lazy("a rebalance's target version", "Target"), lambda s: s.version, lambda s: s.version
+        ),
+        AGE,
+    )
     counted = False
     status_follows_spec = False
     list_filter_labels = ("environment",)  # no version facet: its Version column is the target instance
-    create_hint = "kind Rebalance, apiVersion apps.emqx.io/v2beta1"
+    create_hint = _("kind Rebalance, apiVersion apps.emqx.io/v2beta1")
     menu_order = 30
 
     def summarize_object(self, obj: Any) -> Summary:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django import template
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import pgettext_lazy
 
 from console.clusters import cluster_names, get_cluster
 from console.svg import duration as _duration
@@ -42,6 +43,14 @@ def from_epoch(value: float | None) -> dt.datetime | None:
     return None if value is None else dt.datetime.fromtimestamp(value, dt.UTC)
 
 
+# What the header's cluster links say of each cluster's health (Cluster.health()), in the page's language.
+HEALTH_LABELS = {
+    "ok": pgettext_lazy("cluster health", "ok"),
+    "connecting": pgettext_lazy("cluster health", "connecting"),
+    "unreachable": pgettext_lazy("cluster health", "unreachable"),
+}
+
+
 @register.inclusion_tag("console/includes/_cluster_switcher.html", takes_context=True)
 def cluster_switcher(context: template.Context) -> dict[str, Any]:
     match = getattr(context.get("request"), "resolver_match", None)
@@ -54,7 +63,7 @@ def cluster_switcher(context: template.Context) -> dict[str, Any]:
         if match and _cluster_wide(url_name) and current is not None:
             with contextlib.suppress(NoReverseMatch):
                 url = reverse(url_name, kwargs={**match.kwargs, "cluster": name})
-        clusters.append(
-            {"name": name, "url": url, "current": name == current, "health": cluster.health() if cluster else ""}
-        )
+        health = cluster.health() if cluster else ""
+        label = HEALTH_LABELS.get(health, health)
+        clusters.append({"name": name, "url": url, "current": name == current, "health": health, "health_label": label})
     return {"clusters": clusters, "fleet": url_name in ("fleet_dashboard",), "several": len(clusters) > 1}

@@ -9,6 +9,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext
 
 from console.clusters import Cluster, get_cluster
 from emqx.cache import CacheState
@@ -56,36 +57,39 @@ def banner(
     cache could not even be created (an exception from ``cluster.cache``, or its text);
     ``admin``: the kind the page shows, named in the titles."""
     kind = getattr(admin, "kind", "")
-    what = getattr(admin, "verbose_name_plural", "objects")
+    what = getattr(admin, "verbose_name_plural", None) or gettext("objects")
+    # In the request's language (gettext at call time); ``detail`` is the cluster's own text, shown as such.
+    named = {"cluster": cluster.name, "kind": kind, "what": what}
     not_served = (
-        f"Cluster {cluster.name} does not serve {kind} {', '.join(admin.versions)} (is the emqx-operator installed?)"
+        gettext("Cluster %(cluster)s does not serve %(kind)s %(versions)s (is the emqx-operator installed?)")
+        % {**named, "versions": ", ".join(admin.versions)}
         if admin is not None
-        else f"Cluster {cluster.name} does not serve this kind (is the emqx-operator installed?)"
+        else gettext("Cluster %(cluster)s does not serve this kind (is the emqx-operator installed?)") % named
     )
     if error:
-        title = f"Cannot use cluster {cluster.name}"
+        title = gettext("Cannot use cluster %(cluster)s") % named
         if isinstance(error, ClusterUnreachable):
-            title = f"Cluster {cluster.name} is unreachable"
+            title = gettext("Cluster %(cluster)s is unreachable") % named
         elif isinstance(error, UnknownKind):
             title = not_served
         return {"level": "error", "title": title, "detail": str(error), "stale": False}
     if state is None or state.healthy:
         return None
     titles = {
-        "unreachable": f"Cluster {cluster.name} is unreachable",
-        "forbidden": f"The console may not read {what} in cluster {cluster.name}",
-        "unauthorized": f"Cluster {cluster.name} did not accept the console's credentials",
+        "unreachable": gettext("Cluster %(cluster)s is unreachable") % named,
+        "forbidden": gettext("The console may not read %(what)s in cluster %(cluster)s") % named,
+        "unauthorized": gettext("Cluster %(cluster)s did not accept the console's credentials") % named,
         "not-served": not_served,
         # The API server answers, but not for this kind (a conversion webhook down, a storage error):
         # said on this kind's pages only; the cluster and its other kinds are fine.
-        "error": f"The API server of cluster {cluster.name} fails to list {what}",
+        "error": gettext("The API server of cluster %(cluster)s fails to list %(what)s") % named,
     }
     since = ""
     if state.synced and state.last_sync:
         since = time.strftime("%H:%M:%S UTC", time.gmtime(state.last_sync))
     return {
         "level": "error",
-        "title": titles.get(state.error_kind, f"Cluster {cluster.name} is not answering as expected"),
+        "title": titles.get(state.error_kind, gettext("Cluster %(cluster)s is not answering as expected") % named),
         "detail": state.error,
         "stale": state.synced,
         "since": since,

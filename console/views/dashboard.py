@@ -22,6 +22,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from console.cluster_events import EventsSnapshot
 from console.clusters import CachePeek, Cluster, cluster_names, get_cluster
@@ -176,9 +177,9 @@ def _banner(board: ClusterBoard) -> dict[str, Any] | None:
     since = board.stale_since
     return {
         "level": "error",
-        "title": f"Cluster {board.name} is unreachable"
+        "title": gettext("Cluster %(cluster)s is unreachable") % {"cluster": board.name}
         if board.status == "unreachable"
-        else f"Cluster {board.name} cannot be read",
+        else gettext("Cluster %(cluster)s cannot be read") % {"cluster": board.name},
         "detail": board.detail,
         "stale": since is not None,
         "since": time.strftime("%H:%M:%S UTC", time.gmtime(since)) if since else "",

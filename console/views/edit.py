@@ -249,7 +249,7 @@ def _api_error(
         form,
         error,
         kind=admin.kind,
-        plural=admin.verbose_name_plural,
+        plural=str(admin.verbose_name_plural),
         cluster=cluster.name,
         verb=verb,
         namespace=obj.metadata.namespace or "",

@@ -165,7 +165,7 @@ def changelist_action(request: HttpRequest, cluster: Cluster, admin: ResourceAdm
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     offered = admin.get_actions(request.user, cluster.name)
-    form = ActionSelectionForm(request.POST, actions=[(a.name, a.label) for a in offered])
+    form = ActionSelectionForm(request.POST, actions=[(a.name, str(a.label)) for a in offered])
     query = str(request.POST.get("changelist_query", ""))[:4096]
     back = _list_url(cluster, admin, query)
     if not form.is_valid():

@@ -72,7 +72,14 @@ PUBLIC = {"login", "logout"}
 # No console log-in: the kubelet's probes, and Prometheus with its bearer token (console/health.py,
 # console/metrics.py; tests/deploy/test_endpoints.py). Pinned here for a request without either.
 # /readyz follows the caches' state (tests/deploy/test_endpoints.py pins it): here only never a log-in page.
-NO_LOGIN: dict[str, set[int]] = {"healthz": {200}, "readyz": {200, 503}, "metrics": {401}}
+NO_LOGIN: dict[str, set[int]] = {
+    "healthz": {200},
+    "readyz": {200, 503},
+    "metrics": {401},
+    # The header's language switcher (Django's set_language), on the log-in page too: it sets a cookie and
+    # nothing else; a GET changes nothing and is sent back to the start page.
+    "set_language": {302},
+}
 ROLES = ("viewer", "operator", "admin")
 ROLE_VERBS = {
     "viewer": {"get"},

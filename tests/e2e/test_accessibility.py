@@ -168,6 +168,8 @@ class Screen:
     arrive: Callable[[Visit], None] | None = None
     anonymous: bool = False
     records_timeline: bool = False
+    language: str = ""
+    """A language other than English, as the header's switcher sets it (the django_language cookie)."""
 
     def __str__(self) -> str:
         return self.key
@@ -352,6 +354,9 @@ SCREENS = [
     # The filter sidebar with choices active (one of them listing nothing: shown at 0), and on an API page.
     Screen("emqx-list-filtered", "/clusters/default/emqx/?namespace={p}emqx-prod&label.tier=edge&state=Failed"),
     Screen("emqx-list-filtered-api", "/clusters/default/emqx/?namespace={p}emqx-prod&label.tier=edge&source=api"),
+    # In Simplified Chinese (issue 19): the pages translated so far, with the language switcher set to it.
+    Screen("login-zh", "/login/", anonymous=True, language="zh-hans"),
+    Screen("emqx-list-zh", "/clusters/default/emqx/?namespace={p}emqx-prod&label.tier=edge", language="zh-hans"),
     *_kind_pages("emqxbrokers", "emqx-staging", "legacy-broker"),
     *_kind_pages("emqxenterprises", "emqx-prod", "legacy-ee"),
     *_kind_pages("rebalances", "emqx-prod", "payments-gw-rebalance"),
@@ -551,6 +556,8 @@ def test_the_page_passes_axe_keeps_the_csp_fits_a_phone_and_works_by_keyboard(
         RECORDER.forget_all()
     if not screen.anonymous:
         _log_in(context, fleet, "ada")
+    if screen.language:
+        context.add_cookies([{"name": django_settings.LANGUAGE_COOKIE_NAME, "value": screen.language, "url": fleet}])
     page = context.new_page()
     page.set_default_timeout(20_000)
     _watch_page(page, errors)

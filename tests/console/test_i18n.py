@@ -1,0 +1,349 @@
+"""The console in English and Simplified Chinese (issue 19).
+
+- The catalogue: ``makemessages`` (console/management/commands/makemessages.py, as ``make messages`` runs it)
+  over the code as it is now, into a copy of locale/, leaves no entry untranslated or fuzzy, and it compiles
+  (``msgfmt --check``): a string marked for translation but missing from the .po fails here.
+- Unmarked strings: each page of PAGES, rendered in zh-hans with the demo data (``sandbox.demo_data`` on the
+  2.2 sandbox, its simulated operator running), shows no English word outside an allow-list of proper nouns,
+  code (``<code>``, ``<pre>``, ``<kbd>``, ``<samp>``) and text the cluster wrote (elements with ``lang="en"``,
+  and the conditions' types, reasons and messages of the objects shown). PAGES lists the pages converted so
+  far; the other pages (detail, forms, history, audit, dashboards ...) are not yet in it.
+- The language: from the browser's Accept-Language, and from the header's switcher (set_language), which
+  remembers it in a cookie.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.test import Client
+
+from console import clusters
+from emqx.client.clientset import Clientset
+from sandbox import Sandbox
+from sandbox.cluster import free_port
+from sandbox.demo_data import seed
+from sandbox.operator import Simulator
+from tests.support import eventually
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
+ZH = "zh-hans"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def compiled_catalogue() -> None:
+    """The .mo files, as ``make test`` builds them before pytest (they are never committed)."""
+    call_command("compilemessages", ignore_patterns=[".*", "sandbox", "bench", "tests"], verbosity=0)
+
+
+# ----- the catalogue ----------------------------------------------------------------------------------------
+
+
+def _entries(po: Path, *flags: str) -> list[str]:
+    """The msgids of ``po``'s entries that msgattrib selects with ``flags`` (``--untranslated``,
+    ``--only-fuzzy``), the header aside."""
+    out = subprocess.run(["msgattrib", *flags, "--no-obsolete", str(po)], capture_output=True, text=True, check=True)
+    found = []
+    for block in out.stdout.split("\n\n"):
+        if 'msgid ""\nmsgstr ""\n"' in block and "Content-Type" in block:
+            continue  # the header
+        match = re.search(r'^msgid ((?:".*"\n?)+)', block, re.M)
+        if match:
+            found.append("".join(re.findall(r'"(.*)"', match.group(1))))
+    return found
+
+
+def test_every_marked_string_is_in_the_chinese_catalogue_translated_and_not_fuzzy(
+    tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # makemessages writes next to the files it reads (the locale/ beside them): it reads the console's
+    # sources through links from a folder of the test's own, so only the copy of the catalogue changes.
+    copy = tmp_path / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
+    copy.parent.mkdir(parents=True)
+    shutil.copy(CATALOGUE, copy)
+    for source in ("console", "templates"):
+        (tmp_path / source).symlink_to(ROOT / source)
+    settings.LOCALE_PATHS = [tmp_path / "locale"]
+    monkeypatch.chdir(tmp_path)
+    before = CATALOGUE.read_bytes()
+    call_command("makemessages", symlinks=True, verbosity=0)
+    assert CATALOGUE.read_bytes() == before, "the test must not change the catalogue itself"
+    assert 'msgid "Log in"' in copy.read_text(), "makemessages read nothing"
+    untranslated = _entries(copy, "--untranslated")
+    fuzzy = _entries(copy, "--only-fuzzy")
+    assert not untranslated, (
+        "mark done, now translate these in locale/zh_Hans/LC_MESSAGES/django.po (make messages):\n"
+        + ("\n".join(untranslated))
+    )
+    assert not fuzzy, "fuzzy entries (check and unmark them):\n" + "\n".join(fuzzy)
+    checked = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(copy)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+
+
+# ----- the language of a request ----------------------------------------------------------------------------
+
+
+def test_the_log_in_page_speaks_the_browsers_language() -> None:
+    chinese = Client(HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9,en;q=0.5").get("/login/").content.decode()
+    assert '<html lang="zh-hans">' in chinese and "<h1>登录</h1>" in chinese and "用户名" in chinese
+    english = Client(HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.8").get("/login/").content.decode()
+    assert '<html lang="en">' in english and "<h1>Log in</h1>" in english
+    # A language the console does not have: English.
+    assert "<h1>Log in</h1>" in Client(HTTP_ACCEPT_LANGUAGE="fr-FR").get("/login/").content.decode()
+
+
+def test_the_header_switcher_changes_the_language_and_remembers_it() -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    page = client.get("/login/?next=/dashboard/").content.decode()
+    assert 'action="/i18n/setlang/"' in page and 'name="next" value="/login/?next=/dashboard/"' in page
+    assert '<option value="zh-hans" lang="zh-hans">简体中文</option>' in page
+    response = client.post("/i18n/setlang/", {"language": ZH, "next": "/login/?next=/dashboard/"})
+    assert response.status_code == 302 and response["Location"] == "/login/?next=/dashboard/"
+    assert response.cookies[django_settings.LANGUAGE_COOKIE_NAME].value == ZH
+    page = client.get("/login/").content.decode()  # the browser still asks for English: the choice wins
+    assert "<h1>登录</h1>" in page and '<option value="zh-hans" lang="zh-hans" selected>' in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+    assert "<h1>Log in</h1>" in client.get("/login/").content.decode()
+
+
+def test_the_lock_out_message_counts_minutes_in_chinese(settings: Any) -> None:
+    from django.utils import translation
+
+    from console.auth import THROTTLED
+
+    with translation.override(ZH):
+        assert str(THROTTLED) % {"wait": "15 分钟"} == "登录失败次数过多。请在 15 分钟后重试。"
+        assert translation.ngettext("%(count)d minute", "%(count)d minutes", 1) % {"count": 1} == "1 分钟"
+    with translation.override("en"):
+        assert translation.ngettext("%(count)d minute", "%(count)d minutes", 2) % {"count": 2} == "2 minutes"
+
+
+# ----- no English left on a page in Chinese -----------------------------------------------------------------
+
+# Proper nouns and technical names that stay as they are in EMQX's Chinese documentation.
+ALLOWED_WORDS = {
+    "EMQX", "Kubernetes", "Operator", "Pod", "Secret", "API", "YAML", "JSON", "MQTT", "UTC", "English",
+    "kubectl", "kind", "apiVersion", "continue", "limit",
+}  # fmt: skip
+SKIPPED_ELEMENTS = {"script", "style", "code", "pre", "kbd", "samp", "template"}
+CHECKED_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt"}
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+# A run of ASCII letters with what names are made of (mqtt-edge, apps.emqx.io, v2beta1), and the runs that are
+# English-looking words: "next", "Filter" (not EMQX, v2beta1, mqtt-edge, CoreNodesProgressing).
+TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_.\-']*")
+WORD = re.compile(r"^[A-Za-z][a-z]+$")
+
+
+class _Texts(HTMLParser):
+    """What a person reads on a page: text nodes and the attributes in CHECKED_ATTRIBUTES, outside
+    SKIPPED_ELEMENTS and elements in English (``lang="en"``: text as the cluster wrote it)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, bool]] = []
+        self.texts: list[str] = []
+
+    def _skipping(self) -> bool:
+        return bool(self.stack) and self.stack[-1][1]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        skip = self._skipping() or tag in SKIPPED_ELEMENTS or (values.get("lang") or "").startswith("en")
+        if not skip:
+            # A placeholder with "=" is an example of syntax (a label selector: ``app=iot,tier in (gold)``).
+            self.texts += [
+                v for k, v in attrs if k in CHECKED_ATTRIBUTES and v and not (k == "placeholder" and "=" in v)
+            ]
+        if tag not in VOID:
+            self.stack.append((tag, skip))
+
+    def handle_endtag(self, tag: str) -> None:
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping() and data.strip():
+            self.texts.append(data)
+
+
+def english_words(html: str, allowed: set[str], cluster_texts: set[str]) -> list[str]:
+    """The English words a person reads on the page ``html``, each with its text, other than ``allowed``
+    words and the ``cluster_texts`` (removed from each text first, longest first)."""
+    parser = _Texts()
+    parser.feed(html)
+    found = []
+    ordered = sorted(cluster_texts, key=len, reverse=True)
+    for text in parser.texts:
+        rest = text
+        for quoted in ordered:
+            rest = rest.replace(quoted, " ")
+        for run in TOKEN.findall(rest):
+            word = run.rstrip(".-'")
+            if WORD.match(word) and word not in allowed and word.lower() not in allowed:
+                found.append(f"{word!r} in {text.strip()[:120]!r}")
+    return found
+
+
+@dataclass(frozen=True)
+class World:
+    prefix: str
+    empty_namespace: str
+    allowed: set[str]
+    """ALLOWED_WORDS, the clusters' names, the user's and the parts of the world's namespaces."""
+    unreachable_kubeconfig: Path
+    kubeconfig: Path
+
+
+def _cluster_words(cs: Clientset) -> tuple[set[str], set[str]]:
+    """What the cluster holds now, in every namespace (other tests' objects too: a page of every namespace
+    lists them): the words of its names (objects, namespaces, label keys and values), and its text (the
+    conditions' types, reasons and messages)."""
+    names: set[str] = set()
+    texts: set[str] = set()
+    for kind in ("EMQX", "EmqxBroker", "EmqxEnterprise", "Rebalance"):
+        for obj in cs.for_kind(kind, None).list().items:
+            doc = obj.to_dict()
+            meta = doc.get("metadata") or {}
+            for name in (meta.get("name", ""), meta.get("namespace", "")):
+                names |= {name, *name.split("-")}
+            names |= {str(v) for v in (meta.get("labels") or {}).values()}
+            names |= {str(k) for k in (meta.get("labels") or {})}
+            for condition in (doc.get("status") or {}).get("conditions") or []:
+                texts |= {str(condition.get(key) or "") for key in ("type", "reason", "message")}
+    return names, {t for t in texts if t}
+
+
+@pytest.fixture(scope="module")
+def world(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """The 2.2 demo data under a prefix of this module's own, with the simulated operator having written
+    every EMQX's status; a namespace with nothing in it; a kubeconfig of a cluster that does not answer."""
+    prefix = f"i18n-{secrets.token_hex(2)}-"
+    namespaces = [prefix + ns for ns in ("emqx-prod", "emqx-staging", "iot-lab")]
+    with Clientset.from_kubeconfig(sandbox.kubeconfig, field_manager="emqx-operator") as cs:
+        seed(cs, "2.2", prefix=prefix)
+        sims = [Simulator(cs, pace=0.2, namespace=ns).start() for ns in namespaces]
+        try:
+            shown = [("EMQX", "emqx-prod", "payments-gw"), ("EmqxBroker", "emqx-staging", "legacy-broker")]
+            shown += [("EmqxEnterprise", "emqx-prod", "legacy-ee"), ("EMQX", "iot-lab", "edge-gateway")]
+
+            def shown_have_a_status() -> bool:
+                return all(
+                    (cs.for_kind(k, prefix + ns).get(name).to_dict().get("status") or {}).get("conditions")
+                    for k, ns, name in shown
+                )
+
+            eventually(shown_have_a_status, 60, message="the simulated operator wrote no status")
+        finally:
+            for sim in sims:
+                sim.stop()
+    empty = prefix + "empty"
+    sandbox.create_namespace(empty)
+    config = yaml.safe_load(Path(sandbox.kubeconfig).read_text())
+    config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{free_port()}"
+    unreachable = tmp_path_factory.mktemp("i18n") / "kubeconfig"
+    unreachable.write_text(yaml.safe_dump(config))
+    prefixed = {part for ns in [*namespaces, empty] for part in re.split(r"[-]", ns)}
+    # ... and the clusters' names, the user's, and what a page echoes of a wrong value typed in a filter.
+    allowed = ALLOWED_WORDS | prefixed | {"default", "gone", "admin", "Nope"}
+    yield World(prefix, empty, allowed, unreachable, sandbox.kubeconfig)
+
+
+@pytest.fixture
+def chinese(settings: Any, world: World, sandbox: Sandbox, admin_user: Any) -> Iterator[Client]:
+    """A superuser's browser asking for Chinese; the console on the 2.2 sandbox (cluster ``default``) and on
+    one that does not answer (``gone``)."""
+    clusters.reset()
+    settings.CONSOLE_CLUSTERS = [
+        {"name": "default", "kubeconfig": str(sandbox.kubeconfig)},
+        {"name": "gone", "kubeconfig": str(world.unreachable_kubeconfig)},
+    ]
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    client.force_login(admin_user)
+    yield client
+    clusters.reset()
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page (or partial) to render in Chinese: its URL (``{p}`` is the world's namespace prefix,
+    ``{empty}`` the empty namespace), whether it needs a log-in, what must be on it once loaded (the data
+    is there, not a "Loading…" page), and extra request headers."""
+
+    id: str
+    url: str
+    shows: str
+    logged_in: bool = True
+    post: dict[str, str] | None = None
+    headers: dict[str, str] | None = None
+
+
+LIST = "/clusters/default/emqx/"
+# The pages converted so far (issue 19). Add each page here as it is converted.
+PAGES = [
+    Page("login", "/login/", "登录", logged_in=False),
+    Page("login-wrong-password", "/login/", "请输入一个正确的", logged_in=False,
+         post={"username": "nobody", "password": "wrong"}),
+    Page("emqx-list", LIST, "mqtt-core"),
+    Page("emqx-list-namespace-and-facets", LIST + "?namespace={p}emqx-prod&state=Ready&sort=-age", "按状态"),
+    Page("emqx-list-filter-errors", LIST + "?labels=%25%25&kind_version=x1&state=Nope&version=a%20b", "不是"),
+    Page("emqx-list-no-match", LIST + "?q=zz-no-such-name", "清除筛选条件"),
+    Page("emqx-list-empty-namespace", LIST + "?namespace={empty}", "还没有"),
+    Page("emqx-list-api-pages", LIST + "?source=api&namespace={p}emqx-prod", "从 API 服务器读取"),
+    Page("emqx-list-rows-partial", "/clusters/default/emqx/_rows?namespace={p}iot-lab", "edge-gateway",
+         headers={"HTTP_HX_REQUEST": "true"}),
+    Page("brokers-list", "/clusters/default/emqxbrokers/?namespace={p}emqx-staging", "legacy-broker"),
+    Page("enterprise-list", "/clusters/default/emqxenterprises/?namespace={p}emqx-prod", "legacy-ee"),
+    Page("rebalances-list", "/clusters/default/rebalances/", "重平衡"),
+    Page("unreachable-cluster-banner", "/clusters/gone/emqx/", "无法访问"),
+]  # fmt: skip
+
+
+def _get(client: Client, page: Page, world: World) -> str:
+    url = page.url.format(p=world.prefix, empty=world.empty_namespace)
+    if page.post is not None:
+        response = client.post(url, page.post, **(page.headers or {}))
+    else:
+        response = client.get(url, **(page.headers or {}))
+    assert response.status_code == 200, f"{url}: {response.status_code}"
+    return str(response.content.decode())
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.id)
+def test_a_page_in_chinese_shows_no_english_but_names_code_and_what_the_cluster_wrote(
+    page: Page, world: World, chinese: Client
+) -> None:
+    client = chinese if page.logged_in else Client(HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    load: Callable[[], str] = lambda: _get(client, page, world)  # noqa: E731
+    eventually(lambda: page.shows in load(), 30, message=f"{page.id}: {page.shows!r} never appeared")
+    html = load()
+    with Clientset.from_kubeconfig(world.kubeconfig) as cs:
+        names, cluster_texts = _cluster_words(cs)
+    leftovers = english_words(html, world.allowed | names, cluster_texts)
+    assert not leftovers, f"{page.id}: English words not marked for translation:\n" + "\n".join(leftovers)
+
+
+def test_the_check_finds_an_english_word_left_on_a_page() -> None:
+    """The check itself: what it must find, and what it must leave (code, cluster text, names)."""
+    html = (
+        '<p title="Remove this choice">移除 <code>kubectl apply -f</code> <span lang="en">Ready for it</span></p>'
+        "<button>Go</button><p>mqtt-core · EMQX 实例 · telemetry</p><p>集群\uff1aFailed to reach</p>"
+    )
+    found = english_words(html, ALLOWED_WORDS | {"telemetry"}, {"Failed to reach"})
+    assert [f.split(" in ")[0] for f in found] == ["'Remove'", "'this'", "'choice'", "'Go'"]
