@@ -400,12 +400,18 @@ def run() -> None:
             ]
             for p in found["poll"]:
                 print(f"  poll, {p.viewers} viewers: p50 {p.p50.ms(2)}, p99 {p.p99.ms(2)}", flush=True)
+            # Its first call starts the caches and the events poll it needs (a LIST each): not counted.
+            console.caller.get("/dashboard/_dashboard", htmx=True)
             before = [api_requests(sb) for sb in sandboxes]
             dashboard = poll_p50s(console, "/dashboard/_dashboard", args.repeats * 2)
+            used = [api_requests(sb) - b for sb, b in zip(sandboxes, before, strict=True)]
             found["dashboard"] = (
                 percentile(dashboard, 50),
                 percentile(dashboard, 99),
-                sum((api_requests(sb) - b).resources for sb, b in zip(sandboxes, before, strict=True)),
+                "; ".join(
+                    f"{cluster_name(n)}: {u.emqx_verbs()} {u.others()}" for n, u in enumerate(used) if u.resources
+                )
+                or "none",
             )
             found["freshness"] = bench_freshness(console, apis[0], targets[0], args.changes)
             console.cluster.close()
@@ -533,7 +539,7 @@ def build_rows(found: dict[str, Any], args: argparse.Namespace, objects: int) ->
         Row(
             f"dashboard poll, fleet-wide ({args.clusters} clusters)",
             "p50 <= 10 ms",
-            f"p50 {d50 * 1e3:.1f} ms, p99 {d99 * 1e3:.1f} ms; {d_requests} API requests",
+            f"p50 {d50 * 1e3:.1f} ms, p99 {d99 * 1e3:.1f} ms; API requests: {d_requests}",
             d50 <= 0.010,
             f"`/dashboard/_dashboard`, in-process, {args.repeats * 2} polls back to back",
         )
