@@ -40,7 +40,7 @@ bench: $(STAMP) sandbox-build
 	$(PY) -m bench
 
 ## make bench-scale: the console at the issue-18 scale (10 sandbox API servers, 10,000 EMQX, 1,000 EmqxBroker,
-## 1,000 Rebalance; about 11 GiB of RAM for the API servers; not part of make test). Smaller, and writing
+## 1,000 Rebalance; about 11 GiB of RAM for the API servers, 20-25 minutes; not part of make test). Smaller, and writing
 ## docs/benchmarks.md: make bench-scale BENCH_SCALE_ARGS="--clusters 3 --emqx 3000 --brokers 300 --rebalances 300 --write-docs"
 BENCH_SCALE_ARGS ?=
 bench-scale: $(STAMP) sandbox-build
