@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements-installed
 
-.PHONY: run run-3.0 test test-random postgres lint typecheck models verify-models sandbox-build sandbox-up sandbox-down browser bench image-test clean gettext compilemessages messages
+.PHONY: run run-3.0 test test-random postgres lint typecheck models verify-models sandbox-build sandbox-up sandbox-down browser bench bench-scale image-test clean gettext compilemessages messages
 
 ## make run: the console at http://127.0.0.1:8000 on two throwaway sandbox clusters with demo data,
 ## prod-2-3 (emqx-operator 2.3) and legacy-2-2 (2.2); more options with DEMO_ARGS="--pace 0.5 ...".
@@ -38,6 +38,13 @@ test-random: $(STAMP) sandbox-build browser postgres compilemessages
 ## make bench: the console's speed and its load on the API server (own sandbox; writes nothing)
 bench: $(STAMP) sandbox-build
 	$(PY) -m bench
+
+## make bench-scale: the console at the issue-18 scale (10 sandbox API servers, 10,000 EMQX, 1,000 EmqxBroker,
+## 1,000 Rebalance; about 11 GiB of RAM for the API servers, 20-25 minutes; not part of make test). Smaller, and writing
+## docs/benchmarks.md: make bench-scale BENCH_SCALE_ARGS="--clusters 3 --emqx 3000 --brokers 300 --rebalances 300 --write-docs"
+BENCH_SCALE_ARGS ?=
+bench-scale: $(STAMP) sandbox-build
+	$(PY) -m bench.scale $(BENCH_SCALE_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

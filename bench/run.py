@@ -43,7 +43,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,7 +95,9 @@ class Console:
     cluster: Any
 
 
-def console_environment(sandbox: Sandbox, workdir: Path) -> dict[str, str]:
+def console_environment(sandbox: Sandbox, workdir: Path, extra: Mapping[str, str] = {}) -> dict[str, str]:
+    """The console's environment for ``sandbox`` (cluster "default"); ``extra`` adds or overrides
+    variables (CONSOLE_CLUSTERS_JSON for more clusters: bench/scale.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONSOLE_", "DJANGO_"))}
     env.pop("KUBECONFIG", None)
     env.update(
@@ -106,11 +108,12 @@ def console_environment(sandbox: Sandbox, workdir: Path) -> dict[str, str]:
         CONSOLE_SQLITE_PATH=str(workdir / "console.sqlite3"),
         PYTHONPATH=str(ROOT),
     )
+    env.update(extra)
     return env
 
 
-def start_console(sandbox: Sandbox, workdir: Path) -> Console:
-    env = console_environment(sandbox, workdir)
+def start_console(sandbox: Sandbox, workdir: Path, extra: Mapping[str, str] = {}) -> Console:
+    env = console_environment(sandbox, workdir, extra)
     for key in [k for k in os.environ if k.startswith(("CONSOLE_", "DJANGO_"))]:
         del os.environ[key]
     os.environ.update(env)
