@@ -79,7 +79,9 @@
     setUpAutosubmit();
     fitScrollBoxes(document);
   });
-  document.addEventListener("htmx:afterSettle", function (event) {
-    fitScrollBoxes(event.detail && event.detail.elt && event.detail.elt.querySelectorAll ? event.detail.elt : document);
+  // Right after a swap, in the same task, so no moment passes with a new box that scrolls and cannot
+  // be focused (settling comes a task later); again after settling, and for out-of-band swaps.
+  ["htmx:afterSwap", "htmx:oobAfterSwap", "htmx:afterSettle"].forEach(function (name) {
+    document.addEventListener(name, function () { fitScrollBoxes(document); });
   });
 })();
