@@ -48,7 +48,7 @@ bench-scale: $(STAMP) sandbox-build
 
 ## make bench-store: the candidate stores for issue 18's fleet (today's models per worker, compact records per
 ## worker, one SQLite WAL file with one writer and N readers), on the same synthetic 10,000 EMQX + 1,000 + 1,000 in
-## memory and on disk (no sandbox; about 5 minutes; docs/benchmarks.md "Choosing the store"). Options: BENCH_STORE_ARGS
+## memory and on disk (no sandbox; 3-5 minutes; docs/benchmarks.md "Choosing the store"). Options: BENCH_STORE_ARGS
 BENCH_STORE_ARGS ?=
 bench-store: $(STAMP)
 	$(PY) -m bench.store_alternatives $(BENCH_STORE_ARGS)
