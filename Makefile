@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements-installed
 
-.PHONY: run run-3.0 test test-random postgres lint typecheck models verify-models sandbox-build sandbox-up sandbox-down browser bench bench-scale image-test clean gettext compilemessages messages
+.PHONY: run run-3.0 test test-random postgres lint typecheck models verify-models sandbox-build sandbox-up sandbox-down browser bench bench-scale bench-store image-test clean gettext compilemessages messages
 
 ## make run: the console at http://127.0.0.1:8000 on two throwaway sandbox clusters with demo data,
 ## prod-2-3 (emqx-operator 2.3) and legacy-2-2 (2.2); more options with DEMO_ARGS="--pace 0.5 ...".
@@ -45,6 +45,13 @@ bench: $(STAMP) sandbox-build
 BENCH_SCALE_ARGS ?=
 bench-scale: $(STAMP) sandbox-build
 	$(PY) -m bench.scale $(BENCH_SCALE_ARGS)
+
+## make bench-store: the candidate stores for issue 18's fleet (today's models per worker, compact records per
+## worker, one SQLite WAL file with one writer and N readers), on the same synthetic 10,000 EMQX + 1,000 + 1,000 in
+## memory and on disk (no sandbox; 3-5 minutes; docs/benchmarks.md "Choosing the store"). Options: BENCH_STORE_ARGS
+BENCH_STORE_ARGS ?=
+bench-store: $(STAMP)
+	$(PY) -m bench.store_alternatives $(BENCH_STORE_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
