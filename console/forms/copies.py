@@ -11,7 +11,7 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from console.forms.schema import rule_help
+from console.forms.schema import rule_help, rule_problem
 from console.registry import ResourceAdmin
 from emqx.client.names import DNS_LABEL, DNS_SUBDOMAIN, NameRule
 
@@ -46,7 +46,7 @@ class _ObjectForm(forms.Form):
 
     def clean_namespace(self) -> str:
         value: str = self.cleaned_data["namespace"].strip()
-        if (why := DNS_LABEL.check(value)) is not None:
+        if (why := rule_problem(DNS_LABEL, value)) is not None:
             raise forms.ValidationError(
                 gettext("%(value)s is not a valid namespace: %(why)s.") % {"value": repr(value), "why": why}
             )
@@ -54,7 +54,7 @@ class _ObjectForm(forms.Form):
 
     def clean_name(self) -> str:
         value: str = self.cleaned_data["name"].strip()
-        if (why := self.name_rule.check(value)) is not None:
+        if (why := rule_problem(self.name_rule, value)) is not None:
             raise forms.ValidationError(
                 gettext("%(value)s is not a valid name: %(why)s.") % {"value": repr(value), "why": why}
             )

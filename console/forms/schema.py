@@ -55,7 +55,7 @@ from django.core import validators
 from django.forms.renderers import BaseRenderer
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from pydantic import BaseModel, StringConstraints, TypeAdapter
 from pydantic import ValidationError as PydanticError
 from pydantic.fields import FieldInfo
@@ -76,6 +76,7 @@ __all__ = [
     "parse_quantity",
     "read_values",
     "rule_help",
+    "rule_problem",
     "values_as_data",
 ]
 
@@ -485,6 +486,27 @@ _RULE_HELP = {
 }
 
 
+# The name rules' sentences (the API server's own words for a refused name, as emqx.client.names copies them).
+_RULE_TEXT = {
+    DNS_LABEL.name: gettext_lazy(
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+        "and must start and end with an alphanumeric character (e.g. 'my-name'), at most 63 characters"
+    ),
+    DNS_SUBDOMAIN.name: gettext_lazy(
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+        "and must start and end with an alphanumeric character (e.g. 'example.com'), at most 253 characters"
+    ),
+}
+
+
+def rule_problem(rule: NameRule, value: str) -> str | None:
+    """Why ``value`` breaks ``rule`` (``rule.check``), in the page's language; None for a valid name."""
+    problem = rule.check(value)
+    if problem is not None and problem == rule.rule and rule.name in _RULE_TEXT:
+        return str(_RULE_TEXT[rule.name])
+    return problem
+
+
 def rule_help(rule: NameRule) -> str:
     """``rule.help`` (or, without one, its API server sentence) in the page's language: the help of a name
     field (here and in console.forms.copies)."""
@@ -493,8 +515,29 @@ def rule_help(rule: NameRule) -> str:
     return rule.help or _capital(rule.rule) + "."
 
 
+# The labels of the fields and inline columns every kind shows without an admin's label (derived from their JSON
+# key otherwise, in English), in the page's language.
+_KEY_LABELS = {
+    "metadata.name": gettext_lazy("Name"),
+    "metadata.namespace": gettext_lazy("Namespace"),
+    "name": gettext_lazy("Name"),
+    "value": pgettext_lazy("a column of key and value rows", "Value"),
+    "port": gettext_lazy("Port"),
+    "protocol": gettext_lazy("Protocol"),
+    "targetPort": gettext_lazy("Target port"),
+    "nodePort": gettext_lazy("Node port"),
+}
+
+
+def _column_label(key: str) -> str:
+    """An inline column's header: :data:`_KEY_LABELS`, or its JSON key as words ("Target port")."""
+    return str(_KEY_LABELS[key]) if key in _KEY_LABELS else _capital(_words(key))
+
+
 def _label(path: str) -> str:
     """The last two meaningful segments of a path, readable: "Core template replicas"."""
+    if path in _KEY_LABELS:
+        return str(_KEY_LABELS[path])
     segments = [s for s in path.split(".") if s not in ("spec", "metadata", "template")] or path.split(".")[-1:]
     return _capital(" ".join(_words(s) for s in segments[-2:]))
 
@@ -854,7 +897,7 @@ class _NameField(_ValueField):
         name = _text(value).strip()
         if not name:
             raise forms.ValidationError(self.error_messages["required"], code="required")
-        problem = self.rule.check(name)
+        problem = rule_problem(self.rule, name)
         if problem is not None:
             raise forms.ValidationError(
                 (
@@ -1039,7 +1082,7 @@ class _InlineField(forms.Field):
     ) -> None:
         self.schema = schema
         self.many = schema.kind == "items"
-        self.cells = [(c, _codec(c), _capital(_words(c.path))) for c in columns]
+        self.cells = [(c, _codec(c), _column_label(c.path)) for c in columns]
         super().__init__(widget=_InlineWidget(self.cells, many=self.many), **kwargs)
         self.stored = stored
         self.judge_unchanged = judge_unchanged
