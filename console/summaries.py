@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from console.progress import Progress
 
 __all__ = [
+    "LABEL_NAMES",
     "STATE_CLASSES",
     "STATE_NAMES",
     "ConditionRow",
@@ -70,6 +71,39 @@ STATE_NAMES: dict[str, StrOrPromise] = {
     "API unavailable": pgettext_lazy("state", "API unavailable"),
     "Not understood": pgettext_lazy("state", "Not understood"),
     "Unknown": pgettext_lazy("state", "Unknown"),
+}
+
+
+# The labels of the summaries' node counts and detail lines (``Summary.counts``, ``Summary.details``, the update
+# progress's roles) as people read them, translated when shown (the ``label_name`` filter). The labels themselves
+# stay English: the status panel's element ids (``core-counts``) and the kinds' own rules read them. A label the
+# kinds add without an entry here shows as it is.
+LABEL_NAMES: dict[str, StrOrPromise] = {
+    "Core nodes": pgettext_lazy("summary label", "Core nodes"),
+    "Replicant nodes": pgettext_lazy("summary label", "Replicant nodes"),
+    "Nodes": pgettext_lazy("summary label", "Nodes"),
+    "Image": pgettext_lazy("summary label", "Image"),
+    "Replicas": pgettext_lazy("summary label", "Replicas"),
+    "Reconciliation": pgettext_lazy("summary label", "Reconciliation"),
+    "Configuration": pgettext_lazy("summary label", "Configuration"),
+    "Status model": pgettext_lazy("summary label", "Status model"),
+    "Node evacuation": pgettext_lazy("summary label", "Node evacuation"),
+    "Durable storage": pgettext_lazy("summary label", "Durable storage"),
+    "Status": pgettext_lazy("summary label", "Status"),
+    "Update": pgettext_lazy("summary label", "Update"),
+    "Instance": pgettext_lazy("summary label", "Instance"),
+    "Connection evict rate": pgettext_lazy("summary label", "Connection evict rate"),
+    "Started": pgettext_lazy("summary label", "Started"),
+    "Completed": pgettext_lazy("summary label", "Completed"),
+    "Rebalance state": pgettext_lazy("summary label", "Rebalance state"),
+    "Coordinator node": pgettext_lazy("summary label", "Coordinator node"),
+    "Donor nodes": pgettext_lazy("summary label", "Donor nodes"),
+    "Recipient nodes": pgettext_lazy("summary label", "Recipient nodes"),
+    "Role": pgettext_lazy("summary label", "Role"),
+    "Expires": pgettext_lazy("summary label", "Expires"),
+    "Secret": pgettext_lazy("summary label", "Secret"),
+    "Operator": pgettext_lazy("summary label", "Operator"),
+    "Description": pgettext_lazy("summary label", "Description"),
 }
 
 
@@ -199,8 +233,10 @@ class Summary:
     """(label, ready/desired) per node role: ("Core nodes", 3/3), ("Replicant nodes", 2/2)."""
     conditions: tuple[ConditionRow, ...] = ()
     nodes: tuple[NodeRow, ...] = ()
-    details: tuple[tuple[str, str], ...] = ()
-    """Kind-specific (label, value) lines of the detail page's summary."""
+    details: tuple[tuple[str, StrOrPromise], ...] = ()
+    """Kind-specific (label, value) lines of the detail page's summary: the label English (shown through
+    :data:`LABEL_NAMES`), the value as the cluster wrote it or the console's own words (``gettext_lazy``, so
+    that a summary memoized once reads in each page's language)."""
     observed: bool = True
     """The operator has seen the latest spec (the current condition's observedGeneration, where
     the kind has one, is the object's generation)."""

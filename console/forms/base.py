@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from django import forms
 from django.core import signing
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from pydantic import ValidationError
 
 from console import diffs, yamlio
@@ -205,8 +207,21 @@ def _whole_document_message(field: forms.Field, option: FieldOptions, value: Any
         lowest = error.code == "min_value"
         limit, own = params["limit_value"], option.min_value if lowest else option.max_value
         # On an edit the bound is widened to what the object already holds (set with kubectl).
-        kept = f" (or stay at the {limit} it has)" if own is not None and own != limit else ""
-        return f"{label} must be at {'least' if lowest else 'most'} {own if kept else limit}{kept}."
+        kept = own is not None and own != limit
+        values = {"label": label, "limit": own if kept else limit, "kept": limit}
+        if kept:
+            said = (
+                gettext("%(label)s must be at least %(limit)s (or stay at the %(kept)s it has).")
+                if lowest
+                else gettext("%(label)s must be at most %(limit)s (or stay at the %(kept)s it has).")
+            )
+        else:
+            said = (
+                gettext("%(label)s must be at least %(limit)s.")
+                if lowest
+                else gettext("%(label)s must be at most %(limit)s.")
+            )
+        return said % values
     if message.startswith("Not "):
         one_line = not isinstance(field.widget, forms.Textarea) and "\n" not in str(value)
         if one_line and isinstance(value, str | int) and not isinstance(value, bool) and len(str(value)) <= 80:
@@ -247,7 +262,7 @@ class ResourceYamlForm(forms.Form):
     yaml = forms.CharField(
         strip=False,
         max_length=MAX_YAML_BYTES,
-        label="As YAML",
+        label=_("As YAML"),
         widget=forms.Textarea(attrs={"rows": 30, "cols": 100, "spellcheck": "false", "class": "code"}),
     )
 
@@ -255,7 +270,7 @@ class ResourceYamlForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.spec = spec
         self.base = base
-        self.fields["yaml"].label = f"{spec.model.kind} as YAML"
+        self.fields["yaml"].label = gettext("%(kind)s as YAML") % {"kind": spec.model.kind}
 
     def field_for_path(self, path: str) -> str | None:
         return "yaml"
@@ -270,14 +285,20 @@ class ResourceYamlForm(forms.Form):
                 continue  # as with kubectl apply -n: a document without a namespace is in the one it edits
             if meta.get(key) != base_meta.get(key):
                 errors.append(
-                    f"metadata.{key}: is {base_meta.get(key)!r} and cannot be changed "
-                    f"(got {meta.get(key)!r}); to move or rename it, create a new one."
+                    gettext(
+                        "metadata.%(key)s: is %(was)s and cannot be changed (got %(got)s); "
+                        "to move or rename it, create a new one."
+                    )
+                    % {"key": key, "was": repr(base_meta.get(key)), "got": repr(meta.get(key))}
                 )
         for key in sorted(k for k in meta if k not in diffs.EDITABLE_METADATA):
             if meta[key] != base_meta.get(key):
                 errors.append(
-                    f"metadata.{key}: kept by the cluster and not changed here; remove it from the YAML "
-                    "(you edit the version you opened)."
+                    gettext(
+                        "metadata.%(key)s: kept by the cluster and not changed here; remove it from the YAML "
+                        "(you edit the version you opened)."
+                    )
+                    % {"key": key}
                 )
             del meta[key]
         return errors
@@ -290,31 +311,46 @@ class ResourceYamlForm(forms.Form):
         except yamlio.YamlInputError as error:
             raise forms.ValidationError(str(error)) from None
         if not isinstance(data, dict):
+            if data is None:
+                raise forms.ValidationError(
+                    gettext("The document must be a mapping with apiVersion, kind, metadata and spec, not empty.")
+                )
             raise forms.ValidationError(
-                "The document must be a mapping with apiVersion, kind, metadata and spec, "
-                f"not {type(data).__name__ if data is not None else 'empty'}."
+                gettext("The document must be a mapping with apiVersion, kind, metadata and spec, not %(type)s.")
+                % {"type": type(data).__name__}
             )
         errors = []
         if data.get("apiVersion") != model.api_version or data.get("kind") != model.kind:
             errors.append(
-                f"apiVersion must be {model.api_version} and kind {model.kind} "
-                f"(got {data.get('apiVersion')!r} and {data.get('kind')!r})."
+                gettext("apiVersion must be %(api_version)s and kind %(kind)s (got %(got_version)s and %(got_kind)s).")
+                % {
+                    "api_version": model.api_version,
+                    "kind": model.kind,
+                    "got_version": repr(data.get("apiVersion")),
+                    "got_kind": repr(data.get("kind")),
+                }
             )
         if "status" in data:
-            errors.append("status: written by the operator, not by you; leave it out.")
+            errors.append(gettext("status: written by the operator, not by you; leave it out."))
         unknown = sorted(str(k) for k in data if k not in (*_TOP_LEVEL, "status"))
         if unknown:
-            errors.append(f"Unknown top-level field(s): {', '.join(unknown)} (allowed: {', '.join(_TOP_LEVEL)}).")
+            errors.append(
+                gettext("Unknown top-level field(s): %(unknown)s (allowed: %(allowed)s).")
+                % {"unknown": ", ".join(unknown), "allowed": ", ".join(_TOP_LEVEL)}
+            )
         if not isinstance(data.get("metadata"), dict):
-            errors.append("metadata: a mapping with name and namespace is required.")
+            errors.append(gettext("metadata: a mapping with name and namespace is required."))
         elif self.base is not None:
             errors += self._edit_errors(data)
         elif not data["metadata"].get("name") and data["metadata"].get("generateName"):
             # The server would pick the name at the write, after the dry-run and too late for the
             # preview, the audit and the page to go to; and each submit would create another one.
             errors.append(
-                "metadata.name: a name is required; generateName is not supported here. "
-                f"Write the name of the new {model.kind} (e.g. {data['metadata']['generateName']}1)."
+                gettext(
+                    "metadata.name: a name is required; generateName is not supported here. "
+                    "Write the name of the new %(kind)s (e.g. %(example)s)."
+                )
+                % {"kind": model.kind, "example": f"{data['metadata']['generateName']}1"}
             )
         if errors:
             raise forms.ValidationError(errors)
@@ -366,54 +402,108 @@ def add_api_error(
     namespace: str,
     name: str,
     dry_run: bool,
-    who: str = "the console",
+    who: str = "",
 ) -> None:
     """Put a failed write's error where the user will look: causes on their fields, the rest
     above the form. ``dry_run`` says whether nothing can have been written (a dry-run) or the
     outcome of a real write may be unknown (no answer); ``who`` names the identity that
-    wrote (the console's own, or the user's in impersonation mode); ``plural`` names the kind's
+    wrote (the console's own, the default, or the user's in impersonation mode); ``plural`` names the kind's
     objects in a sentence ("EMQX instances"; default "<kind> objects")."""
-    plural = plural or f"{kind} objects"
+    plural = plural or gettext("%(kind)s objects") % {"kind": kind}
+    who = who or gettext("the console")
+    at = {"cluster": cluster, "namespace": namespace, "kind": kind, "plural": plural, "who": who}
     if isinstance(error, Invalid):
         if not error.causes:
-            form.add_error(None, f"The cluster refused this {kind}: {error.message}")
+            form.add_error(
+                None, gettext("The cluster refused this %(kind)s: %(message)s") % {**at, "message": error.message}
+            )
         for cause in error.causes:
             _on_field(form, cause.field, cause.message or cause.reason)
     elif isinstance(error, BadRequest) and _UNKNOWN_FIELD.search(error.message):
         for path in _UNKNOWN_FIELD.findall(error.message):
-            _on_field(form, path, f"unknown field: the cluster's {kind} schema has no such field.")
+            _on_field(form, path, gettext("unknown field: the cluster's %(kind)s schema has no such field.") % at)
         for path in _DUPLICATE_FIELD.findall(error.message):
-            _on_field(form, path, "given twice.")
+            _on_field(form, path, gettext("given twice."))
     elif isinstance(error, AlreadyExists):
-        article = "An" if kind[:1] in "AEIOU" else "A"
-        _on_field(form, "metadata.name", f"{article} {kind} called {name!r} already exists in namespace {namespace}.")
+        said = (
+            gettext("An %(kind)s called %(name)s already exists in namespace %(namespace)s.")
+            if kind[:1] in "AEIOU"
+            else gettext("A %(kind)s called %(name)s already exists in namespace %(namespace)s.")
+        )
+        _on_field(form, "metadata.name", said % {**at, "name": repr(name)})
     elif isinstance(error, NotFound) and error.details.kind == "namespaces":
-        _on_field(form, "metadata.namespace", f"Namespace {namespace!r} does not exist in cluster {cluster}.")
+        _on_field(
+            form,
+            "metadata.namespace",
+            gettext("Namespace %(namespace)s does not exist in cluster %(cluster)s.")
+            % {**at, "namespace": repr(namespace)},
+        )
     elif isinstance(error, Forbidden) and "being terminated" in error.message:
         _on_field(
             form,
             "metadata.namespace",
-            f"Namespace {namespace!r} is being deleted: nothing new can be created in it. Choose another namespace.",
+            gettext(
+                "Namespace %(namespace)s is being deleted: nothing new can be created in it. Choose another namespace."
+            )
+            % {"namespace": repr(namespace)},
         )
     elif isinstance(error, Forbidden):
+        said = (
+            gettext(
+                "Cluster %(cluster)s does not allow %(who)s to create %(plural)s in namespace %(namespace)s: "
+                "%(message)s"
+            )
+            if verb == "create"
+            else gettext(
+                "Cluster %(cluster)s does not allow %(who)s to update %(plural)s in namespace %(namespace)s: "
+                "%(message)s"
+            )
+        )
+        form.add_error(None, said % {**at, "message": error.message})
+    elif isinstance(error, Unauthorized):
         form.add_error(
             None,
-            f"Cluster {cluster} does not allow {who} to {verb} {plural} in namespace {namespace}: {error.message}",
+            gettext("Cluster %(cluster)s did not accept the console's credentials: %(message)s")
+            % {**at, "message": error.message},
         )
-    elif isinstance(error, Unauthorized):
-        form.add_error(None, f"Cluster {cluster} did not accept the console's credentials: {error.message}")
     elif isinstance(error, ClusterUnreachable | RetryableError):
-        what = "is unreachable" if isinstance(error, ClusterUnreachable) else "is too busy to answer"
-        outcome = "Nothing was saved" if dry_run else "The change may not have been saved; check it before trying again"
-        form.add_error(None, f"Cluster {cluster} {what}. {outcome}. Your input is kept below. ({error})")
+        unreachable = isinstance(error, ClusterUnreachable)
+        if dry_run:
+            said = (
+                gettext("Cluster %(cluster)s is unreachable. Nothing was saved. Your input is kept below. (%(error)s)")
+                if unreachable
+                else gettext(
+                    "Cluster %(cluster)s is too busy to answer. Nothing was saved. Your input is kept below. "
+                    "(%(error)s)"
+                )
+            )
+        else:
+            said = (
+                gettext(
+                    "Cluster %(cluster)s is unreachable. The change may not have been saved; check it before trying "
+                    "again. Your input is kept below. (%(error)s)"
+                )
+                if unreachable
+                else gettext(
+                    "Cluster %(cluster)s is too busy to answer. The change may not have been saved; check it before "
+                    "trying again. Your input is kept below. (%(error)s)"
+                )
+            )
+        form.add_error(None, said % {**at, "error": error})
     elif isinstance(error, ConfigurationError):
-        form.add_error(None, f"Cannot use cluster {cluster}: {error}")
+        form.add_error(None, gettext("Cannot use cluster %(cluster)s: %(error)s") % {**at, "error": error})
     elif isinstance(error, InvalidArgument):
-        form.add_error(None, f"Not a valid {kind}: {error}")
+        form.add_error(None, gettext("Not a valid %(kind)s: %(error)s") % {**at, "error": error})
     elif isinstance(error, ApiError):
-        form.add_error(None, f"Cluster {cluster} refused the {verb}: {error.message or error.reason}")
+        said = (
+            gettext("Cluster %(cluster)s refused the create: %(message)s")
+            if verb == "create"
+            else gettext("Cluster %(cluster)s refused the update: %(message)s")
+        )
+        form.add_error(None, said % {**at, "message": error.message or error.reason})
     else:
-        form.add_error(None, f"The {verb} failed: {error}")
+        said = gettext("The create failed: %(error)s") if verb == "create" else gettext("The update failed: %(error)s")
+        form.add_error(None, said % {"error": error})
 
 
 # ----- delete --------------------------------------------------------------------------------
@@ -424,12 +514,16 @@ PRODUCTION_LABELS = ("environment", "env")
 def production_reasons(namespace_labels: Mapping[str, str] | None, obj_labels: Mapping[str, str]) -> list[str]:
     """Why deleting needs the name typed: production labels on the namespace or the object.
     ``namespace_labels=None`` means they could not be read; then we ask, to be safe."""
-    reasons = [f"it is labelled {key}=production" for key in PRODUCTION_LABELS if obj_labels.get(key) == "production"]
+    reasons = [
+        gettext("it is labelled %(label)s") % {"label": f"{key}=production"}
+        for key in PRODUCTION_LABELS
+        if obj_labels.get(key) == "production"
+    ]
     if namespace_labels is None:
-        reasons.append("the namespace's labels could not be read, so it may be a production namespace")
+        reasons.append(gettext("the namespace's labels could not be read, so it may be a production namespace"))
     else:
         reasons += [
-            f"its namespace is labelled {key}=production"
+            gettext("its namespace is labelled %(label)s") % {"label": f"{key}=production"}
             for key in PRODUCTION_LABELS
             if namespace_labels.get(key) == "production"
         ]
@@ -445,7 +539,7 @@ class DeleteForm(forms.Form):
     confirm_name = forms.CharField(
         required=False,
         max_length=253,
-        label="Type the name to confirm",
+        label=_("Type the name to confirm"),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 
@@ -462,5 +556,5 @@ class DeleteForm(forms.Form):
     def clean_confirm_name(self) -> str:
         value: str = self.cleaned_data.get("confirm_name") or ""
         if self.confirm_required and value != self.object_name:
-            raise forms.ValidationError(f"Type {self.object_name} exactly to delete it.")
+            raise forms.ValidationError(gettext("Type %(name)s exactly to delete it.") % {"name": self.object_name})
         return value

@@ -5,21 +5,27 @@ Both name an object by cluster (one of console.clusters' configured clusters), n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from console.forms.schema import rule_help, rule_problem
 from console.registry import ResourceAdmin
 from emqx.client.names import DNS_LABEL, DNS_SUBDOMAIN, NameRule
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 __all__ = ["CompareForm", "SaveAsNewForm"]
 
 
-def _name_field(rule: NameRule, label: str, help_text: str = "") -> forms.CharField:
+def _name_field(rule: NameRule, label: StrOrPromise, help_text: StrOrPromise = "") -> forms.CharField:
     return forms.CharField(
         label=label,
         max_length=253,
-        help_text=help_text or rule.help,
+        help_text=help_text or rule_help(rule),
         widget=forms.TextInput(
             attrs={"pattern": rule.html_pattern, "autocomplete": "off", "spellcheck": "false", "class": "vTextField"}
         ),
@@ -33,21 +39,25 @@ class _ObjectForm(forms.Form):
     def __init__(self, *args: Any, clusters: list[str], name_rule: NameRule, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.name_rule = name_rule
-        self.fields["cluster"] = forms.ChoiceField(label="Cluster", choices=[(c, c) for c in clusters])
-        self.fields["namespace"] = _name_field(DNS_LABEL, "Namespace")
-        self.fields["name"] = _name_field(name_rule, "Name")
+        self.fields["cluster"] = forms.ChoiceField(label=_("Cluster"), choices=[(c, c) for c in clusters])
+        self.fields["namespace"] = _name_field(DNS_LABEL, _("Namespace"))
+        self.fields["name"] = _name_field(name_rule, _("Name"))
         self.order_fields(["cluster", "namespace", "name"])
 
     def clean_namespace(self) -> str:
         value: str = self.cleaned_data["namespace"].strip()
-        if (why := DNS_LABEL.check(value)) is not None:
-            raise forms.ValidationError(f"{value!r} is not a valid namespace: {why}.")
+        if (why := rule_problem(DNS_LABEL, value)) is not None:
+            raise forms.ValidationError(
+                gettext("%(value)s is not a valid namespace: %(why)s.") % {"value": repr(value), "why": why}
+            )
         return value
 
     def clean_name(self) -> str:
         value: str = self.cleaned_data["name"].strip()
-        if (why := self.name_rule.check(value)) is not None:
-            raise forms.ValidationError(f"{value!r} is not a valid name: {why}.")
+        if (why := rule_problem(self.name_rule, value)) is not None:
+            raise forms.ValidationError(
+                gettext("%(value)s is not a valid name: %(why)s.") % {"value": repr(value), "why": why}
+            )
         return value
 
 
@@ -64,7 +74,7 @@ class SaveAsNewForm(_ObjectForm):
         super().__init__(*args, clusters=clusters, name_rule=admin.name_rule, **kwargs)
         self.admin, self.user = admin, user
         self.fields["namespace"].widget.attrs["list"] = "namespace-suggestions"
-        self.fields["name"].help_text = f"The copy's name. {admin.name_rule.help}"
+        self.fields["name"].help_text = gettext("The copy's name. %(rule)s") % {"rule": rule_help(admin.name_rule)}
 
     def field_for_path(self, path: str) -> str | None:
         """The field an API error about ``path`` belongs on (metadata.name, metadata.namespace)."""
@@ -76,7 +86,8 @@ class SaveAsNewForm(_ObjectForm):
         if cluster and namespace and not self.admin.has_add_permission(self.user, cluster, namespace):
             self.add_error(
                 "namespace",
-                f"You may not add {self.admin.verbose_name_plural} in namespace {namespace} of cluster {cluster}.",
+                gettext("You may not add %(names)s in namespace %(namespace)s of cluster %(cluster)s.")
+                % {"names": self.admin.verbose_name_plural, "namespace": namespace, "cluster": cluster},
             )
         return data
 

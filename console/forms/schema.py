@@ -48,13 +48,14 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache
 from types import NoneType, UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
 from django import forms
 from django.core import validators
 from django.forms.renderers import BaseRenderer
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from pydantic import BaseModel, StringConstraints, TypeAdapter
 from pydantic import ValidationError as PydanticError
 from pydantic.fields import FieldInfo
@@ -64,6 +65,9 @@ from console import diffs, yamlio
 from emqx.client.names import DNS_LABEL, DNS_SUBDOMAIN, NameRule, label_errors
 from emqx.models._base import QUANTITY_PATTERN, Resource
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 __all__ = [
     "QUANTITY_HTML_PATTERN",
     "FieldOptions",
@@ -71,6 +75,8 @@ __all__ = [
     "ResourceForm",
     "parse_quantity",
     "read_values",
+    "rule_help",
+    "rule_problem",
     "values_as_data",
 ]
 
@@ -135,15 +141,15 @@ class FieldOptions:
     ancestor path that an empty value removes instead of the field itself; ``writes_with`` names
     paths written together with this one, with the values the user saw."""
 
-    label: str | None = None
-    help_text: str | None = None
+    label: StrOrPromise | None = None
+    help_text: StrOrPromise | None = None
     required: bool | None = None
     min_value: int | None = None
     max_value: int | None = None
     max_length: int | None = None
     textarea: bool = False
     code: bool = False
-    placeholder: str | None = None
+    placeholder: StrOrPromise | None = None
     choices: Sequence[str] | None = None
     validators: Sequence[Callable[[Any], None]] = ()
     columns: Sequence[str] | None = None
@@ -167,7 +173,7 @@ class FormSpec:
     ignored (one options mapping may serve several versions of a kind)."""
 
     model: type[Resource]
-    fieldsets: Sequence[tuple[str, Sequence[str]]]
+    fieldsets: Sequence[tuple[StrOrPromise, Sequence[str]]]
     options: Mapping[str, FieldOptions] = field(default_factory=dict)
     name_rule: NameRule = DNS_SUBDOMAIN
     suggested: Mapping[str, Any] = field(default_factory=dict)
@@ -469,8 +475,69 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+# The name rules' help texts (emqx.client.names, Django-free and English) in the page's language.
+_RULE_HELP = {
+    DNS_LABEL.name: gettext_lazy(
+        "Lower case letters, digits and '-', starting and ending with a letter or digit; at most 63 characters."
+    ),
+    DNS_SUBDOMAIN.name: gettext_lazy(
+        "Lower case letters, digits, '-' and '.', starting and ending with a letter or digit; at most 253 characters."
+    ),
+}
+
+
+# The name rules' sentences (the API server's own words for a refused name, as emqx.client.names copies them).
+_RULE_TEXT = {
+    DNS_LABEL.name: gettext_lazy(
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+        "and must start and end with an alphanumeric character (e.g. 'my-name'), at most 63 characters"
+    ),
+    DNS_SUBDOMAIN.name: gettext_lazy(
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+        "and must start and end with an alphanumeric character (e.g. 'example.com'), at most 253 characters"
+    ),
+}
+
+
+def rule_problem(rule: NameRule, value: str) -> str | None:
+    """Why ``value`` breaks ``rule`` (``rule.check``), in the page's language; None for a valid name."""
+    problem = rule.check(value)
+    if problem is not None and problem == rule.rule and rule.name in _RULE_TEXT:
+        return str(_RULE_TEXT[rule.name])
+    return problem
+
+
+def rule_help(rule: NameRule) -> str:
+    """``rule.help`` (or, without one, its API server sentence) in the page's language: the help of a name
+    field (here and in console.forms.copies)."""
+    if rule.name in _RULE_HELP and rule.help:
+        return str(_RULE_HELP[rule.name])
+    return rule.help or _capital(rule.rule) + "."
+
+
+# The labels of the fields and inline columns every kind shows without an admin's label (derived from their JSON
+# key otherwise, in English), in the page's language.
+_KEY_LABELS = {
+    "metadata.name": gettext_lazy("Name"),
+    "metadata.namespace": gettext_lazy("Namespace"),
+    "name": gettext_lazy("Name"),
+    "value": pgettext_lazy("a column of key and value rows", "Value"),
+    "port": gettext_lazy("Port"),
+    "protocol": gettext_lazy("Protocol"),
+    "targetPort": gettext_lazy("Target port"),
+    "nodePort": gettext_lazy("Node port"),
+}
+
+
+def _column_label(key: str) -> str:
+    """An inline column's header: :data:`_KEY_LABELS`, or its JSON key as words ("Target port")."""
+    return str(_KEY_LABELS[key]) if key in _KEY_LABELS else _capital(_words(key))
+
+
 def _label(path: str) -> str:
     """The last two meaningful segments of a path, readable: "Core template replicas"."""
+    if path in _KEY_LABELS:
+        return str(_KEY_LABELS[path])
     segments = [s for s in path.split(".") if s not in ("spec", "metadata", "template")] or path.split(".")[-1:]
     return _capital(" ".join(_words(s) for s in segments[-2:]))
 
@@ -494,16 +561,20 @@ class _Codec:
     def _check_text(self, value: str) -> None:
         s = self.schema
         if s.min_length is not None and len(value) < s.min_length:
-            raise forms.ValidationError(f"At least {s.min_length} characters (has {len(value)}).")
+            raise forms.ValidationError(
+                gettext("At least %(limit)s characters (has %(count)s).") % {"limit": s.min_length, "count": len(value)}
+            )
         if s.max_length is not None and len(value) > s.max_length:
-            raise forms.ValidationError(f"At most {s.max_length} characters (has {len(value)}).")
+            raise forms.ValidationError(
+                gettext("At most %(limit)s characters (has %(count)s).") % {"limit": s.max_length, "count": len(value)}
+            )
         if s.pattern is not None:
             try:
                 ok = re.search(s.pattern, value) is not None
             except re.error:  # pragma: no cover - a pattern Python cannot read; the API server judges
                 ok = True
             if not ok:
-                raise forms.ValidationError(f"Must match the pattern {s.pattern}.")
+                raise forms.ValidationError(gettext("Must match the pattern %(pattern)s.") % {"pattern": s.pattern})
 
 
 class _Int(_Codec):
@@ -512,15 +583,15 @@ class _Int(_Codec):
         if not text:
             return None
         if not re.fullmatch(r"[+-]?[0-9]{1,19}", text):
-            raise forms.ValidationError("Enter a whole number.")
+            raise forms.ValidationError(gettext("Enter a whole number."))
         value = int(text)
         s = self.schema
         if abs(value) > _INT64:
-            raise forms.ValidationError("The number is too large.")
+            raise forms.ValidationError(gettext("The number is too large."))
         if s.ge is not None and value < s.ge:
-            raise forms.ValidationError(f"Must be at least {s.ge}.")
+            raise forms.ValidationError(gettext("Must be at least %(limit)s.") % {"limit": s.ge})
         if s.le is not None and value > s.le:
-            raise forms.ValidationError(f"Must be at most {s.le}.")
+            raise forms.ValidationError(gettext("Must be at most %(limit)s.") % {"limit": s.le})
         return value
 
 
@@ -530,15 +601,16 @@ class _Quantity(_Codec):
         if not text:
             return None
         if len(text) > _QUANTITY_MAX_LENGTH:
-            raise forms.ValidationError(f"At most {_QUANTITY_MAX_LENGTH} characters.")
+            raise forms.ValidationError(gettext("At most %(limit)s characters.") % {"limit": _QUANTITY_MAX_LENGTH})
         try:
             number = parse_quantity(text)
         except ValueError:
             raise forms.ValidationError(
-                f"{text!r} is not a Kubernetes quantity (e.g. 500m or 2 for CPU, 512Mi or 2Gi for memory)."
+                gettext("%(value)s is not a Kubernetes quantity (e.g. 500m or 2 for CPU, 512Mi or 2Gi for memory).")
+                % {"value": repr(text)}
             ) from None
         if number < 0:
-            raise forms.ValidationError("A quantity cannot be negative.")
+            raise forms.ValidationError(gettext("A quantity cannot be negative."))
         return text  # as written: the API server canonicalises it, we do not
 
 
@@ -550,7 +622,7 @@ class _IntOrString(_Codec):
         if re.fullmatch(r"[0-9]{1,10}", text) and int(text) <= _INT32:
             return int(text)
         if re.fullmatch(r"[0-9]+", text):
-            raise forms.ValidationError(f"A number here is at most {_INT32}.")
+            raise forms.ValidationError(gettext("A number here is at most %(limit)s.") % {"limit": _INT32})
         self._check_text(text)
         return text
 
@@ -567,7 +639,9 @@ class _Choice(_Codec):
         for value in self.values:
             if self.render(value) == text:
                 return value
-        raise forms.ValidationError(f"Select a valid choice: {text!r} is not one of the available choices.")
+        raise forms.ValidationError(
+            gettext("Select a valid choice: %(value)s is not one of the available choices.") % {"value": repr(text)}
+        )
 
 
 class _Bool(_Codec):
@@ -577,7 +651,7 @@ class _Bool(_Codec):
     def parse(self, text: str, stored: Any = None) -> bool | None:
         choices = {"": None, "true": True, "false": False}
         if text not in choices:
-            raise forms.ValidationError("Select true, false or nothing.")
+            raise forms.ValidationError(gettext("Select true, false or nothing."))
         return choices[text]
 
 
@@ -614,9 +688,14 @@ class _Map(_Codec):
             key, sep, value = line.partition("=")
             key, value = key.strip(), value.strip()
             if not sep or not key:
-                raise forms.ValidationError(f"Line {number}: write each entry as key=value, got {line!r}.")
+                raise forms.ValidationError(
+                    gettext("Line %(number)s: write each entry as key=value, got %(line)s.")
+                    % {"number": number, "line": repr(line)}
+                )
             if key in entries:
-                raise forms.ValidationError(f"Line {number}: {key!r} is given twice.")
+                raise forms.ValidationError(
+                    gettext("Line %(number)s: %(key)s is given twice.") % {"number": number, "key": repr(key)}
+                )
             if key in stored and value == ("" if stored[key] is None else str(stored[key])):
                 entries[key] = stored[key]  # as stored (an int quantity stays an int)
             elif self.schema.quantities:
@@ -625,7 +704,10 @@ class _Map(_Codec):
                         raise ValueError(value)
                 except ValueError:
                     raise forms.ValidationError(
-                        f"Line {number}: {value!r} is not a quantity of at least 0 (e.g. 500m, 2, 512Mi, 2Gi)."
+                        gettext(
+                            "Line %(number)s: %(value)s is not a quantity of at least 0 (e.g. 500m, 2, 512Mi, 2Gi)."
+                        )
+                        % {"number": number, "value": repr(value)}
                     ) from None
                 entries[key] = value
             else:
@@ -668,7 +750,7 @@ class _Yaml(_Codec):
         except PydanticError as error:
             raise forms.ValidationError(_pydantic_messages(error)) from None
         except RecursionError:
-            raise forms.ValidationError("Nested too deeply.") from None
+            raise forms.ValidationError(gettext("Nested too deeply.")) from None
         return value
 
 
@@ -731,7 +813,7 @@ def _no_nul(text: str) -> None:
     # Allowed in JSON, but PostgreSQL's jsonb (the audit trail's before/after) refuses it, and no
     # field of these kinds has a use for it (Django's CharField refuses it too).
     if "\x00" in text:
-        raise forms.ValidationError("Null characters are not allowed.")
+        raise forms.ValidationError(gettext("Null characters are not allowed."))
 
 
 class _Posted(str):
@@ -775,7 +857,10 @@ class _ValueField(forms.Field):
         if unchanged and not self.judge_unchanged:
             return copy.deepcopy(self.stored)
         if self.max_text is not None and len(text) > self.max_text:
-            raise forms.ValidationError(f"At most {self.max_text} characters (it has {len(text)}).")
+            raise forms.ValidationError(
+                gettext("At most %(limit)s characters (it has %(count)s).")
+                % {"limit": self.max_text, "count": len(text)}
+            )
         _no_nul(text)
         parsed = self.codec.parse(text, self.stored)
         if parsed is None:
@@ -812,9 +897,16 @@ class _NameField(_ValueField):
         name = _text(value).strip()
         if not name:
             raise forms.ValidationError(self.error_messages["required"], code="required")
-        problem = self.rule.check(name)
+        problem = rule_problem(self.rule, name)
         if problem is not None:
-            raise forms.ValidationError(f"Not a valid {self.what}: {problem}.")
+            raise forms.ValidationError(
+                (
+                    gettext("Not a valid name: %(why)s.")
+                    if self.what == "name"
+                    else gettext("Not a valid namespace name: %(why)s.")
+                )
+                % {"why": problem}
+            )
         return name
 
 
@@ -883,9 +975,11 @@ class _InlineWidget(forms.Widget):
             )
         total, initial = get(f"{name}-TOTAL_FORMS").strip(), get(f"{name}-INITIAL_FORMS").strip()
         if not total.isdecimal() or len(total) > 6:
-            return _Rows([], posted=True, problem="The form's row count is missing or broken; reload the page.")
+            return _Rows(
+                [], posted=True, problem=gettext("The form's row count is missing or broken; reload the page.")
+            )
         if int(total) > MAX_ROWS:
-            return _Rows([], posted=True, problem=f"At most {MAX_ROWS} rows.")
+            return _Rows([], posted=True, problem=gettext("At most %(limit)s rows.") % {"limit": MAX_ROWS})
         rows = [
             _Row(
                 {c.path: get(self._cell_name(name, i, c.path)) for c, _, _ in self.columns},
@@ -912,7 +1006,7 @@ class _InlineWidget(forms.Widget):
             "", '<th scope="col" title="{}">{}</th>', ((_short(c.description), label) for c, _, label in self.columns)
         )
         if self.many:
-            head += format_html('<th scope="col">{}</th>', "Delete")
+            head += format_html('<th scope="col">{}</th>', gettext("Delete"))
         body = []
         for index, row in enumerate(rows.rows):
             cells = []
@@ -933,7 +1027,10 @@ class _InlineWidget(forms.Widget):
                     forms.CheckboxInput().render(
                         f"{name}-{index}-DELETE",
                         row.delete,
-                        {"id": f"{id_}-{index}-DELETE", "aria-label": f"Delete row {index + 1}"},
+                        {
+                            "id": f"{id_}-{index}-DELETE",
+                            "aria-label": gettext("Delete row %(number)s") % {"number": index + 1},
+                        },
                         renderer,
                     )
                 )
@@ -985,7 +1082,7 @@ class _InlineField(forms.Field):
     ) -> None:
         self.schema = schema
         self.many = schema.kind == "items"
-        self.cells = [(c, _codec(c), _capital(_words(c.path))) for c in columns]
+        self.cells = [(c, _codec(c), _column_label(c.path)) for c in columns]
         super().__init__(widget=_InlineWidget(self.cells, many=self.many), **kwargs)
         self.stored = stored
         self.judge_unchanged = judge_unchanged
@@ -1061,7 +1158,10 @@ class _InlineField(forms.Field):
                 problems = self._check_item(item)
             if problems:
                 row_errors[index] = problems
-                errors += [f"Row {index + 1}: {p}" if self.many else p for p in problems]
+                errors += [
+                    gettext("Row %(number)s: %(problem)s") % {"number": index + 1, "problem": p} if self.many else p
+                    for p in problems
+                ]
             result.append(item)
         result += copy.deepcopy(stored_items[len(posted.rows) :])  # never lost for a short post
         if judge:
@@ -1225,7 +1325,7 @@ class ResourceForm(forms.Form):
             field.widget.use_required_attribute = lambda initial: False
         return field
 
-    def _name_field(self, path: str, stored: Any, label: str, help_text: str) -> forms.Field:
+    def _name_field(self, path: str, stored: Any, label: StrOrPromise, help_text: StrOrPromise) -> forms.Field:
         rule = self.spec.name_rule if path == NAME else DNS_LABEL
         attrs: dict[str, Any] = {"autocomplete": "off", "spellcheck": "false"}
         placeholder = self.spec.option(path).placeholder
@@ -1236,7 +1336,9 @@ class ResourceForm(forms.Form):
             if path == NAMESPACE:
                 attrs["list"] = "namespace-suggestions"
         if not help_text:
-            help_text = (rule.help or _capital(rule.rule) + ".") + (" Cannot be changed later." if path == NAME else "")
+            help_text = str(rule_help(rule))
+            if path == NAME:
+                help_text = gettext("%(rule)s Cannot be changed later.") % {"rule": help_text}
         field = _NameField(
             rule,
             what="name" if path == NAME else "namespace name",
@@ -1262,7 +1364,11 @@ class ResourceForm(forms.Form):
             values = codec.values if isinstance(codec, _Choice) else (True, False)
             choices = [(codec.render(v), codec.render(v)) for v in values]
             if not required or stored is None:
-                default = "" if schema.default is None else f" (default: {codec.render(schema.default)})"
+                default = (
+                    ""
+                    if schema.default is None
+                    else gettext(" (default: %(value)s)") % {"value": codec.render(schema.default)}
+                )
                 choices.insert(0, ("", f"—{default}"))
             return forms.Select(attrs=attrs, choices=choices)
         rendered = codec.render(stored)
@@ -1322,7 +1428,7 @@ class ResourceForm(forms.Form):
 
     # ----- what the page uses --------------------------------------------------------------
 
-    def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
+    def fieldsets(self) -> list[tuple[StrOrPromise, list[forms.BoundField]]]:
         """The fields grouped as the page shows them (Django admin's fieldsets). Name and
         namespace, when no fieldset names them, open the first one."""
         named = {path for _, paths in self.spec.fieldsets for path in paths}

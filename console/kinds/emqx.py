@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
+from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -67,6 +68,9 @@ from emqx.client.names import DNS_LABEL
 from emqx.config_roots import STARTUP_ROOTS, changed_startup_paths
 from emqx.models import apps_v2, apps_v2beta1, apps_v3beta1
 from emqx.models._base import Resource
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # EMQX 5 keeps a few core nodes (Mria replicates every write to each of them) and scales out
 # with replicants. These bounds catch typos such as 10^9; they are not capacity advice.
@@ -124,17 +128,19 @@ def check_requests_below_limits(values: Mapping[str, Any], changed: frozenset[st
                 if request in (None, "") or limit in (None, ""):
                     continue
                 if parse_quantity(str(request)) > parse_quantity(str(limit)):
-                    errors[limit_path] = f"The {res} limit must not be below the request."
+                    errors[limit_path] = gettext("The %(resource)s limit must not be below the request.") % {
+                        "resource": res
+                    }
             except ValueError:
                 continue  # the field itself says it is not a quantity
     if changed & set(_resources(REPLICANT)) and values.get(REPLICANT_REPLICAS) is None:
-        errors[REPLICANT_REPLICAS] = "Replicant resources need replicant nodes: give the number of replicants."
+        errors[REPLICANT_REPLICAS] = gettext("Replicant resources need replicant nodes: give the number of replicants.")
     return errors
 
 
-def _replicas(what: str, minimum: int, maximum: int, help_text: str, **extra: Any) -> FieldOptions:
+def _replicas(label: StrOrPromise, minimum: int, maximum: int, help_text: StrOrPromise, **extra: Any) -> FieldOptions:
     # The CRD bounds neither: a cluster needs a core node, and no role can have fewer than none.
-    return FieldOptions(label=f"{what} replicas", min_value=minimum, max_value=maximum, help_text=help_text, **extra)
+    return FieldOptions(label=label, min_value=minimum, max_value=maximum, help_text=help_text, **extra)
 
 
 def _core_options() -> dict[str, FieldOptions]:
@@ -142,52 +148,52 @@ def _core_options() -> dict[str, FieldOptions]:
     # the 1 of a missing coreTemplate: whatever writes into the core template writes the replicas
     # the user saw.
     labels = {
-        f"{CORE}.resources.requests.cpu": "CPU request",
-        f"{CORE}.resources.limits.cpu": "CPU limit",
-        f"{CORE}.resources.requests.memory": "Memory request",
-        f"{CORE}.resources.limits.memory": "Memory limit",
-        f"{CORE}.volumeClaimTemplates.resources.requests.storage": "Volume size",
-        f"{CORE}.volumeClaimTemplates.storageClassName": "Storage class",
-        f"{CORE}.env": "Environment (core nodes)",
+        f"{CORE}.resources.requests.cpu": _("CPU request"),
+        f"{CORE}.resources.limits.cpu": _("CPU limit"),
+        f"{CORE}.resources.requests.memory": _("Memory request"),
+        f"{CORE}.resources.limits.memory": _("Memory limit"),
+        f"{CORE}.volumeClaimTemplates.resources.requests.storage": _("Volume size"),
+        f"{CORE}.volumeClaimTemplates.storageClassName": _("Storage class"),
+        f"{CORE}.env": _("Environment (core nodes)"),
     }
     return {path: FieldOptions(label=label, writes_with=(CORE_REPLICAS,)) for path, label in labels.items()}
 
 
 def _replicant_options() -> dict[str, FieldOptions]:
     labels = {
-        f"{REPLICANT}.resources.requests.cpu": "CPU request",
-        f"{REPLICANT}.resources.limits.cpu": "CPU limit",
-        f"{REPLICANT}.resources.requests.memory": "Memory request",
-        f"{REPLICANT}.resources.limits.memory": "Memory limit",
-        f"{REPLICANT}.env": "Environment (replicant nodes)",
+        f"{REPLICANT}.resources.requests.cpu": _("CPU request"),
+        f"{REPLICANT}.resources.limits.cpu": _("CPU limit"),
+        f"{REPLICANT}.resources.requests.memory": _("Memory request"),
+        f"{REPLICANT}.resources.limits.memory": _("Memory limit"),
+        f"{REPLICANT}.env": _("Environment (replicant nodes)"),
     }
     return {path: FieldOptions(label=label, writes_with=(REPLICANT_REPLICAS,)) for path, label in labels.items()}
 
 
-def _service_type(label: str) -> FieldOptions:
-    return FieldOptions(label=label, choices=SERVICE_TYPES, help_text="Kubernetes' default is ClusterIP.")
+def _service_type(label: StrOrPromise) -> FieldOptions:
+    return FieldOptions(label=label, choices=SERVICE_TYPES, help_text=_("Kubernetes' default is ClusterIP."))
 
 
 FIELDSETS_V2BETA1 = (
-    ("Instance", ["metadata.name", "metadata.namespace", "spec.image", "metadata.labels", "spec.imagePullSecrets"]),
-    ("Nodes", [CORE_REPLICAS, REPLICANT_REPLICAS]),
-    ("Core node resources", _resources(CORE)),
-    ("Replicant node resources", _resources(REPLICANT)),
+    (_("Instance"), ["metadata.name", "metadata.namespace", "spec.image", "metadata.labels", "spec.imagePullSecrets"]),
+    (_("Nodes"), [CORE_REPLICAS, REPLICANT_REPLICAS]),
+    (_("Core node resources"), _resources(CORE)),
+    (_("Replicant node resources"), _resources(REPLICANT)),
     (
-        "Storage",
+        _("Storage"),
         [f"{CORE}.volumeClaimTemplates.resources.requests.storage", f"{CORE}.volumeClaimTemplates.storageClassName"],
     ),
-    ("Environment", [f"{CORE}.env", f"{REPLICANT}.env"]),
+    (_("Environment"), [f"{CORE}.env", f"{REPLICANT}.env"]),
     (
-        "Services",
+        _("Services"),
         [
             "spec.dashboardServiceTemplate.spec.type",
             "spec.listenersServiceTemplate.spec.type",
             "spec.listenersServiceTemplate.spec.ports",
         ],
     ),
-    ("Update strategy", ["spec.updateStrategy.type", "spec.updateStrategy.initialDelaySeconds"]),
-    ("Configuration", ["spec.config.mode", "spec.config.data"]),
+    (_("Update strategy"), ["spec.updateStrategy.type", "spec.updateStrategy.initialDelaySeconds"]),
+    (_("Configuration"), ["spec.config.mode", "spec.config.data"]),
 )
 
 
@@ -197,44 +203,44 @@ def _options() -> dict[str, FieldOptions]:
         **_core_options(),
         **_replicant_options(),
         "spec.image": FieldOptions(
-            label="Image",
-            help_text="The EMQX image and version, e.g. emqx/emqx:5.8.6 or emqx/emqx-enterprise:5.8.6.",
+            label=_("Image"),
+            help_text=_("The EMQX image and version, e.g. emqx/emqx:5.8.6 or emqx/emqx-enterprise:5.8.6."),
             validators=(image_reference(SUGGESTED_IMAGE),),
             max_length=512,
         ),
         CORE_REPLICAS: _replicas(
-            "Core",
+            _("Core replicas"),
             1,
             MAX_CORE_REPLICAS,
-            "Core nodes hold the cluster's data; use an odd number (1, 3, 5).",
+            _("Core nodes hold the cluster's data; use an odd number (1, 3, 5)."),
             required=True,
         ),
         REPLICANT_REPLICAS: _replicas(
-            "Replicant",
+            _("Replicant replicas"),
             0,
             MAX_REPLICANT_REPLICAS,
-            "Leave empty for no replicant nodes (no replicant template).",
+            _("Leave empty for no replicant nodes (no replicant template)."),
             empty_unsets="spec.replicantTemplate",
-            placeholder="none (e.g. 2)",
+            placeholder=_("none (e.g. 2)"),
         ),
-        "spec.imagePullSecrets": FieldOptions(label="Image pull secrets", columns=("name",)),
-        "spec.dashboardServiceTemplate.spec.type": _service_type("Dashboard service type"),
-        "spec.listenersServiceTemplate.spec.type": _service_type("Listeners service type"),
+        "spec.imagePullSecrets": FieldOptions(label=_("Image pull secrets"), columns=("name",)),
+        "spec.dashboardServiceTemplate.spec.type": _service_type(_("Dashboard service type")),
+        "spec.listenersServiceTemplate.spec.type": _service_type(_("Listeners service type")),
         "spec.listenersServiceTemplate.spec.ports": FieldOptions(
-            label="Listener ports", columns=("name", "port", "protocol", "targetPort", "nodePort")
+            label=_("Listener ports"), columns=("name", "port", "protocol", "targetPort", "nodePort")
         ),
-        "spec.updateStrategy.type": FieldOptions(label="Update strategy"),
-        "spec.updateStrategy.initialDelaySeconds": FieldOptions(label="Initial delay (seconds)"),
-        "spec.config.mode": FieldOptions(label="Configuration mode"),
+        "spec.updateStrategy.type": FieldOptions(label=_("Update strategy")),
+        "spec.updateStrategy.initialDelaySeconds": FieldOptions(label=_("Initial delay (seconds)")),
+        "spec.config.mode": FieldOptions(label=_("Configuration mode")),
         "spec.config.data": FieldOptions(
-            label="Configuration (HOCON)",
-            help_text="EMQX configuration merged into or replacing the defaults (spec.config.data).",
+            label=_("Configuration (HOCON)"),
+            help_text=_("EMQX configuration merged into or replacing the defaults (spec.config.data)."),
             textarea=True,
             code=True,
             max_length=MAX_CONFIG_BYTES,
             validators=(max_bytes(MAX_CONFIG_BYTES, "The configuration"), hocon_config),
         ),
-        "metadata.labels": FieldOptions(label="Labels", help_text="One key=value a line."),
+        "metadata.labels": FieldOptions(label=_("Labels"), help_text=_("One key=value a line.")),
     }
 
 
@@ -253,14 +259,14 @@ def form_spec_v2beta1(model: type[Resource]) -> FormSpec:
 
 V3_STORAGE = f"{CORE}.persistentVolumeClaimSpec"
 FIELDSETS_V3BETA1 = (
-    ("Instance", ["metadata.name", "metadata.namespace", "spec.image", "metadata.labels", "spec.imagePullSecrets"]),
-    ("Nodes", [CORE_REPLICAS, REPLICANT_REPLICAS]),
-    ("Core node resources", _resources(CORE)),
-    ("Replicant node resources", _resources(REPLICANT)),
-    ("Storage", [f"{V3_STORAGE}.resources.requests.storage", f"{V3_STORAGE}.storageClassName"]),
-    ("Environment", [f"{CORE}.env", f"{REPLICANT}.env"]),
+    (_("Instance"), ["metadata.name", "metadata.namespace", "spec.image", "metadata.labels", "spec.imagePullSecrets"]),
+    (_("Nodes"), [CORE_REPLICAS, REPLICANT_REPLICAS]),
+    (_("Core node resources"), _resources(CORE)),
+    (_("Replicant node resources"), _resources(REPLICANT)),
+    (_("Storage"), [f"{V3_STORAGE}.resources.requests.storage", f"{V3_STORAGE}.storageClassName"]),
+    (_("Environment"), [f"{CORE}.env", f"{REPLICANT}.env"]),
     (
-        "Services",
+        _("Services"),
         [
             "spec.dashboardServiceTemplate.spec.type",
             "spec.listenersServiceTemplate.spec.type",
@@ -268,7 +274,7 @@ FIELDSETS_V3BETA1 = (
         ],
     ),
     (
-        "Update strategy",
+        _("Update strategy"),
         [
             "spec.updateStrategy.evacuationStrategy.type",
             "spec.updateStrategy.replicants.maxSurge",
@@ -276,7 +282,7 @@ FIELDSETS_V3BETA1 = (
             "spec.revisionHistoryLimit",
         ],
     ),
-    ("Configuration", ["spec.config.roots"]),
+    (_("Configuration"), ["spec.config.roots"]),
 )
 
 
@@ -289,41 +295,49 @@ def config_roots(value: Any) -> None:
     if value is None:
         return
     if not isinstance(value, Mapping):
-        raise ValidationError("Give the configuration as a YAML mapping of roots, e.g. `mqtt: {max_packet_size: 1MB}`.")
+        raise ValidationError(
+            gettext("Give the configuration as a YAML mapping of roots, e.g. `mqtt: {max_packet_size: 1MB}`.")
+        )
     node = value.get("node")
     if isinstance(node, Mapping) and "cookie" in node:
-        raise ValidationError("node.cookie is reserved for the operator: leave it out.")
+        raise ValidationError(gettext("node.cookie is reserved for the operator: leave it out."))
 
 
 def form_spec_v3beta1() -> FormSpec:
     """The form of v3beta1 (operator 3.0): configuration as a YAML tree of roots, replicant update strategy."""
     options = _options()
     options[CORE_REPLICAS] = _replicas(
-        "Core",
+        _("Core replicas"),
         1,
         MAX_CORE_REPLICAS,
-        "Core nodes hold the cluster's data; use an odd number (1, 3, 5). With replicants, at least 2.",
+        _("Core nodes hold the cluster's data; use an odd number (1, 3, 5). With replicants, at least 2."),
         required=True,
     )
     options[f"{V3_STORAGE}.resources.requests.storage"] = FieldOptions(
-        label="Volume size", writes_with=(CORE_REPLICAS,)
+        label=_("Volume size"), writes_with=(CORE_REPLICAS,)
     )
-    options[f"{V3_STORAGE}.storageClassName"] = FieldOptions(label="Storage class", writes_with=(CORE_REPLICAS,))
+    options[f"{V3_STORAGE}.storageClassName"] = FieldOptions(label=_("Storage class"), writes_with=(CORE_REPLICAS,))
     options["spec.updateStrategy.evacuationStrategy.type"] = FieldOptions(
-        label="Node evacuation", help_text="NodeEvacuation moves connections and sessions off a node before it goes."
+        label=_("Node evacuation"),
+        help_text=_("NodeEvacuation moves connections and sessions off a node before it goes."),
     )
     options["spec.updateStrategy.replicants.maxSurge"] = FieldOptions(
-        label="Replicant max surge", placeholder="e.g. 1 or 25%"
+        label=_("Replicant max surge"), placeholder=_("e.g. 1 or 25%")
     )
     options["spec.updateStrategy.replicants.maxUnavailable"] = FieldOptions(
-        label="Replicant max unavailable", placeholder="e.g. 0 or 25%"
+        label=_("Replicant max unavailable"), placeholder=_("e.g. 0 or 25%")
     )
-    options["spec.revisionHistoryLimit"] = FieldOptions(label="Revisions kept", help_text="Old sets kept for rollback.")
+    options["spec.revisionHistoryLimit"] = FieldOptions(
+        label=_("Revisions kept"), help_text=_("Old sets kept for rollback.")
+    )
     options["spec.config.roots"] = FieldOptions(
-        label="Configuration roots (YAML)",
-        help_text=(
-            "EMQX configuration as a YAML tree of roots (spec.config.roots). Runtime roots apply at once; "
-            f"changing {', '.join(STARTUP_ROOTS)} (except cluster.links) restarts every pod, and the preview says so."
+        label=_("Configuration roots (YAML)"),
+        help_text=format_lazy(
+            _(
+                "EMQX configuration as a YAML tree of roots (spec.config.roots). Runtime roots apply at once; "
+                "changing {roots} (except cluster.links) restarts every pod, and the preview says so."
+            ),
+            roots=", ".join(STARTUP_ROOTS),
         ),
         code=True,
         validators=(config_roots,),
@@ -452,7 +466,7 @@ def summarize(obj: Any) -> Summary:
     state = _state(api_version, conditions, current)
     base = base_fields(obj)
     observed = _observed(conditions, current, base["generation"])
-    details: list[tuple[str, str]] = []
+    details: list[tuple[str, StrOrPromise]] = []
     paused = False
     v3 = api_version.endswith("/v3beta1")
     if v3:
@@ -460,7 +474,13 @@ def summarize(obj: Any) -> Summary:
         paused = by_type.get("Paused") is not None and by_type["Paused"].status == "True"
         if paused:
             details.append(
-                ("Reconciliation", f"paused by the {PAUSED_ANNOTATION} annotation: the operator acts on nothing")
+                (
+                    "Reconciliation",
+                    format_lazy(
+                        _("paused by the {annotation} annotation: the operator acts on nothing"),
+                        annotation=PAUSED_ANNOTATION,
+                    ),
+                )
             )
             if state != "Ready":
                 state = "Paused"
@@ -483,7 +503,7 @@ def summarize(obj: Any) -> Summary:
             details.append(
                 (
                     "Status model",
-                    "state machine (A)" if is_stacked(api_version, conditions) else "independent conditions (B)",
+                    _("state machine (A)") if is_stacked(api_version, conditions) else _("independent conditions (B)"),
                 )
             )
     # nodeEvacuationsStatus (v2beta1, v2) or nodeEvacuations (v3beta1), each line's names read in one place.
@@ -494,13 +514,22 @@ def summarize(obj: Any) -> Summary:
     if ds is not None and ds.dbs:
         moving = [db.name for db in ds.dbs if db.num_transitions or db.min_replicas != db.max_replicas]
         details.append(
-            ("Durable storage", f"replication settling ({', '.join(moving)})" if moving else "replication stable")
+            (
+                "Durable storage",
+                format_lazy(_("replication settling ({databases})"), databases=", ".join(moving))
+                if moving
+                else _("replication stable"),
+            )
         )
     if not observed and current is not None and current.observed_generation is not None:
         details.append(
             (
                 "Status",
-                f"last observed at generation {current.observed_generation}; the spec is at {base['generation']}",
+                format_lazy(
+                    _("last observed at generation {observed}; the spec is at {generation}"),
+                    observed=current.observed_generation,
+                    generation=base["generation"],
+                ),
             )
         )
     if base["deleting"]:
@@ -509,7 +538,7 @@ def summarize(obj: Any) -> Summary:
     progress = progress_of(status, version_of(spec.image))
     updating = progress is not None
     if updating:
-        details.append(("Update", "rolling out: the operator is replacing the old nodes with new ones"))
+        details.append(("Update", _("rolling out: the operator is replacing the old nodes with new ones")))
     pending_restart = v3 and any(c.type == "ConfigApplied" and c.reason == "StartupConfigPending" for c in conditions)
     # A pause or resume asked for (the annotation) that the operator has not reported yet.
     pause_unanswered = v3 and _pause_annotation_set(obj) != paused

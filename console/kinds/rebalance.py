@@ -312,7 +312,7 @@ def rebalance_context(request: Any, cluster: Any, obj: Resource) -> dict[str, An
     if not can_be_rebalanced(obj) or not admin.has_add_permission(request.user, cluster.name, namespace):
         return context
     if not is_ready_for_rebalance(obj):
-        context["rebalance_blocked"] = (
+        context["rebalance_blocked"] = _(
             "A Rebalance can start once this instance is Ready: the operator fails one of an instance that is not."
         )
     else:

@@ -7,6 +7,8 @@
 - ``{% state_badge summary %}``: a summary's status badge (``Summary.badge``) in the page's language: the
   console's states translated, a condition type from the cluster as ``cluster_text``.
 - ``{{ state|state_name }}``: one of the console's state values (``Summary.state``) as people read it.
+- ``{{ label|label_name }}``: a summary's count or detail label (``Summary.counts``, ``Summary.details``) as
+  people read it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language, gettext, pgettext
 
-from console.summaries import STATE_NAMES, Summary
+from console.summaries import LABEL_NAMES, STATE_NAMES, Summary
 
 register = template.Library()
 
@@ -47,6 +49,20 @@ def state_name(state: str) -> str:
     """``Ready`` -> "就绪" in Chinese: :data:`console.summaries.STATE_NAMES`, or ``state`` itself for a
     value it does not know."""
     return str(STATE_NAMES.get(state, state))
+
+
+@register.filter
+def label_name(label: str) -> str:
+    """``Core nodes`` -> "核心节点" in Chinese: :data:`console.summaries.LABEL_NAMES`, or ``label`` itself for
+    a label it does not know."""
+    return str(LABEL_NAMES.get(str(label), label))
+
+
+@register.filter
+def label_names_or(labels: Any) -> str:
+    """["Core nodes", "Replicant nodes"] -> "core nodes or replicant nodes" (each through :func:`label_name`,
+    in lower case as inside a sentence; "核心节点或复制节点" in Chinese)."""
+    return pgettext("joins the names of a list of choices", " or ").join(str(label_name(x)).lower() for x in labels)
 
 
 @register.simple_tag

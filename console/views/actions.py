@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from console.audit import AuditUnavailable
 from console.clusters import Cluster
@@ -32,7 +33,9 @@ def object_action(
     try:
         chosen = admin.get_action(action)
     except KeyError:
-        raise Http404(f"{admin.verbose_name} has no action {action!r}.") from None
+        raise Http404(
+            gettext("%(kind)s has no action %(action)s.") % {"kind": admin.verbose_name, "action": repr(action)}
+        ) from None
     admin.require(request.user, "change", cluster.name, namespace)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
@@ -41,12 +44,19 @@ def object_action(
         client = cluster.client_for(request.user, admin.kind, namespace)
         before = client.get(name)
     except NotFound:
-        raise Http404(f"No {admin.kind} {namespace}/{name} in cluster {cluster.name}.") from None
+        raise Http404(
+            gettext("No %(kind)s %(object)s in cluster %(cluster)s.")
+            % {"kind": admin.kind, "object": f"{namespace}/{name}", "cluster": cluster.name}
+        ) from None
     except EmqxClientError as error:
-        messages.error(request, f"{chosen.label} did nothing: {error}")
+        messages.error(request, gettext("%(action)s did nothing: %(error)s") % {"action": chosen.label, "error": error})
         return redirect(detail)
     if before.metadata.deletion_timestamp is not None or not chosen.applies(before, admin.summarize(before)):
-        messages.warning(request, f"{chosen.label} does not apply to {namespace}/{name} as it is now; nothing changed.")
+        messages.warning(
+            request,
+            gettext("%(action)s does not apply to %(object)s as it is now; nothing changed.")
+            % {"action": chosen.label, "object": f"{namespace}/{name}"},
+        )
         return redirect(detail)
     patch = chosen.patch(before)
     patch.setdefault("metadata", {})["resourceVersion"] = before.metadata.resource_version
@@ -61,17 +71,19 @@ def object_action(
             before=before,
         )
     except AuditUnavailable as error:
-        messages.error(request, f"{chosen.label} did nothing. {error}")
+        messages.error(request, gettext("%(action)s did nothing. %(error)s") % {"action": chosen.label, "error": error})
         return redirect(detail)
     except EmqxClientError as error:
         if isinstance(error, Conflict):
-            text = "it changed at the same moment; look at it again and retry"
+            text = gettext("it changed at the same moment; look at it again and retry")
         elif isinstance(error, Forbidden):
-            text = f"the cluster refused it: {error}"
+            text = gettext("the cluster refused it: %(error)s") % {"error": error}
         else:
             text = str(error)
-        messages.error(request, f"{chosen.label} did nothing: {text}")
+        messages.error(request, gettext("%(action)s did nothing: %(error)s") % {"action": chosen.label, "error": text})
         return redirect(detail)
     remember_write(cluster, admin, after)  # the next page shows the change, before its watch event
-    messages.success(request, f"{chosen.done}: {admin.kind} {namespace}/{name}.")
+    messages.success(
+        request, gettext("%(done)s: %(object)s.") % {"done": chosen.done, "object": f"{admin.kind} {namespace}/{name}"}
+    )
     return redirect(f"{detail}?saved={int(time.time())}")

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from console import copies, diffs
 from console.clusters import Cluster, cluster_names, get_cluster
@@ -52,17 +53,26 @@ def _other(request: HttpRequest, admin: ResourceAdmin, form: CompareForm) -> tup
     (one answer for both: existence must not leak), or its cluster cannot be read."""
     data = form.cleaned_data
     cluster, namespace, name = get_cluster(data["cluster"]), data["namespace"], data["name"]
-    missing = f"No {admin.kind} {namespace}/{name} in cluster {data['cluster']} that you may read."
+    missing = gettext("No %(kind)s %(object)s in cluster %(cluster)s that you may read.") % {
+        "kind": admin.kind,
+        "object": f"{namespace}/{name}",
+        "cluster": data["cluster"],
+    }
     if cluster is None or not admin.has_view_permission(request.user, cluster.name, namespace):
         return None, missing
     try:
         cache = cluster.cache(admin.kind)
         require_cluster_read(request.user, cluster, cluster.kind_client(admin.kind), namespace)
     except EmqxClientError as error:
-        return None, f"Cluster {cluster.name} cannot be read: {error}"
+        return None, gettext("Cluster %(cluster)s cannot be read: %(error)s") % {
+            "cluster": cluster.name,
+            "error": error,
+        }
     obj = cache.get(namespace, name)
     if obj is None:
-        return None, missing if cache.state().synced else f"Cluster {cluster.name} is still loading; try again."
+        if not cache.state().synced:
+            return None, gettext("Cluster %(cluster)s is still loading; try again.") % {"cluster": cluster.name}
+        return None, missing
     return cluster, obj
 
 
@@ -85,7 +95,10 @@ def object_compare(
         return render(request, template, {**context, "banner": banner(cluster, None, error=error, admin=admin)})
     obj = cache.get(namespace, name)
     if obj is None and cache.state().synced:
-        raise Http404(f"No {admin.kind} {namespace}/{name} in cluster {cluster.name}.")
+        raise Http404(
+            gettext("No %(kind)s %(object)s in cluster %(cluster)s.")
+            % {"kind": admin.kind, "object": f"{namespace}/{name}", "cluster": cluster.name}
+        )
     clusters = readable_clusters(request.user, admin)
     others = [c for c in clusters if c != cluster.name]
     initial = {"cluster": others[0] if others else cluster.name, "namespace": namespace, "name": name}

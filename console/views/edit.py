@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from django import forms
@@ -24,6 +24,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import select_template
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from pydantic import ValidationError
 
 from console import copies, diffs, impersonation
@@ -58,6 +60,9 @@ from emqx.errors import (
 )
 from emqx.models._base import Resource
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 STRICT = "Strict"  # unknown fields are errors, judged by the cluster's own CRD version
 
 EditForm = ResourceForm | ResourceYamlForm
@@ -77,12 +82,12 @@ def _finalizers(obj: Resource) -> str:
     """'finalizer a' or 'finalizers a, b' (or 'its last finalizer' when the list is already empty)."""
     waiting = list(obj.metadata.finalizers or ())
     if not waiting:
-        return "its last finalizer"
-    return f"finalizer{'s' if len(waiting) > 1 else ''} {', '.join(waiting)}"
+        return gettext("its last finalizer")
+    return ngettext("finalizer %(names)s", "finalizers %(names)s", len(waiting)) % {"names": ", ".join(waiting)}
 
 
 def _being_deleted_page(
-    request: HttpRequest, admin: ResourceAdmin, page: str, context: dict[str, Any], obj: Resource, outcome: str
+    request: HttpRequest, admin: ResourceAdmin, page: str, context: dict[str, Any], obj: Resource, outcome: StrOrPromise
 ) -> HttpResponse:
     """The write page of an object already being deleted: what it waits for, and no form (409)."""
     return _render(
@@ -102,7 +107,7 @@ def _client(
 
 
 def _who(request: HttpRequest) -> str:
-    return "the console" if not impersonation.enabled() else impersonation.describe(request.user)
+    return gettext("the console") if not impersonation.enabled() else impersonation.describe(request.user)
 
 
 def _model(cluster: Cluster, admin: ResourceAdmin) -> type[Resource]:
@@ -143,19 +148,41 @@ def _error_page(
     if isinstance(error, UnknownKind):
         status = 404
         what = admin.verbose_name_plural
-        problem = f"Cluster {cluster.name} does not serve {what} in a version the console handles: {error}"
+        problem = gettext(
+            "Cluster %(cluster)s does not serve %(names)s in a version the console handles: %(error)s"
+        ) % {
+            "cluster": cluster.name,
+            "names": what,
+            "error": error,
+        }
     elif isinstance(error, NotFound):
         status, problem = 404, "gone"
     elif isinstance(error, Forbidden):
-        status, problem = 403, f"Cluster {cluster.name} does not allow {_who(request)} to read it: {error.message}"
+        status, problem = (
+            403,
+            gettext("Cluster %(cluster)s does not allow %(who)s to read it: %(message)s")
+            % {
+                "cluster": cluster.name,
+                "who": _who(request),
+                "message": error.message,
+            },
+        )
     elif isinstance(error, ClusterUnreachable | ConfigurationError):
-        status, problem = 503, f"Cluster {cluster.name} cannot be reached: {error}. Nothing was changed."
+        status, problem = (
+            503,
+            gettext("Cluster %(cluster)s cannot be reached: %(error)s. Nothing was changed.")
+            % {
+                "cluster": cluster.name,
+                "error": error,
+            },
+        )
     else:
         # The API server answered, with an error of its own (a conversion webhook down, etcd): this
         # object or kind is the problem, not the cluster.
         status, problem = (
             503,
-            f"The API server of cluster {cluster.name} could not read it: {error}. Nothing was changed.",
+            gettext("The API server of cluster %(cluster)s could not read it: %(error)s. Nothing was changed.")
+            % {"cluster": cluster.name, "error": error},
         )
     return _render(request, admin, page, {**context, "cluster": cluster, "problem": problem}, status=status)
 
@@ -198,14 +225,20 @@ def _after_save(
     the detail page (after an update with ``?saved=``, so that it watches until the operator answers;
     see views.objects.object_status). ``done`` is "created" or "saved", for the message."""
     namespace, name = obj.metadata.namespace or "", obj.metadata.name or ""
-    said = f"{admin.kind} {namespace}/{name} was {done}."
+    object_name = f"{admin.kind} {namespace}/{name}"
+    said = (gettext("%(object)s was created.") if done == "created" else gettext("%(object)s was saved.")) % {
+        "object": object_name
+    }
     choice = save_choice(request.POST)
     if choice == "_continue" and admin.has_change_permission(request.user, cluster.name, namespace):
-        messages.success(request, f"{said} You may edit it again below.")
+        messages.success(request, gettext("%(said)s You may edit it again below.") % {"said": said})
         url = reverse(admin.url_name("change"), args=[cluster.name, namespace, name])
         return redirect(url + ("?mode=yaml" if yaml_mode else ""))
     if choice == "_addanother":
-        messages.success(request, f"{said} You may add another {admin.verbose_name} below.")
+        messages.success(
+            request,
+            gettext("%(said)s You may add another %(kind)s below.") % {"said": said, "kind": admin.verbose_name},
+        )
         return redirect(reverse(admin.url_name("add"), args=[cluster.name]) + f"?namespace={quote(namespace)}")
     messages.success(request, said)
     url = reverse(admin.url_name("detail"), args=[cluster.name, namespace, name])
@@ -229,8 +262,10 @@ def _require_add(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, k
     if any(admin.has_add_permission(user, cluster.name, ns) for ns in {"*", *known, *(readable or ())}):
         return
     if readable is None or readable:
-        raise PermissionDenied(f"You may not create {admin.verbose_name_plural} in this cluster.")
-    raise Http404(f"No {admin.kind} here.")
+        raise PermissionDenied(
+            gettext("You may not create %(names)s in this cluster.") % {"names": admin.verbose_name_plural}
+        )
+    raise Http404(gettext("No %(kind)s here.") % {"kind": admin.kind})
 
 
 def _api_error(
@@ -353,8 +388,8 @@ def object_add(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) -> 
 
 # ----- change ----------------------------------------------------------------------------------
 
-_NO_EDITS = "Nothing was changed: an edit now would be lost when it goes."
-_NOT_UNDERSTOOD = (
+_NO_EDITS = _("Nothing was changed: an edit now would be lost when it goes.")
+_NOT_UNDERSTOOD = _(
     "The console does not understand this object as stored (see its page for why), so it opens as YAML. "
     "Fix what the page lists and save; the status is the operator's and is not edited."
 )
@@ -537,7 +572,7 @@ def object_change(
         return _render(request, admin, "form", {**context, "form": _edit_form(spec, base, yaml_mode), "base": base})
     loaded = _loaded_base(request, admin, namespace, name)
     if loaded is None:
-        context["problem"] = "This form's starting point is missing or was altered. Open the edit page again."
+        context["problem"] = gettext("This form's starting point is missing or was altered. Open the edit page again.")
         return _render(request, admin, "form", context, status=400)
     base = loaded
     spec = admin.get_form_spec(type(base.obj), FormContext(cluster=cluster, namespace=namespace, editing=True))
@@ -596,7 +631,7 @@ def object_delete(
     except EmqxClientError as error:
         return _error_page(request, admin, "delete", context, error, cluster)
     if obj.metadata.deletion_timestamp is not None:
-        page = _being_deleted_page(request, admin, "delete", context, obj, "There is nothing more to confirm.")
+        page = _being_deleted_page(request, admin, "delete", context, obj, gettext("There is nothing more to confirm."))
         page.status_code = 409 if request.method == "POST" else 200
         return page
     reasons = production_reasons(cluster.namespace_labels(namespace), obj.metadata.labels or {})
@@ -613,7 +648,9 @@ def object_delete(
         if form.cleaned_data["uid"] != obj.metadata.uid or form.cleaned_data["generation"] != pinned["generation"]:
             # Re-created, or its spec changed, since the page was shown: show it as it is now.
             messages.warning(
-                request, f"{admin.kind} {namespace}/{name} changed since you opened this page; nothing was deleted."
+                request,
+                gettext("%(object)s changed since you opened this page; nothing was deleted.")
+                % {"object": f"{admin.kind} {namespace}/{name}"},
             )
             context["form"] = DeleteForm(initial=pinned, name=name, confirm_required=bool(reasons))
             return _render(request, admin, "delete", context, status=409)
@@ -646,22 +683,34 @@ def object_delete(
             remember_write(cluster, admin, held)
             messages.success(
                 request,
-                f"{admin.kind} {namespace}/{name}: deletion was requested. It waits for {_finalizers(held)}"
-                " to be removed by the controller that added it, and is listed as Deleting until then.",
+                gettext(
+                    "%(object)s: deletion was requested. It waits for %(finalizers)s to be removed by the controller "
+                    "that added it, and is listed as Deleting until then."
+                )
+                % {"object": f"{admin.kind} {namespace}/{name}", "finalizers": _finalizers(held)},
             )
         else:
             remember_write(cluster, admin, forget=(namespace, name))
-            messages.success(request, f"{admin.kind} {namespace}/{name} was deleted.")
+            messages.success(
+                request, gettext("%(object)s was deleted.") % {"object": f"{admin.kind} {namespace}/{name}"}
+            )
         return redirect(reverse(admin.url_name("list"), args=[cluster.name]) + f"?namespace={quote(namespace)}")
     return _render(request, admin, "delete", context)
 
 
 def _delete_error(cluster: Cluster, error: EmqxClientError, who: str) -> str:
     if isinstance(error, Conflict):
-        return "It changed at this very moment; nothing was deleted. Review it and confirm again."
+        return gettext("It changed at this very moment; nothing was deleted. Review it and confirm again.")
     if isinstance(error, Forbidden):
-        return f"Cluster {cluster.name} does not allow {who} to delete it: {error.message}"
-    return f"Cluster {cluster.name} did not delete it: {error}. It may or may not be gone; reload to see."
+        return gettext("Cluster %(cluster)s does not allow %(who)s to delete it: %(message)s") % {
+            "cluster": cluster.name,
+            "who": who,
+            "message": error.message,
+        }
+    return gettext("Cluster %(cluster)s did not delete it: %(error)s. It may or may not be gone; reload to see.") % {
+        "cluster": cluster.name,
+        "error": error,
+    }
 
 
 # ----- save as new ----------------------------------------------------------------------------------
@@ -715,27 +764,44 @@ def _copy_in(
     try:
         served = [v for v in target.clientset.discovery.kind(admin.kind).versions if v in admin.versions]
     except EmqxClientError as error:
-        form.add_error("cluster", f"Cluster {target.name} cannot be asked which versions it serves: {error}")
+        form.add_error(
+            "cluster",
+            gettext("Cluster %(cluster)s cannot be asked which versions it serves: %(error)s")
+            % {"cluster": target.name, "error": error},
+        )
         return None
     version, rewritten = copies.target_version(source_version, served, admin.same_schema_versions)
     if version is None:
-        where = f"in {', '.join(served)}" if served else "in no version the console handles"
+        where = (
+            gettext("in %(versions)s") % {"versions": ", ".join(served)}
+            if served
+            else gettext("in no version the console handles")
+        )
         form.add_error(
             "cluster",
-            f"Cluster {target.name} serves {admin.kind} {where}; this one is {source_version}. The console does not "
-            f"convert a {admin.kind} between these versions (their specs differ). Nothing was created: open "
-            f"Add {admin.verbose_name} on {target.name} and write it for its version.",
+            gettext(
+                "Cluster %(cluster)s serves %(kind)s %(where)s; this one is %(version)s. The console does not "
+                "convert a %(kind)s between these versions (their specs differ). Nothing was created: open "
+                "Add %(name)s on %(cluster)s and write it for its version."
+            )
+            % {
+                "cluster": target.name,
+                "kind": admin.kind,
+                "where": where,
+                "version": source_version,
+                "name": admin.verbose_name,
+            },
         )
         return None
     api_version = f"{admin.models[0].group}/{version}"
     doc = copies.copied(content, namespace=data["namespace"], name=data["name"], api_version=api_version)
     note = ""
     if rewritten:
-        note = (
-            f"Cluster {target.name} does not serve {admin.kind} {source_version}: the copy is written as {version}, "
-            f"which its operator serves as the same stored object (apiVersion rewritten, nothing else); the "
-            f"cluster's dry-run checked every field against its {version} schema."
-        )
+        note = gettext(
+            "Cluster %(cluster)s does not serve %(kind)s %(source)s: the copy is written as %(version)s, "
+            "which its operator serves as the same stored object (apiVersion rewritten, nothing else); the "
+            "cluster's dry-run checked every field against its %(version)s schema."
+        ) % {"cluster": target.name, "kind": admin.kind, "source": source_version, "version": version}
     return admin.model_for(api_version).read(doc), version, note
 
 
@@ -755,7 +821,9 @@ def object_saveasnew(
     admin.require(request.user, "view", cluster.name, namespace)
     targets = copy_targets(request.user, admin)
     if not targets:
-        raise PermissionDenied(f"You may not add {admin.verbose_name_plural} in any cluster.")
+        raise PermissionDenied(
+            gettext("You may not add %(names)s in any cluster.") % {"names": admin.verbose_name_plural}
+        )
     context: dict[str, Any] = {"cluster": cluster, "namespace": namespace, "name": name}
     source: CopySource | None
     data: Any = None
@@ -767,7 +835,9 @@ def object_saveasnew(
     elif request.method == "POST":
         source, data = CopySource.load(request.POST.get("source", ""), namespace, name), request.POST
         if source is None:
-            context["problem"] = "This form's copy of the object is missing or was altered. Open Save as new again."
+            context["problem"] = gettext(
+                "This form's copy of the object is missing or was altered. Open Save as new again."
+            )
             return _render(request, admin, "saveasnew", context, status=400)
     else:
         try:
@@ -798,8 +868,14 @@ def object_saveasnew(
             return _render(request, admin, "saveasnew", context)
         remember_write(target, admin, created)
         meta = created.metadata
-        where = f"{meta.namespace}/{meta.name}" + (f" in cluster {target.name}" if target is not cluster else "")
-        messages.success(request, f"{admin.kind} {where} was created as a copy of {namespace}/{name}.")
+        where = f"{meta.namespace}/{meta.name}"
+        if target is not cluster:
+            where = gettext("%(object)s in cluster %(cluster)s") % {"object": where, "cluster": target.name}
+        messages.success(
+            request,
+            gettext("%(object)s was created as a copy of %(source)s.")
+            % {"object": f"{admin.kind} {where}", "source": f"{namespace}/{name}"},
+        )
         if admin.save_as_continue and admin.has_change_permission(request.user, target.name, meta.namespace or ""):
             return redirect(admin.url_name("change"), target.name, meta.namespace, meta.name)
         return redirect(admin.url_name("detail"), target.name, meta.namespace, meta.name)
@@ -831,7 +907,7 @@ def _edited_source(
     form again with its errors (posting back to the change page), or a 400 for a missing base."""
     base = _loaded_base(request, admin, namespace, name)
     if base is None:
-        context["problem"] = "This form's starting point is missing or was altered. Open the edit page again."
+        context["problem"] = gettext("This form's starting point is missing or was altered. Open the edit page again.")
         return _render(request, admin, "saveasnew", context, status=400)
     yaml_mode = request.POST.get("mode") == "yaml"
     spec = admin.get_form_spec(type(base.obj), FormContext(cluster=cluster, namespace=namespace, editing=True))

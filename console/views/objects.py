@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_htmx.http import HttpResponseStopPolling
 
 from console import diffs, listing
@@ -174,7 +175,10 @@ def _detail_context(
     state = cache.state()
     obj = cache.get(namespace, name)
     if obj is None and state.synced:
-        raise Http404(f"No {admin.kind} {namespace}/{name} in cluster {cluster.name}.")
+        raise Http404(
+            gettext("No %(kind)s %(object)s in cluster %(cluster)s.")
+            % {"kind": admin.kind, "object": f"{namespace}/{name}", "cluster": cluster.name}
+        )
     summary = admin.summarize(obj) if obj is not None else None
     health = None
     if summary is not None:
@@ -254,16 +258,24 @@ def object_events(
         require_cluster_read(request.user, cluster, cluster.kind_client(admin.kind), namespace)
         obj = cluster.cache(admin.kind).get(namespace, name)
     except EmqxClientError as failure:
-        return _render(request, admin, "_events", {**context, "error": f"The Events could not be read: {failure}"})
+        return _render(
+            request,
+            admin,
+            "_events",
+            {**context, "error": gettext("The Events could not be read: %(error)s") % {"error": failure}},
+        )
     if obj is None:
-        raise Http404(f"No {admin.kind} {namespace}/{name} in cluster {cluster.name}.")
+        raise Http404(
+            gettext("No %(kind)s %(object)s in cluster %(cluster)s.")
+            % {"kind": admin.kind, "object": f"{namespace}/{name}", "cluster": cluster.name}
+        )
     try:
         found = EventsClient(cluster.clientset_for(request.user).transport, namespace).list(involved_object=obj)
         context["events"] = sorted(found.items, key=lambda e: e.last_seen or _EPOCH, reverse=True)[:50]
     except Forbidden:
-        context["error"] = "You may not read Events in this namespace."
+        context["error"] = gettext("You may not read Events in this namespace.")
     except EmqxClientError as failure:
-        context["error"] = f"The Events could not be read: {failure}"
+        context["error"] = gettext("The Events could not be read: %(error)s") % {"error": failure}
     return _render(request, admin, "_events", context)
 
 
@@ -285,7 +297,10 @@ def object_timeline(
         if obj is not None:
             uid = obj.metadata.uid or ""
         elif state.synced:
-            raise Http404(f"No {admin.kind} {namespace}/{name} in cluster {cluster.name}.")
+            raise Http404(
+                gettext("No %(kind)s %(object)s in cluster %(cluster)s.")
+                % {"kind": admin.kind, "object": f"{namespace}/{name}", "cluster": cluster.name}
+            )
     except EmqxClientError as error:
         page_banner = banner(cluster, None, error=error, admin=admin)
     if not uid:  # the cluster cannot tell: the instance recorded last under this name

@@ -139,8 +139,11 @@ def test_the_lock_out_message_counts_minutes_in_chinese(settings: Any) -> None:
 ALLOWED_WORDS = {
     "EMQX", "Kubernetes", "Operator", "Pod", "Secret", "API", "YAML", "JSON", "MQTT", "UTC", "English",
     "kubectl", "kind", "apiVersion", "continue", "limit",
+    # EMQX's Dashboard (a product name in EMQX's Chinese docs), and values of the CRDs' enums shown as the cluster
+    # takes them (spec.updateStrategy.type, spec.config.mode).
+    "Dashboard", "Recreate", "Merge", "Replace",
 }  # fmt: skip
-SKIPPED_ELEMENTS = {"script", "style", "code", "pre", "kbd", "samp", "template"}
+SKIPPED_ELEMENTS = {"script", "style", "code", "pre", "kbd", "samp", "template", "textarea"}
 CHECKED_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 # A run of ASCII letters with what names are made of (mqtt-edge, apps.emqx.io, v2beta1), and the runs that are
@@ -224,7 +227,7 @@ def _cluster_words(cs: Clientset) -> tuple[set[str], set[str]]:
             for name in (meta.get("name", ""), meta.get("namespace", "")):
                 names |= {name, *name.split("-")}
             names |= {str(v) for v in (meta.get("labels") or {}).values()}
-            names |= {str(k) for k in (meta.get("labels") or {})}
+            names |= {part for k in (meta.get("labels") or {}) for part in (str(k), *str(k).split("/"))}
             for condition in (doc.get("status") or {}).get("conditions") or []:
                 texts |= {str(condition.get(key) or "") for key in ("type", "reason", "message")}
     return names, {t for t in texts if t}
@@ -262,6 +265,8 @@ def world(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     prefixed = {part for ns in [*namespaces, empty] for part in re.split(r"[-]", ns)}
     # ... and the clusters' names, the user's, and what a page echoes of a wrong value typed in a filter.
     allowed = ALLOWED_WORDS | prefixed | {"default", "gone", "admin", "Nope"}
+    # ... and the demo namespaces' labels, which the delete page's production guard names (environment=production).
+    allowed |= {"environment", "production"}
     yield World(prefix, empty, allowed, unreachable, sandbox.kubeconfig)
 
 
@@ -314,11 +319,40 @@ PAGES = [
     Page("unreachable-cluster-banner", "/clusters/gone/emqx/", "无法访问"),
 ]  # fmt: skip
 
+# The per-object pages and forms (issue 19: detail, status, events, forms, delete, save as new, compare), on the
+# 2.2 demo data: EMQX v2beta1, the 4.x brokers and a Rebalance (no API key there: the 2.2 line has none).
+ONE = "/clusters/default/emqx/{p}emqx-prod/payments-gw/"
+HTMX = {"HTTP_HX_REQUEST": "true"}
+PAGES += [
+    Page("emqx-detail", ONE, "核心节点就绪"),
+    Page("emqx-detail-ready", "/clusters/default/emqx/{p}emqx-prod/mqtt-core/", "核心节点就绪"),
+    Page("emqx-status-partial", ONE + "_status", "核心节点就绪", headers=HTMX),
+    Page("emqx-events-partial", ONE + "_events", "事件", headers=HTMX),
+    Page("broker-detail", "/clusters/default/emqxbrokers/{p}emqx-staging/legacy-broker/", "概要"),
+    Page("enterprise-detail", "/clusters/default/emqxenterprises/{p}emqx-prod/legacy-ee/", "概要"),
+    Page("rebalance-detail", "/clusters/default/rebalances/{p}emqx-prod/payments-gw-rebalance/", "概要"),
+    Page("emqx-add-form", "/clusters/default/emqx/add/?namespace={p}emqx-prod", "核心节点资源"),
+    Page("emqx-add-form-field-error", "/clusters/default/emqx/add/", "请更正",
+         post={"metadata.name": "Not_A_Name", "metadata.namespace": "{p}emqx-prod", "spec.image": "emqx/emqx:5.8.6",
+               "spec.coreTemplate.spec.replicas": "99"}),
+    Page("emqx-add-yaml", "/clusters/default/emqx/add/?mode=yaml", "整个对象"),
+    Page("emqx-change-form", ONE + "change/", "核心节点资源"),
+    Page("emqx-change-yaml", ONE + "change/?mode=yaml", "整个对象"),
+    Page("emqx-delete", "/clusters/default/emqx/{p}emqx-staging/mqtt-core/delete/", "会删除什么"),
+    Page("emqx-delete-production", ONE + "delete/", "这看起来是生产环境"),
+    Page("broker-delete", "/clusters/default/emqxbrokers/{p}emqx-staging/legacy-broker/delete/", "会删除什么"),
+    Page("rebalance-delete", "/clusters/default/rebalances/{p}emqx-prod/payments-gw-rebalance/delete/", "删除会做什么"),
+    Page("emqx-save-as-new", ONE + "saveasnew/", "副本的去处"),
+    Page("emqx-compare", ONE + "compare/", "比较对象"),
+    Page("emqx-compare-result", ONE + "compare/?cluster=default&namespace={p}iot-lab&name=edge-gateway", "不同之处"),
+]  # fmt: skip
+
 
 def _get(client: Client, page: Page, world: World) -> str:
     url = page.url.format(p=world.prefix, empty=world.empty_namespace)
     if page.post is not None:
-        response = client.post(url, page.post, **(page.headers or {}))
+        data = {key: value.format(p=world.prefix) for key, value in page.post.items()}
+        response = client.post(url, data, **(page.headers or {}))
     else:
         response = client.get(url, **(page.headers or {}))
     assert response.status_code == 200, f"{url}: {response.status_code}"
