@@ -6,14 +6,16 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 ALL = "*"
 
 
 class Role(models.TextChoices):
-    VIEWER = "viewer", "Viewer (read)"
-    OPERATOR = "operator", "Operator (read, create, edit, scale)"
-    ADMIN = "admin", "Admin (everything, including delete)"
+    VIEWER = "viewer", _("Viewer (read)")
+    OPERATOR = "operator", _("Operator (read, create, edit, scale)")
+    ADMIN = "admin", _("Admin (everything, including delete)")
 
 
 class RoleGrant(models.Model):
@@ -24,8 +26,8 @@ class RoleGrant(models.Model):
     )
     group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.CASCADE, related_name="emqx_grants")
     role = models.CharField(max_length=16, choices=Role.choices)
-    cluster = models.CharField(max_length=63, default=ALL, help_text="A configured cluster's name, or * for all.")
-    namespace = models.CharField(max_length=63, default=ALL, help_text="A namespace, or * for all.")
+    cluster = models.CharField(max_length=63, default=ALL, help_text=_("A configured cluster's name, or * for all."))
+    namespace = models.CharField(max_length=63, default=ALL, help_text=_("A namespace, or * for all."))
 
     class Meta:
         constraints = [
@@ -37,22 +39,27 @@ class RoleGrant(models.Model):
         ]
 
     def __str__(self) -> str:
-        who = f"user {self.user}" if self.user_id else f"group {self.group}"
-        return f"{who}: {self.role} in {self.cluster}/{self.namespace}"
+        where = f"{self.cluster}/{self.namespace}"
+        if self.user_id:
+            text = gettext("user %(who)s: %(role)s in %(where)s")
+        else:
+            text = gettext("group %(who)s: %(role)s in %(where)s")
+        return text % {"who": self.user if self.user_id else self.group, "role": self.role, "where": where}
 
 
 class AuditEntry(models.Model):
     """One mutation attempt through the console: who, what, on which object, and how it went."""
 
     class Outcome(models.TextChoices):
-        SUCCESS = "success"
-        FAILURE = "failure"
+        # The labels: as the history and audit pages show them (the audit page showed the value itself).
+        SUCCESS = "success", _("Success")
+        FAILURE = "failure", _("Failure")
         # Recorded before the write; stays so only when the outcome could not be recorded after it.
-        ATTEMPTED = "attempted", "attempted (outcome not recorded)"
+        ATTEMPTED = "attempted", _("attempted (outcome not recorded)")
 
     time = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    username = models.CharField(max_length=150, help_text="Kept when the user is deleted.")
+    username = models.CharField(max_length=150, help_text=_("Kept when the user is deleted."))
     cluster = models.CharField(max_length=63)
     namespace = models.CharField(max_length=63, db_index=True)
     kind = models.CharField(max_length=63)
@@ -60,17 +67,19 @@ class AuditEntry(models.Model):
     action = models.CharField(max_length=32, db_index=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     error = models.TextField(blank=True)
-    request_id = models.CharField(max_length=64, blank=True, help_text="The console's own id of the request.")
+    request_id = models.CharField(max_length=64, blank=True, help_text=_("The console's own id of the request."))
     proxy_request_id = models.CharField(
-        max_length=64, blank=True, help_text="The X-Request-ID a trusted proxy gave the request (console.middleware)."
+        max_length=64,
+        blank=True,
+        help_text=_("The X-Request-ID a trusted proxy gave the request (console.middleware)."),
     )
-    diff = models.TextField(blank=True, help_text="Unified diff of the object, before to after.")
+    diff = models.TextField(blank=True, help_text=_("Unified diff of the object, before to after."))
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-time", "-id"]
-        verbose_name_plural = "audit entries"
+        verbose_name_plural = _("audit entries")
 
     def __str__(self) -> str:
         return f"{self.time:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.kind} {self.namespace}/{self.name}"
@@ -88,26 +97,26 @@ class ConditionTransition(models.Model):
     """
 
     class Change(models.TextChoices):
-        SET = "set", "set"
-        REMOVED = "removed", "removed"
-        RESUMED = "resumed", "current again"
+        SET = "set", _("set")
+        REMOVED = "removed", _("removed")
+        RESUMED = "resumed", _("current again")
 
     cluster = models.CharField(max_length=63)
     kind = models.CharField(max_length=32)
     namespace = models.CharField(max_length=63)
     name = models.CharField(max_length=253)
-    uid = models.CharField(max_length=64, help_text="An instance deleted and created again is another instance.")
+    uid = models.CharField(max_length=64, help_text=_("An instance deleted and created again is another instance."))
     condition_type = models.CharField(max_length=64)
     status = models.CharField(max_length=16)
     change = models.CharField(max_length=16, choices=Change.choices)
     reason = models.CharField(max_length=256, blank=True)
     message = models.TextField(blank=True)
-    generation = models.BigIntegerField(null=True, help_text="metadata.generation when the change was seen.")
-    at = models.DateTimeField(help_text="When it happened (the condition's lastTransitionTime).")
-    observed_at = models.DateTimeField(help_text="When this console saw it.")
-    current = models.BooleanField(default=False, help_text="The condition became the instance's current state.")
+    generation = models.BigIntegerField(null=True, help_text=_("metadata.generation when the change was seen."))
+    at = models.DateTimeField(help_text=_("When it happened (the condition's lastTransitionTime)."))
+    observed_at = models.DateTimeField(help_text=_("When this console saw it."))
+    current = models.BooleanField(default=False, help_text=_("The condition became the instance's current state."))
     first_seen = models.BooleanField(
-        default=False, help_text="Found in place when the console first saw the instance, not seen changing."
+        default=False, help_text=_("Found in place when the console first saw the instance, not seen changing.")
     )
 
     class Meta:
