@@ -144,7 +144,7 @@ class ObjectAction:
 A = TypeVar("A", bound="ResourceAdmin")
 W = TypeVar("W")
 
-_UNRECORDED = (
+_UNRECORDED = _(  # in the page's language when shown
     "The audit trail could not record how this write ended ({outcome}): its entry {entry} shows it as 'attempted'. "
     "Tell whoever runs the console."
 )

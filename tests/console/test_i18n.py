@@ -446,3 +446,18 @@ def test_the_error_pages_are_in_chinese_and_the_server_error_page_needs_no_datab
     assert '<html lang="zh-hans">' in chinese_500 and "我们这边出错了" in chinese_500
     _no_english(chinese_500, world, "500")
     assert '<html lang="en">' in english_500 and "<h1>Something went wrong on our side</h1>" in english_500
+
+
+def test_the_django_admins_role_grants_and_audit_entries_are_in_chinese(admin_client: Client) -> None:
+    from console.models import AuditEntry
+
+    page = admin_client.get("/admin/console/rolegrant/add/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "<title>增加 角色授权" in page
+    assert 'for="id_namespace">命名空间:</label>' in page and "命名空间\uff0c* 表示全部。" in page
+    assert '<option value="viewer">查看者\uff08只读\uff09</option>' in page
+    where = {"cluster": "default", "namespace": "prod", "kind": "EMQX", "name": "a"}
+    AuditEntry.objects.create(username="ana", action="update", outcome="failure", **where)
+    entries = admin_client.get("/admin/console/auditentry/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "选择审计条目查看" in entries and ">用户名</a>" in entries and ">失败</td>" in entries
+    english = admin_client.get("/admin/console/rolegrant/add/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<option value="viewer">Viewer (read)</option>' in english and "A namespace, or * for all." in english
