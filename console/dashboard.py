@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 
 from console.registry import DEGRADED, PROGRESSING, READY, STATE_LABELS, STATES, UNKNOWN, Health, site
 
@@ -115,7 +115,7 @@ def classify(cluster: str, kind: str, obj: Any, *, seen_ready: bool = False) -> 
         reason=current.reason if current else "",
         since=(current.last_transition_time if current else None) or summary.created,
         why=health.why,
-        version=summary.version or "unknown",
+        version=summary.version or pgettext("an EMQX version", "unknown"),
         nodes_ready=summary.nodes_ready,
         nodes_desired=summary.nodes_desired,
     )

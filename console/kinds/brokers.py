@@ -234,8 +234,10 @@ def _actions(example: str) -> tuple[AdminAction, ...]:
         # annotations at all (spec.annotations came in a later v1beta1): no rolling restart from here.
         RestartAction(
             {"v1beta4": ("spec.template",)},
-            unsupported="operator 1.0's v1beta1 has no pod annotations: restart its StatefulSet's pods instead "
-            "(kubectl rollout restart statefulset)",
+            unsupported=_(
+                "operator 1.0's v1beta1 has no pod annotations: restart its StatefulSet's pods instead "
+                "(kubectl rollout restart statefulset)"
+            ),
         ),
         SetImageAction({"v1beta4": image_parts(_V4_IMAGE), "v1beta1": image_at("spec.image")}, example=example),
         LabelAction(),
