@@ -37,8 +37,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from django import forms
+from django.utils import translation
+from django.utils.html import format_html_join
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 from pydantic import ValidationError
 
 from console.forms.actions import ImageForm, LabelForm, ScaleField, ScaleForm
@@ -104,7 +107,14 @@ def _now() -> str:
 
 
 class Refused(Exception):
-    """The console refuses the write to this object before any request (the message says why)."""
+    """The console refuses the write to this object before any request. ``reason()`` says why in the
+    language active when it is called: ``str()`` of the exception is the English one (the audit entry's
+    error, stored in English as the trail's other texts), :attr:`shown` the one of the user's page."""
+
+    def __init__(self, reason: Callable[[], str]) -> None:
+        with translation.override("en"):
+            super().__init__(reason())
+        self.shown = reason()
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -147,17 +157,17 @@ class AdminAction:
     """The form value and URL-safe key: ``delete_selected``, ``scale``."""
     label: StrOrPromise = ""
     """The action menu's text (translated when shown), as Django's ``short_description``: "Delete selected"."""
-    done: str = ""
-    """What the result says of an object it succeeded on: "Deleted", "Scaled"."""
+    done: StrOrPromise = ""
+    """What the result says of an object it succeeded on: "Deleted", "Scaled" (translated when shown)."""
     audit_action: str = ""
     """The audit entry's action (``delete`` as the single delete page, so the trail reads alike)."""
     permission: Literal["change", "delete"] = "change"
-    description: str = ""
-    """What the confirmation page says the action will do."""
+    description: StrOrPromise = ""
+    """What the confirmation page says the action will do (translated when shown)."""
     typed_name: bool = False
     """Production objects need their name typed (the single delete page's rule)."""
-    typed_name_note: str = ""
-    """What the confirmation page says above the typed names."""
+    typed_name_note: StrOrPromise = ""
+    """What the confirmation page says above the typed names (translated when shown)."""
     changes_spec: bool = True
     """It changes the spec, so the operator answers it (the result page waits for that answer)."""
 
@@ -166,13 +176,14 @@ class AdminAction:
         return None
 
     def why_not(self, obj: Resource) -> str:
-        """Why the action does not apply to ``obj`` as it is ('' when it does)."""
+        """Why the action does not apply to ``obj`` as it is ('' when it does), in the active language."""
         if obj.problems:
-            return "the console does not understand it as stored (see its page)"
+            return gettext("the console does not understand it as stored (see its page)")
         return ""
 
     def now(self, obj: Resource, summary: Summary) -> str:
-        """What the object has now of what the action changes, for the confirmation page."""
+        """What the object has now of what the action changes, for the confirmation page, in the active
+        language (a SafeString when it marks values up as code: the labels)."""
         return ""
 
     def typed_name_reasons(
@@ -203,8 +214,8 @@ class AdminAction:
         raise NotImplementedError
 
     def succeeded(self, result: Resource | None) -> str:
-        """The result page's sentence for an object the action succeeded on."""
-        return self.done
+        """The result page's sentence for an object the action succeeded on, in the active language."""
+        return str(self.done)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
@@ -216,21 +227,21 @@ class DeleteSelected(AdminAction):
 
     name = "delete_selected"
     label = _("Delete selected")
-    done = "Deleted"
+    done = _("Deleted")
     audit_action = "delete"
     permission = "delete"
     typed_name = True
-    typed_name_note = (
+    typed_name_note = _(
         "Some of these look like production: type each one's name to delete it."
         " One left untyped is not deleted; the others are."
     )
     changes_spec = False
-    description = "Deletes each object; what the operator created for it goes with it."
+    description = _("Deletes each object; what the operator created for it goes with it.")
 
     def why_not(self, obj: Resource) -> str:
         # An object the console does not understand may still be deleted (as on its own page).
         if obj.metadata.deletion_timestamp is not None:
-            return "it is already being deleted"
+            return gettext("it is already being deleted")
         return ""
 
     def write(
@@ -253,9 +264,11 @@ class DeleteSelected(AdminAction):
 
     def succeeded(self, result: Resource | None) -> str:
         if result is not None and result.metadata.deletion_timestamp is not None:
-            waiting = ", ".join(result.metadata.finalizers or ()) or "its last finalizer"
-            return f"Deletion requested: it waits for {waiting} to be removed by the controller that added it"
-        return self.done
+            waiting = ", ".join(result.metadata.finalizers or ()) or gettext("its last finalizer")
+            return gettext(
+                "Deletion requested: it waits for %(finalizers)s to be removed by the controller that added it"
+            ) % {"finalizers": waiting}
+        return str(self.done)
 
 
 class _PatchAction(AdminAction):
@@ -291,24 +304,27 @@ class LabelAction(_PatchAction):
 
     name = "label"
     label = _("Add or remove a label")
-    done = "Labels changed"
+    done = _("Labels changed")
     audit_action = "label"
     changes_spec = False
-    description = "Sets or removes one label (metadata.labels) of each object; nothing else changes."
+    description = _("Sets or removes one label (metadata.labels) of each object; nothing else changes.")
 
     def get_form(self, data: Mapping[str, Any] | None = None) -> forms.Form:
         return LabelForm(data)
 
     def why_not(self, obj: Resource) -> str:
-        return "" if obj.metadata.deletion_timestamp is None else "it is being deleted"
+        return "" if obj.metadata.deletion_timestamp is None else gettext("it is being deleted")
 
-    typed_name_note = (
+    typed_name_note = _(
         "Some of these are labelled production, which guards them against deletion by mistake: type each"
         " one's name to change that label. One left untyped keeps it; the others change."
     )
 
     def now(self, obj: Resource, summary: Summary) -> str:
-        return ", ".join(f"{k}={v}" for k, v in sorted((obj.metadata.labels or {}).items())) or "no labels"
+        labels = sorted((obj.metadata.labels or {}).items())
+        if not labels:
+            return gettext("no labels")
+        return format_html_join(", ", "<code>{}={}</code>", labels)
 
     def typed_name_reasons(
         self, obj: Resource, production: Callable[[], list[str]], values: Mapping[str, Any] | None
@@ -323,14 +339,18 @@ class LabelAction(_PatchAction):
         if values is not None:
             keeps = values.get("operation") == "add" and values.get("value") == "production"
             own = [key for key in own if key == values.get("key") and not keeps]
-        return [f"changing its {key}=production label lifts the guard against deleting it by mistake" for key in own]
+        return [
+            gettext("changing its %(label)s label lifts the guard against deleting it by mistake")
+            % {"label": f"{key}=production"}
+            for key in own
+        ]
 
     def patch(self, obj: Resource, values: Mapping[str, Any]) -> dict[str, Any]:
         value = values.get("value", "") if values.get("operation") == "add" else None
         return {"metadata": {"labels": {values["key"]: value}}}
 
     def succeeded(self, result: Resource | None) -> str:
-        return self.done
+        return str(self.done)
 
 
 class ScaleAction(_PatchAction):
@@ -343,9 +363,9 @@ class ScaleAction(_PatchAction):
 
     name = "scale"
     label = pgettext_lazy("verb: change the replica counts", "Scale")
-    done = "Scaled"
+    done = _("Scaled")
     audit_action = "scale"
-    description = "Sets the replica counts given; an empty count stays as it is."
+    description = _("Sets the replica counts given; an empty count stays as it is.")
 
     def __init__(self, fields: Sequence[ScaleField]) -> None:
         self.fields = tuple(fields)
@@ -354,11 +374,11 @@ class ScaleAction(_PatchAction):
         return ScaleForm(data, fields=self.fields)
 
     def why_not(self, obj: Resource) -> str:
-        return super().why_not(obj) or ("it is being deleted" if obj.metadata.deletion_timestamp else "")
+        return super().why_not(obj) or (gettext("it is being deleted") if obj.metadata.deletion_timestamp else "")
 
     def now(self, obj: Resource, summary: Summary) -> str:
         doc = obj.to_dict()
-        counts = ((f.label.lower(), _at(doc, f.path)) for f in self.fields)
+        counts = ((str(f.label).lower(), _at(doc, f.path)) for f in self.fields)
         return ", ".join(f"{label} {'—' if count is None else count}" for label, count in counts)
 
     def _given(self, values: Mapping[str, Any]) -> list[tuple[ScaleField, int]]:
@@ -399,14 +419,17 @@ class RestartAction(_PatchAction):
 
     name = "restart"
     label = _("Restart (rolling)")
-    done = "Restart requested"
+    done = _("Restart requested")
     audit_action = "restart"
-    description = (
-        f"Sets the pod-template annotation {RESTARTED_AT} to now, as kubectl rollout restart does: the operator "
-        "replaces every pod, one after another, with the same spec."
+    description = format_lazy(
+        _(
+            "Sets the pod-template annotation {annotation} to now, as kubectl rollout restart does: the operator "
+            "replaces every pod, one after another, with the same spec."
+        ),
+        annotation=RESTARTED_AT,
     )
 
-    def __init__(self, templates: Mapping[str, Sequence[str]], unsupported: str = "") -> None:
+    def __init__(self, templates: Mapping[str, Sequence[str]], unsupported: StrOrPromise = "") -> None:
         self.templates = {version: tuple(paths) for version, paths in templates.items()}
         self.unsupported = unsupported
 
@@ -419,19 +442,26 @@ class RestartAction(_PatchAction):
         if reason := super().why_not(obj):
             return reason
         if obj.metadata.deletion_timestamp is not None:
-            return "it is being deleted"
+            return gettext("it is being deleted")
         version = obj.api_version.rsplit("/", 1)[-1]
         if version not in self.templates:
-            return self.unsupported or f"{obj.kind} {version} has no pod-template annotations to set"
+            return str(self.unsupported) or gettext("%(kind)s %(version)s has no pod-template annotations to set") % {
+                "kind": obj.kind,
+                "version": version,
+            }
         if not self._present(obj):
-            return f"it has no pod template ({', '.join(self.templates[version])}) to annotate"
+            return gettext("it has no pod template (%(paths)s) to annotate") % {
+                "paths": ", ".join(self.templates[version])
+            }
         return ""
 
     def now(self, obj: Resource, summary: Summary) -> str:
         doc = obj.to_dict()
         last = [_at(doc, f"{path}.metadata.annotations") or {} for path in self._present(obj)]
         times = sorted({str(a[RESTARTED_AT]) for a in last if RESTARTED_AT in a})
-        return f"last restarted {times[-1]}" if times else "never restarted from here"
+        if times:
+            return gettext("last restarted %(time)s") % {"time": times[-1]}
+        return gettext("never restarted from here")
 
     def patch(self, obj: Resource, values: Mapping[str, Any]) -> dict[str, Any]:
         when = values.get("at") or _now()
@@ -447,9 +477,9 @@ class SetImageAction(_PatchAction):
 
     name = "set_image"
     label = _("Set image (version)")
-    done = "Image set"
+    done = _("Image set")
     audit_action = "set_image"
-    description = "Sets the image each object runs: the operator rolls its pods over to it."
+    description = _("Sets the image each object runs: the operator rolls its pods over to it.")
 
     def __init__(self, patches: Mapping[str, Callable[[str], dict[str, Any]]], example: str) -> None:
         self.patches = dict(patches)
@@ -462,12 +492,14 @@ class SetImageAction(_PatchAction):
         if reason := super().why_not(obj):
             return reason
         if obj.metadata.deletion_timestamp is not None:
-            return "it is being deleted"
+            return gettext("it is being deleted")
         version = obj.api_version.rsplit("/", 1)[-1]
-        return "" if version in self.patches else f"{obj.kind} {version} has no image the console sets"
+        if version in self.patches:
+            return ""
+        return gettext("%(kind)s %(version)s has no image the console sets") % {"kind": obj.kind, "version": version}
 
     def now(self, obj: Resource, summary: Summary) -> str:
-        return summary.image or "no image"
+        return summary.image or gettext("no image")
 
     def patch(self, obj: Resource, values: Mapping[str, Any]) -> dict[str, Any]:
         return self.patches[obj.api_version.rsplit("/", 1)[-1]](str(values["image"]))
@@ -504,19 +536,68 @@ def image_parts(path: str) -> Callable[[str], dict[str, Any]]:
 
 
 def _api_failure(error: EmqxClientError, cluster: str, who: str) -> str:
-    """Why the API server did not do it, in the words of the single write pages."""
+    """Why the API server did not do it, in the words of the single write pages, in the active language
+    (the API server's own message as it wrote it)."""
     if isinstance(error, Conflict):
-        return (
+        return gettext(
             "it changed after the confirmation page (someone else's write, or the operator's), so nothing was "
             "done to it; select it again to act on it as it is now"
         )
     if isinstance(error, NotFound):
-        return "it no longer exists"
+        return gettext("it no longer exists")
     if isinstance(error, Forbidden):
-        return f"cluster {cluster} does not allow {who} to do it: {error.message}"
+        return gettext("cluster %(cluster)s does not allow %(who)s to do it: %(error)s") % {
+            "cluster": cluster,
+            "who": who,
+            "error": error.message,
+        }
     if isinstance(error, Invalid):
-        return f"the API server refused it: {error.message}"
-    return f"cluster {cluster} did not do it: {error}"
+        return gettext("the API server refused it: %(error)s") % {"error": error.message}
+    return gettext("cluster %(cluster)s did not do it: %(error)s") % {"cluster": cluster, "error": error}
+
+
+def _refusal(
+    request: HttpRequest,
+    cluster: Cluster,
+    admin: ResourceAdmin,
+    action: AdminAction,
+    obj: Resource,
+    pinned: Pinned,
+    values: Mapping[str, Any],
+    production: Callable[[Resource], list[str]],
+    typed: Mapping[tuple[str, str], str],
+) -> Callable[[], str] | None:
+    """Why the console refuses to write ``obj`` (step 1 of the module docstring), as a function giving the
+    reason in the language active when it is called (:class:`Refused`); None when it does not refuse."""
+    ns, name = pinned.namespace, pinned.name
+    if not getattr(admin, f"has_{action.permission}_permission")(request.user, cluster.name, ns):
+        if action.permission == "delete":
+            return lambda: (
+                gettext("you may not delete %(kinds)s in namespace %(namespace)s")
+                % {
+                    "kinds": admin.verbose_name_plural,
+                    "namespace": ns,
+                }
+            )
+        return lambda: (
+            gettext("you may not change %(kinds)s in namespace %(namespace)s")
+            % {
+                "kinds": admin.verbose_name_plural,
+                "namespace": ns,
+            }
+        )
+    if obj.metadata.uid != pinned.uid:
+        return lambda: gettext(
+            "it was deleted and created again after the confirmation page; nothing was done to this new one"
+        )
+    if action.why_not(obj):
+        return lambda: gettext("the action does not apply: %(why)s") % {"why": action.why_not(obj)}
+    reasons = functools.partial(action.typed_name_reasons, obj, functools.partial(production, obj), values)
+    if reasons() and typed.get((ns, name), "") != name:
+        return lambda: (
+            gettext("its name was not typed, and it must be because %(reasons)s") % {"reasons": "; ".join(reasons())}
+        )
+    return None
 
 
 def run(
@@ -541,7 +622,7 @@ def run(
     from console.views.edit import remember_write
 
     values = {"at": _now(), **values}
-    who = "the console" if not impersonation.enabled() else impersonation.describe(request.user)
+    who = gettext("the console") if not impersonation.enabled() else impersonation.describe(request.user)
     user = request.user
     try:
         cache = cluster.cache(admin.kind, wait=0)
@@ -555,7 +636,8 @@ def run(
             outcomes.append(Outcome(ns, name, ok, message, rv))
 
         if not admin.has_view_permission(user, cluster.name, ns):
-            done(False, "you may no longer see objects in this namespace")  # no entry: nothing about it is told
+            # No entry: nothing about it is told.
+            done(False, gettext("you may no longer see objects in this namespace"))
             continue
         obj = cache.get(ns, name) if cache is not None else None
         try:
@@ -565,22 +647,15 @@ def run(
         except EmqxClientError as error:
             done(False, _api_failure(error, cluster.name, who))
             continue
-        refusal = ""
-        if not getattr(admin, f"has_{action.permission}_permission")(user, cluster.name, ns):
-            refusal = f"you may not {action.permission} {admin.verbose_name_plural} in namespace {ns}"
-        elif obj.metadata.uid != pinned.uid:
-            refusal = "it was deleted and created again after the confirmation page; nothing was done to this new one"
-        elif why := action.why_not(obj):
-            refusal = f"the action does not apply: {why}"
-        elif (reasons := action.typed_name_reasons(obj, functools.partial(production, obj), values)) and typed.get(
-            (ns, name), ""
-        ) != name:
-            refusal = f"its name was not typed, and it must be because {'; '.join(reasons)}"
+        refusal = _refusal(request, cluster, admin, action, obj, pinned, values, production, typed)
 
         def write(
-            obj: Resource = obj, client: ResourceClient[Any] = client, refusal: str = refusal, pinned: Pinned = pinned
+            obj: Resource = obj,
+            client: ResourceClient[Any] = client,
+            refusal: Callable[[], str] | None = refusal,
+            pinned: Pinned = pinned,
         ) -> Any:
-            if refusal:
+            if refusal is not None:
                 raise Refused(refusal)
             action.write(client, admin, obj, pinned, values, dry_run=True)
             return action.write(client, admin, obj, pinned, values, dry_run=False)
@@ -600,10 +675,10 @@ def run(
             done(False, str(error))
             continue
         except Refused as error:
-            done(False, f"Not done: {str(error).rstrip('.')}.")
+            done(False, gettext("Not done: %(why)s.") % {"why": error.shown.rstrip(".")})
             continue
         except EmqxClientError as error:
-            done(False, f"Not done: {_api_failure(error, cluster.name, who).rstrip('.')}.")
+            done(False, gettext("Not done: %(why)s.") % {"why": _api_failure(error, cluster.name, who).rstrip(".")})
             continue
         if isinstance(action, DeleteSelected) and (result is None or result.metadata.deletion_timestamp is None):
             remember_write(cluster, admin, forget=(ns, name))

@@ -13,6 +13,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from console import impersonation
 from console.auth import ThrottledAdminAuthenticationForm
@@ -35,7 +36,9 @@ class ConsoleGroupForm(forms.ModelForm):  # type: ignore[type-arg]
         name: str = self.cleaned_data["name"]
         problem = impersonation.group_name_problem(name)
         if problem is not None:
-            raise forms.ValidationError(f"Choose another name: {problem}.", code="impersonation")
+            raise forms.ValidationError(
+                gettext("Choose another name: %(problem)s.") % {"problem": problem}, code="impersonation"
+            )
         return name
 
 

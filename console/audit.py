@@ -19,12 +19,34 @@ from typing import Any
 
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext, pgettext_lazy
 
 from console import diffs
 from console.models import AuditEntry
 from console.redaction import redacted
 
 log = logging.getLogger(__name__)
+
+# An entry's action (``AuditEntry.action``, stored as this key, in English) as the pages show it, in their
+# language: the writes (console.forms.audit.WRITES), the change list's actions (console/actions.py) and the
+# objects' own actions (console/kinds/emqx.py). In English each is the key itself, as the pages showed it.
+ACTION_LABELS = {
+    "create": pgettext_lazy("audit action", "create"),
+    "update": pgettext_lazy("audit action", "update"),
+    "scale": pgettext_lazy("audit action", "scale"),
+    "delete": pgettext_lazy("audit action", "delete"),
+    "label": pgettext_lazy("audit action", "label"),
+    "restart": pgettext_lazy("audit action", "restart"),
+    "set_image": pgettext_lazy("audit action", "set_image"),
+    "pause": pgettext_lazy("audit action", "pause"),
+    "resume": pgettext_lazy("audit action", "resume"),
+}
+# An entry's outcome (``AuditEntry.outcome``) as the audit page shows it: the stored word, in the page's language.
+OUTCOME_WORDS = {
+    "success": pgettext_lazy("audit outcome", "success"),
+    "failure": pgettext_lazy("audit outcome", "failure"),
+    "attempted": pgettext_lazy("audit outcome", "attempted"),
+}
 
 
 class AuditUnavailable(Exception):
@@ -34,9 +56,11 @@ class AuditUnavailable(Exception):
 
     def __init__(self, error: DatabaseError) -> None:
         super().__init__(
-            "Nothing was changed: the audit trail cannot be written right now, and the console writes nothing it "
-            f"cannot audit ({type(error).__name__}: {error}). Try again in a moment; if it persists, tell whoever "
-            "runs the console."
+            gettext(
+                "Nothing was changed: the audit trail cannot be written right now, and the console writes nothing"
+                " it cannot audit (%(error)s). Try again in a moment; if it persists, tell whoever runs the console."
+            )
+            % {"error": f"{type(error).__name__}: {error}"}
         )
 
 

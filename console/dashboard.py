@@ -29,6 +29,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext, pgettext, pgettext_lazy
+
 from console.registry import DEGRADED, PROGRESSING, READY, STATE_LABELS, STATES, UNKNOWN, Health, site
 
 __all__ = [
@@ -113,7 +115,7 @@ def classify(cluster: str, kind: str, obj: Any, *, seen_ready: bool = False) -> 
         reason=current.reason if current else "",
         since=(current.last_transition_time if current else None) or summary.created,
         why=health.why,
-        version=summary.version or "unknown",
+        version=summary.version or pgettext("an EMQX version", "unknown"),
         nodes_ready=summary.nodes_ready,
         nodes_desired=summary.nodes_desired,
     )
@@ -191,7 +193,13 @@ def aggregate(
 # ----- clusters ----------------------------------------------------------------------------
 
 OK, CONNECTING, UNREACHABLE, FAILING = "ok", "connecting", "unreachable", "error"
-CLUSTER_STATUS_LABELS = {OK: "up", CONNECTING: "connecting", UNREACHABLE: "unreachable", FAILING: "error"}
+CLUSTER_STATUS_LABELS = {
+    OK: pgettext_lazy("cluster status", "up"),
+    CONNECTING: pgettext_lazy("cluster status", "connecting"),
+    UNREACHABLE: pgettext_lazy("cluster status", "unreachable"),
+    FAILING: pgettext_lazy("cluster status", "error"),
+}
+"""What a cluster's card says of its status, in the page's language."""
 
 
 @dataclass(frozen=True)
@@ -216,7 +224,7 @@ def cluster_status(caches: Mapping[str, KindCache]) -> tuple[str, str]:
     unreachable (one of them could not reach the API server) or failing."""
     served = [c for c in caches.values() if c.error_kind != "not-served"]
     if caches and not served:
-        return FAILING, "the cluster serves none of the EMQX kinds (is the emqx-operator installed?)"
+        return FAILING, gettext("the cluster serves none of the EMQX kinds (is the emqx-operator installed?)")
     broken = [c for c in served if c.error_kind]
     if broken and not any(c.healthy for c in served):
         for c in broken:
@@ -243,7 +251,7 @@ class ClusterBoard:
 
     @property
     def status_label(self) -> str:
-        return CLUSTER_STATUS_LABELS[self.status]
+        return str(CLUSTER_STATUS_LABELS[self.status])
 
     @property
     def counted(self) -> bool:

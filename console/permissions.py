@@ -16,10 +16,20 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import Http404
+from django.utils.translation import gettext, pgettext_lazy
 
 from console.models import ALL, Role, RoleGrant
 
 READ_VERBS = frozenset({"get", "list", "watch"})
+# The writing verbs as the 403 page names them, in its language (the keys are Kubernetes' verbs).
+VERB_NAMES = {
+    "create": pgettext_lazy("Kubernetes verb", "create"),
+    "update": pgettext_lazy("Kubernetes verb", "update"),
+    "patch": pgettext_lazy("Kubernetes verb", "patch"),
+    "scale": pgettext_lazy("Kubernetes verb", "scale"),
+    "delete": pgettext_lazy("Kubernetes verb", "delete"),
+    "deletecollection": pgettext_lazy("Kubernetes verb", "deletecollection"),
+}
 VERBS_BY_ROLE: dict[str, frozenset[str]] = {
     Role.VIEWER: READ_VERBS,
     Role.OPERATOR: READ_VERBS | {"create", "update", "patch", "scale"},
@@ -98,7 +108,8 @@ def require(user: Any, verb: str, kind: str, namespace: str, cluster: str) -> No
         return
     if verb in READ_VERBS or not can(user, "get", kind, namespace, cluster):
         raise Http404(f"No {kind} here.")
-    raise PermissionDenied(f"You may not {verb} {kind} objects in namespace {namespace}.")
+    refusal = gettext("You may not %(verb)s %(kind)s objects in namespace %(namespace)s.")
+    raise PermissionDenied(refusal % {"verb": VERB_NAMES.get(verb, verb), "kind": kind, "namespace": namespace})
 
 
 def visible_namespaces(user: Any, cluster: Any, kind_client: Any, candidates: list[str]) -> frozenset[str] | None:

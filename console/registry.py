@@ -144,7 +144,7 @@ class ObjectAction:
 A = TypeVar("A", bound="ResourceAdmin")
 W = TypeVar("W")
 
-_UNRECORDED = (
+_UNRECORDED = _(  # in the page's language when shown
     "The audit trail could not record how this write ended ({outcome}): its entry {entry} shows it as 'attempted'. "
     "Tell whoever runs the console."
 )
@@ -340,7 +340,13 @@ class ResourceAdmin:
             return
         if action == "view" or not self.has_view_permission(user, cluster, namespace):
             raise Http404(f"No {self.kind} here.")
-        raise PermissionDenied(f"You may not {action} {self.verbose_name_plural} in namespace {namespace}.")
+        refusals = {  # the 403 page's reason, in the page's language
+            "add": gettext("You may not add %(kinds)s in namespace %(namespace)s."),
+            "change": gettext("You may not change %(kinds)s in namespace %(namespace)s."),
+            "delete": gettext("You may not delete %(kinds)s in namespace %(namespace)s."),
+        }
+        refusal = refusals.get(action) or f"You may not {action} %(kinds)s in namespace %(namespace)s."
+        raise PermissionDenied(refusal % {"kinds": self.verbose_name_plural, "namespace": namespace})
 
     # ----- audit (Django admin's log_addition/log_change/log_deletion, written before the write) ------
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, pgettext
 
 from console.dashboard import STATE_LABELS, STATES, Totals, kind_label
 from console.timeline import Phase
@@ -79,10 +80,12 @@ def state_bars(totals: Totals) -> SafeString:
             )
         )
     height = max(len(rows) * (_ROW_H + _GAP) - _GAP, _ROW_H)
-    title = "Instances by kind and state: " + "; ".join(
-        f"{label} " + ", ".join(f"{counts.get(s, 0)} {STATE_LABELS[s].lower()}" for s in STATES)
-        for label, counts, _ in rows
-    )
+    title = gettext("Instances by kind and state: %(counts)s") % {
+        "counts": "; ".join(
+            f"{label} " + ", ".join(f"{counts.get(s, 0)} {STATE_LABELS[s].lower()}" for s in STATES)
+            for label, counts, _ in rows
+        )
+    }
     return _svg(title, _LABEL_W + _BAR_W + _COUNT_W, height, "".join(parts), "chart-states")
 
 
@@ -91,7 +94,7 @@ def version_bars(versions: Sequence[tuple[str, int]], *, limit: int = 8) -> Safe
     shown = list(versions[:limit])
     rest = sum(n for _, n in versions[limit:])
     if rest:
-        shown.append(("other", rest))
+        shown.append((pgettext("the other EMQX versions", "other"), rest))
     largest = max((n for _, n in shown), default=0) or 1
     parts: list[str] = []
     for i, (version, n) in enumerate(shown):
@@ -116,7 +119,7 @@ def version_bars(versions: Sequence[tuple[str, int]], *, limit: int = 8) -> Safe
             )
         )
     height = max(len(shown) * (_ROW_H + _GAP) - _GAP, _ROW_H)
-    title = "EMQX versions in use: " + ", ".join(f"{v}: {n}" for v, n in shown)
+    title = gettext("EMQX versions in use: %(counts)s") % {"counts": ", ".join(f"{v}: {n}" for v, n in shown)}
     return _svg(title, _LABEL_W + _BAR_W + _COUNT_W, height, "".join(parts), "chart-versions")
 
 
@@ -135,33 +138,45 @@ def phase_strip(phases: Sequence[Phase], now: dt.datetime, *, width: int = 720) 
         css = "seg-ready" if p.ready else ("seg-degraded" if p.label == "fell back" else "seg-progressing")
         parts.append(
             format_html(
-                '<rect class="{}" x="{}" y="0" width="{}" height="{}"><title>{} from {} for {}</title></rect>',
+                '<rect class="{}" x="{}" y="0" width="{}" height="{}"><title>{}</title></rect>',
                 css,
                 _n(x),
                 _n(w),
                 height,
-                p.name,
-                p.started.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                duration(p.duration(now)),
+                gettext("%(phase)s from %(start)s for %(lasted)s")
+                % {
+                    "phase": p.name,
+                    "start": p.started.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                    "lasted": duration(p.duration(now)),
+                },
             )
         )
-    title = "Phases: " + ", ".join(f"{p.name} {duration(p.duration(now))}" for p in phases)
+    title = gettext("Phases: %(phases)s") % {
+        "phases": ", ".join(f"{p.name} {duration(p.duration(now))}" for p in phases)
+    }
     return _svg(title, width, height, "".join(parts), "chart-phases")
 
 
 def duration(delta: dt.timedelta) -> str:
-    """'45 s', '3 min 20 s', '2 h 5 min', '3 d 4 h': two units at most."""
+    """'45 s', '3 min 20 s', '2 h 5 min', '3 d 4 h': two units at most, in the page's language
+    ('3 分 20 秒')."""
     seconds = max(int(delta.total_seconds()), 0)
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
+        if hours:
+            return gettext("%(days)s d %(hours)s h") % {"days": days, "hours": hours}
+        return gettext("%(days)s d") % {"days": days}
     if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+        if minutes:
+            return gettext("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}
+        return gettext("%(hours)s h") % {"hours": hours}
     if minutes:
-        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
-    return f"{secs} s"
+        if secs:
+            return gettext("%(minutes)s min %(seconds)s s") % {"minutes": minutes, "seconds": secs}
+        return gettext("%(minutes)s min") % {"minutes": minutes}
+    return gettext("%(seconds)s s") % {"seconds": secs}
 
 
 __all__ = ["duration", "phase_strip", "state_bars", "version_bars"]

@@ -40,6 +40,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError, close_old_connections, connection
+from django.utils.translation import pgettext_lazy
 
 from console.summaries import condition_rows
 from emqx.cache import Informer
@@ -455,7 +456,8 @@ class Phase:
     generation: int | None
     first_seen: bool
     label: str
-    """'' or what the step means: 'went Ready', 'fell back', 'spec change', 'created'."""
+    """'' or what the step means: 'went Ready', 'fell back', 'spec change', 'created' (a key: :data:`PHASE_LABELS`
+    says it in the page's language)."""
     removed: tuple[str, ...] = ()
     """Conditions the operator removed as this phase began."""
 
@@ -464,11 +466,25 @@ class Phase:
         return self.condition_type if self.status == "True" else f"{self.condition_type} ({self.status})"
 
     @property
+    def label_text(self) -> str:
+        """:attr:`label` as the timeline page shows it, in the page's language."""
+        return str(PHASE_LABELS.get(self.label, self.label))
+
+    @property
     def ready(self) -> bool:
         return self.condition_type in ready_types() and self.status == "True"
 
     def duration(self, now: dt.datetime) -> dt.timedelta:
         return (self.ended or now) - self.started
+
+
+# What each step of :attr:`Phase.label` means, in the page's language (the keys are the English words).
+PHASE_LABELS = {
+    "went Ready": pgettext_lazy("timeline step", "went Ready"),
+    "fell back": pgettext_lazy("timeline step", "fell back"),
+    "spec change": pgettext_lazy("timeline step", "spec change"),
+    "created": pgettext_lazy("timeline step", "created"),
+}
 
 
 def phases(transitions: Sequence[Any]) -> list[Phase]:

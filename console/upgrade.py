@@ -27,10 +27,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from console.permissions import can_somewhere, readable_namespaces
 from console.registry import site
@@ -46,6 +48,9 @@ from emqx.errors import (
     Unauthorized,
 )
 from emqx.rest import api_path
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 __all__ = [
     "CONVERTED_CRDS",
@@ -112,7 +117,8 @@ class Check:
 class Step:
     """One step of the README's upgrade procedure."""
 
-    title: str
+    title: StrOrPromise
+    """In the page's language when shown (gettext_lazy); the commands are code and stay as they are."""
     commands: tuple[str, ...]
     optional: bool = False
 
@@ -156,11 +162,11 @@ _CRD_PATCH = (
 
 STEPS: tuple[Step, ...] = (
     Step(
-        "Patch the CRDs to remove the conversion webhook",
+        _("Patch the CRDs to remove the conversion webhook"),
         tuple(_CRD_PATCH.format(crd=crd) for crd in CONVERTED_CRDS),
     ),
     Step(
-        "Delete the 2.2 controller manager: its ClusterRole and binding, its webhook configurations, its namespace",
+        _("Delete the 2.2 controller manager: its ClusterRole and binding, its webhook configurations, its namespace"),
         (
             "kubectl delete --ignore-not-found clusterrole emqx-operator-manager-role",
             "kubectl delete --ignore-not-found clusterrolebinding emqx-operator-manager-rolebinding",
@@ -172,7 +178,7 @@ STEPS: tuple[Step, ...] = (
         ),
     ),
     Step(
-        "Delete the legacy CRDs",
+        _("Delete the legacy CRDs"),
         (
             "kubectl delete --ignore-not-found crd emqxbrokers.apps.emqx.io emqxenterprises.apps.emqx.io "
             "emqxplugins.apps.emqx.io",
@@ -180,13 +186,14 @@ STEPS: tuple[Step, ...] = (
         optional=True,
     ),
     Step(
-        "Install 2.3.0",
+        _("Install 2.3.0"),
         (
             "kubectl apply --server-side=true -f https://github.com/emqx/emqx-operator/releases/download/v2.3.0/install.yaml",
         ),
     ),
 )
-"""The README's "Upgrading / From 2.2.x" on ``main-2.3``, step by step, with its commands."""
+"""The README's "Upgrading / From 2.2.x" on ``main-2.3``, step by step, with its commands (the texts in the
+page's language, the commands as they are)."""
 
 
 # ----- the rules, on the API's documents ------------------------------------------------------------
@@ -227,15 +234,15 @@ def legacy_blockers(kind: str, objects: Iterable[Mapping[str, Any]]) -> list[Blo
     plural = dict(LEGACY_KINDS).get(kind, kind.lower())
     resource = f"{plural}.{GROUP}"
     if kind == "EmqxPlugin":
-        action = (
+        action = gettext(
             "Delete it. 2.3 has no EmqxPlugin kind; plugins of EMQX 4.x brokers go with the brokers "
             "(configure plugins of EMQX 5 in the EMQX's own configuration)."
         )
     else:
-        action = (
-            f"Move its clients to an EMQX 5 cluster (an EMQX object), then delete it. Deleting the {kind} "
+        action = gettext(
+            "Move its clients to an EMQX 5 cluster (an EMQX object), then delete it. Deleting the %(kind)s "
             "deletes the EMQX 4.x cluster the operator runs for it."
-        )
+        ) % {"kind": kind}
     rows = []
     for obj in objects:
         meta = _meta(obj)
@@ -245,7 +252,10 @@ def legacy_blockers(kind: str, objects: Iterable[Mapping[str, Any]]) -> list[Blo
                 kind=kind,
                 name=name,
                 namespace=namespace,
-                why=f"Operator 2.3 does not serve {kind}; its Helm chart's pre-upgrade check fails while any exists.",
+                why=gettext(
+                    "Operator 2.3 does not serve %(kind)s; its Helm chart's pre-upgrade check fails while any exists."
+                )
+                % {"kind": kind},
                 action=action,
                 commands=(f"kubectl -n {namespace} delete {resource} {name}",),
             )
@@ -267,16 +277,17 @@ def conversion_blockers(crds: Mapping[str, Mapping[str, Any] | None]) -> list[Bl
         if strategy != "Webhook":
             continue
         service = _field(conversion, "webhook", "clientConfig", "service")
-        where = f"{service.get('namespace')}/{service.get('name')}" if service.get("name") else "its webhook"
+        where = f"{service.get('namespace')}/{service.get('name')}" if service.get("name") else gettext("its webhook")
         rows.append(
             Blocker(
                 kind="CustomResourceDefinition",
                 name=name,
-                why=(
+                why=gettext(
                     "Its conversion strategy is Webhook: the API server calls the 2.2 operator's /convert webhook "
-                    f"({where}), which is deleted with the 2.2 manager; 2.3 has none."
-                ),
-                action=(
+                    "(%(where)s), which is deleted with the 2.2 manager; 2.3 has none."
+                )
+                % {"where": where},
+                action=gettext(
                     "Patch the conversion strategy to None (step 1 of the emqx-operator's own upgrade guide, "
                     "below), before deleting the 2.2 manager."
                 ),
@@ -296,7 +307,7 @@ _TRIM = (
     "kubectl patch crd emqxes.apps.emqx.io --subresource=status --type=json "
     """-p='[{{"op":"replace", "path":"/status/storedVersions", "value":{versions}}}]'"""
 )
-_REWRITE_WHY = (
+_REWRITE_WHY = _(
     "Do it first, while the 2.2 operator and its conversion webhook still run: with the conversion strategy "
     "None the API server hands a v2alpha1-encoded object out as v2beta1 without converting its fields."
 )
@@ -317,14 +328,15 @@ def stored_version_blockers(crd: Mapping[str, Any] | None) -> list[Blocker]:
         Blocker(
             kind="CustomResourceDefinition",
             name=EMQX_CRD,
-            why=(
+            why=gettext(
                 "status.storedVersions still lists v2alpha1: some EMQX objects may be encoded as v2alpha1 in etcd, "
                 "and the API server refuses 2.3's CRD (which has no v2alpha1) until v2alpha1 leaves storedVersions."
             ),
-            action=(
+            action=gettext(
                 "Rewrite every EMQX object (an unchanged replace stores it again in the storage version, v2beta1), "
-                f"then remove v2alpha1 from status.storedVersions. {_REWRITE_WHY}"
-            ),
+                "then remove v2alpha1 from status.storedVersions. %(why)s"
+            )
+            % {"why": _REWRITE_WHY},
             commands=(_REWRITE, _TRIM.format(versions=versions)),
             evidence=f"status.storedVersions: {', '.join(stored)}",
         )
@@ -356,8 +368,8 @@ def v2alpha1_blockers(objects: Iterable[Mapping[str, Any]]) -> list[Blocker]:
                 kind="EMQX",
                 name=name,
                 namespace=namespace,
-                why="Written through apps.emqx.io/v2alpha1, so it may still be stored as v2alpha1.",
-                action=f"Rewrite it so that it is stored as v2beta1. {_REWRITE_WHY}",
+                why=gettext("Written through apps.emqx.io/v2alpha1, so it may still be stored as v2alpha1."),
+                action=gettext("Rewrite it so that it is stored as v2beta1. %(why)s") % {"why": _REWRITE_WHY},
                 commands=(f"kubectl -n {namespace} get emqxes.apps.emqx.io {name} -o json | kubectl replace -f -",),
                 evidence=f"managedFields apiVersion {V2ALPHA1}: {seen}",
             )
@@ -373,7 +385,7 @@ def require_view(user: Any, cluster: str) -> frozenset[str] | None:
     when the user may read nothing in ``cluster``, as every page does where the user may not
     read (console.permissions.require): the cluster's objects must not leak."""
     if not can_somewhere(user, "get", "EMQX", cluster):
-        raise Http404(f"No upgrade checks for you in cluster {cluster}.")
+        raise Http404(gettext("No upgrade checks for you in cluster %(cluster)s.") % {"cluster": cluster})
     return readable_namespaces(user, cluster)
 
 
@@ -389,9 +401,13 @@ def _read(what: str, call: Any) -> Any:
     except (ClusterUnreachable, Unauthorized, ConfigurationError):
         raise
     except Forbidden as error:
-        raise _Unchecked(f"{what}: not allowed ({error.message or error.reason}).") from None
+        raise _Unchecked(
+            gettext("%(what)s: not allowed (%(error)s).") % {"what": what, "error": error.message or error.reason}
+        ) from None
     except (ApiError, ResponseDecodeError) as error:
-        raise _Unchecked(f"{what}: the cluster answered with an error ({error}).") from None
+        raise _Unchecked(
+            gettext("%(what)s: the cluster answered with an error (%(error)s).") % {"what": what, "error": error}
+        ) from None
 
 
 def _list(cs: Clientset, version: str, plural: str) -> Iterator[Mapping[str, Any]]:
@@ -445,15 +461,15 @@ def check(cs: Clientset, *, cluster: str, readable: frozenset[str] | None = None
     crd_problem = ""
     try:
         for name in CONVERTED_CRDS:
-            crds[name] = _read("The CustomResourceDefinitions could not be read", lambda n=name: _crd(cs, n))
+            crds[name] = _read(gettext("The CustomResourceDefinitions could not be read"), lambda n=name: _crd(cs, n))
     except _Unchecked as problem:
         crd_problem = str(problem)
     checks.append(_v2alpha1_check(cs, kinds, crds, crd_problem, cluster, readable))
     checks.append(
         Check(
             key="conversion",
-            title="Conversion webhooks on the EMQX and Rebalance CRDs",
-            rule=(
+            title=gettext("Conversion webhooks on the EMQX and Rebalance CRDs"),
+            rule=gettext(
                 "Step 1 of the emqx-operator's upgrade guide (below): spec.conversion.strategy None on "
                 "emqxes and rebalances, before the 2.2 manager goes."
             ),
@@ -464,7 +480,7 @@ def check(cs: Clientset, *, cluster: str, readable: frozenset[str] | None = None
                 for name, crd in crds.items()
                 if crd
             )
-            or "Neither CRD is installed.",
+            or gettext("Neither CRD is installed."),
         )
     )
     return UpgradeReport(line=line, served=served, checks=tuple(checks), limited=readable is not None)
@@ -479,7 +495,8 @@ def _legacy_check(cs: Clientset, kinds: Mapping[str, Any], cluster: str, readabl
             continue
         try:
             objects = _read(
-                f"{kind} objects could not be listed", lambda p=plural, v=info.preferred_version: list(_list(cs, v, p))
+                gettext("%(kind)s objects could not be listed") % {"kind": kind},
+                lambda p=plural, v=info.preferred_version: list(_list(cs, v, p)),
             )
         except _Unchecked as problem:
             problems.append(str(problem))
@@ -490,14 +507,14 @@ def _legacy_check(cs: Clientset, kinds: Mapping[str, Any], cluster: str, readabl
         ]
     return Check(
         key="legacy",
-        title="EmqxBroker, EmqxEnterprise and EmqxPlugin objects",
-        rule=(
+        title=gettext("EmqxBroker, EmqxEnterprise and EmqxPlugin objects"),
+        rule=gettext(
             "Operator 2.3 removes these kinds; its Helm chart's pre-upgrade check fails while any object "
             "of them exists."
         ),
         blockers=tuple(found),
         unchecked=" ".join(problems),
-        passed="None found.",
+        passed=gettext("None found."),
     )
 
 
@@ -509,21 +526,22 @@ def _v2alpha1_check(
     cluster: str,
     readable: frozenset[str] | None,
 ) -> Check:
-    title = "EMQX objects that may still be stored as v2alpha1"
-    rule = (
+    title = gettext("EMQX objects that may still be stored as v2alpha1")
+    rule = gettext(
         "The 2.3 CRD has no v2alpha1, and the API server refuses a CRD that drops a version still listed in its "
         "status.storedVersions."
     )
     crd = crds.get(EMQX_CRD)
     if not crd_problem and crd is None:
-        return Check(key="v2alpha1", title=title, rule=rule, passed="The EMQX CRD is not installed.")
+        return Check(key="v2alpha1", title=title, rule=rule, passed=gettext("The EMQX CRD is not installed."))
     if not crd_problem and crd is not None and "v2alpha1" not in _stored_versions(crd):
         stored = ", ".join(_stored_versions(crd))
         return Check(
             key="v2alpha1",
             title=title,
             rule=rule,
-            passed=f"v2alpha1 was never a storage version here (status.storedVersions: {stored}).",
+            passed=gettext("v2alpha1 was never a storage version here (status.storedVersions: %(stored)s).")
+            % {"stored": stored},
         )
     blockers = stored_version_blockers(crd) if not crd_problem else []
     info = kinds.get("EMQX")
@@ -531,7 +549,7 @@ def _v2alpha1_check(
     if info is not None and info.versions:
         try:
             objects = _read(
-                "EMQX objects could not be listed", lambda: list(_list(cs, info.preferred_version, "emqxes"))
+                gettext("EMQX objects could not be listed"), lambda: list(_list(cs, info.preferred_version, "emqxes"))
             )
             blockers += [
                 dataclasses.replace(b, url=_detail_url(cluster, b))
@@ -545,5 +563,5 @@ def _v2alpha1_check(
         rule=rule,
         blockers=tuple(blockers),
         unchecked=" ".join(problems),
-        passed="No EMQX object shows a write through v2alpha1.",
+        passed=gettext("No EMQX object shows a write through v2alpha1."),
     )

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from console import selectors
 from console.validators import image_reference
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 __all__ = [
     "MAX_SELECTED",
@@ -42,7 +48,9 @@ class _Selected(forms.Field):
 
         values = value if isinstance(value, list | tuple) else [value] if value else []
         if len(values) > MAX_SELECTED:
-            raise forms.ValidationError(f"At most {MAX_SELECTED} rows may be selected at once; use 'all matching'.")
+            raise forms.ValidationError(
+                gettext("At most %(max)s rows may be selected at once; use 'all matching'.") % {"max": MAX_SELECTED}
+            )
         pairs: list[tuple[str, str]] = []
         for item in values:
             namespace, _, name = str(item).partition("/")
@@ -50,7 +58,7 @@ class _Selected(forms.Field):
                 validate_namespace(namespace)
                 validate_name(name)
             except InvalidName:
-                raise forms.ValidationError(f"{item!r} names no object.") from None
+                raise forms.ValidationError(gettext("%(item)s names no object.") % {"item": repr(item)}) from None
             if (namespace, name) not in pairs:
                 pairs.append((namespace, name))
         return pairs
@@ -60,7 +68,7 @@ class ActionSelectionForm(forms.Form):
     """What the change list's action bar posts: the action and the objects (Django admin's
     ``action``, ``_selected_action`` and ``select_across``). ``actions``: the admin's action names."""
 
-    action = forms.ChoiceField(label="Action")
+    action = forms.ChoiceField(label=_("Action"))
     selected = _Selected(required=False)
     select_across = forms.BooleanField(required=False)
     changelist_query = forms.CharField(required=False, max_length=4096, widget=forms.HiddenInput)
@@ -70,7 +78,7 @@ class ActionSelectionForm(forms.Form):
     def __init__(self, *args: Any, actions: Sequence[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = [("", "---------"), *actions]  # type: ignore[attr-defined]
-        self.fields["action"].error_messages["required"] = "No action was chosen; nothing was changed."
+        self.fields["action"].error_messages["required"] = _("No action was chosen; nothing was changed.")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -78,7 +86,7 @@ class ActionSelectionForm(forms.Form):
         if not self.errors and not chosen:
             # Django admin's own words for it.
             raise forms.ValidationError(
-                "Items must be selected in order to perform actions on them. No items have been changed."
+                _("Items must be selected in order to perform actions on them. No items have been changed.")
             )
         return data
 
@@ -90,7 +98,8 @@ class ScaleField:
     (``specReplicasPath``: then the count goes through ``/scale``, as ``kubectl scale`` sends it)."""
 
     key: str
-    label: str
+    label: StrOrPromise
+    """In the page's language when shown (gettext_lazy)."""
     path: str
     minimum: int
     maximum: int
@@ -110,20 +119,20 @@ class ScaleForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if not self.errors and all(data.get(key) is None for key in self.fields):
-            raise forms.ValidationError("Give at least one replica count; empty counts stay as they are.")
+            raise forms.ValidationError(_("Give at least one replica count; empty counts stay as they are."))
         return data
 
 
 class ImageForm(forms.Form):
     """The image every selected object is set to run (``example``: a reference of the kind's)."""
 
-    image = forms.CharField(label="Image", max_length=512)
+    image = forms.CharField(label=_("Image"), max_length=512)
 
     def __init__(self, *args: Any, example: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["image"]
         field.validators.append(image_reference(example))
-        field.help_text = f"A full image reference with its tag, e.g. {example}."
+        field.help_text = gettext("A full image reference with its tag, e.g. %(example)s.") % {"example": example}
         field.widget.attrs.update({"placeholder": example, "spellcheck": "false", "autocomplete": "off"})
 
 
@@ -131,11 +140,20 @@ class LabelForm(forms.Form):
     """A label to add (or overwrite) or remove, by Kubernetes' label rules."""
 
     operation = forms.ChoiceField(
-        label="Change", choices=[("add", "Add or overwrite the label"), ("remove", "Remove the label")], initial="add"
+        label=pgettext_lazy("noun: what the Label action does", "Change"),
+        choices=[("add", _("Add or overwrite the label")), ("remove", _("Remove the label"))],
+        initial="add",
     )
-    key = forms.CharField(label="Label key", max_length=317, help_text="e.g. team or example.com/tier.")
+    key = forms.CharField(
+        label=_("Label key"),
+        max_length=317,
+        help_text=mark_safe(_("e.g. <code>team</code> or <code>example.com/tier</code>.")),
+    )
     value = forms.CharField(
-        label="Value", max_length=63, required=False, help_text="For adding: e.g. iot. Not used when removing."
+        label=_("Value"),
+        max_length=63,
+        required=False,
+        help_text=mark_safe(_("For adding: e.g. <code>iot</code>. Not used when removing.")),
     )
 
     def clean_key(self) -> str:
@@ -144,7 +162,10 @@ class LabelForm(forms.Form):
             selectors.parse(key)  # a bare key is the "exists" requirement: checked by the label key rules
         except selectors.SelectorError:
             raise forms.ValidationError(
-                "Not a label key: letters, digits, '-', '_' and '.', at most 63, with an optional DNS prefix and '/'."
+                _(
+                    "Not a label key: letters, digits, '-', '_' and '.', at most 63, with an optional DNS prefix"
+                    " and '/'."
+                )
             ) from None
         return key
 
@@ -156,5 +177,5 @@ class LabelForm(forms.Form):
             try:
                 selectors.parse(f"{key}={value}")
             except selectors.SelectorError:
-                self.add_error("value", "Not a label value: at most 63 letters, digits, '-', '_' and '.'.")
+                self.add_error("value", _("Not a label value: at most 63 letters, digits, '-', '_' and '.'."))
         return data

@@ -6,7 +6,10 @@ from typing import Any
 
 from django import forms
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from console.audit import ACTION_LABELS
 from console.forms.filters import valid_fields
 from console.models import ALL, AuditEntry, Role, RoleGrant
 
@@ -15,28 +18,41 @@ WRITES = ("create", "update", "scale", "delete")
 
 def audit_actions() -> list[str]:
     """Every action an audit entry can name: the writes, then each registered kind's object actions
-    (EMQX v3beta1's pause and resume), from the registry."""
+    (EMQX v3beta1's pause and resume) and list actions (label, restart, set_image), from the registry."""
     from console.registry import site
 
-    extra = sorted({action.name for admin in site for action in admin.object_actions} - set(WRITES))
-    return [*WRITES, *extra]
+    named = {action.name for admin in site for action in admin.object_actions}
+    named |= {action.audit_action for admin in site for action in admin.actions}
+    return [*WRITES, *sorted(named - set(WRITES))]
+
+
+ANY = pgettext_lazy("any action or outcome", "any")
+
+
+def _action_choices() -> list[tuple[str, Any]]:
+    """ "any", then each action of :func:`audit_actions` (the value) as people read it (console.audit.ACTION_LABELS)."""
+    return [("", ANY)] + [(a, ACTION_LABELS.get(a, a)) for a in audit_actions()]
 
 
 class AuditFilterForm(forms.Form):
-    user = forms.CharField(required=False, max_length=150)
-    namespace = forms.CharField(required=False, max_length=63)
-    name = forms.CharField(required=False, max_length=253, label="Object")
-    action = forms.ChoiceField(required=False, choices=lambda: [("", "any")] + [(a, a) for a in audit_actions()])
-    outcome = forms.ChoiceField(required=False, choices=[("", "any"), *AuditEntry.Outcome.choices])
-    since = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    until = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    user = forms.CharField(required=False, max_length=150, label=_("User"))
+    namespace = forms.CharField(required=False, max_length=63, label=_("Namespace"))
+    name = forms.CharField(required=False, max_length=253, label=_("Object"))
+    action = forms.ChoiceField(required=False, choices=_action_choices, label=_("Action"))
+    outcome = forms.ChoiceField(required=False, choices=[("", ANY), *AuditEntry.Outcome.choices], label=_("Outcome"))
+    since = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label=_("Since")
+    )
+    until = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label=_("Until")
+    )
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         # Form.clean() returns cleaned_data, but is typed Optional (an override may return None): use it directly.
         data = self.cleaned_data
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            self.add_error("until", "The end of the range is before its start.")
+            self.add_error("until", _("The end of the range is before its start."))
         return data
 
     def filter(self, entries: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:

@@ -229,13 +229,15 @@ def _actions(example: str) -> tuple[AdminAction, ...]:
     return (
         DeleteSelected(),
         # Both versions' CRDs map spec.replicas in their scale subresource.
-        ScaleAction((ScaleField("replicas", "Replicas", "spec.replicas", 1, 64, True),)),
+        ScaleAction((ScaleField("replicas", _("Replicas"), "spec.replicas", 1, 64, True),)),
         # v1beta4's spec.template is the StatefulSet's pod template; operator 1.0's v1beta1 has no pod
         # annotations at all (spec.annotations came in a later v1beta1): no rolling restart from here.
         RestartAction(
             {"v1beta4": ("spec.template",)},
-            unsupported="operator 1.0's v1beta1 has no pod annotations: restart its StatefulSet's pods instead "
-            "(kubectl rollout restart statefulset)",
+            unsupported=_(
+                "operator 1.0's v1beta1 has no pod annotations: restart its StatefulSet's pods instead "
+                "(kubectl rollout restart statefulset)"
+            ),
         ),
         SetImageAction({"v1beta4": image_parts(_V4_IMAGE), "v1beta1": image_at("spec.image")}, example=example),
         LabelAction(),

@@ -603,9 +603,9 @@ ACTIONS = (
     DeleteSelected(),
     ScaleAction(
         (
-            ScaleField("core", "Core replicas", CORE_REPLICAS, 1, MAX_CORE_REPLICAS),
+            ScaleField("core", _("Core replicas"), CORE_REPLICAS, 1, MAX_CORE_REPLICAS),
             # The CRD's scale subresource maps the replicants (specReplicasPath), in every version.
-            ScaleField("replicants", "Replicant replicas", REPLICANT_REPLICAS, 0, MAX_REPLICANT_REPLICAS, True),
+            ScaleField("replicants", _("Replicant replicas"), REPLICANT_REPLICAS, 0, MAX_REPLICANT_REPLICAS, True),
         )
     ),
     RestartAction(dict.fromkeys(_VERSIONS, _POD_TEMPLATES)),

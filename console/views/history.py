@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from console.clusters import Cluster
 from console.history import ObjectHistory
@@ -36,7 +37,8 @@ def require_history_read(request: HttpRequest, cluster: Cluster, admin: Resource
     except EmqxClientError:
         if impersonation_enabled():
             raise PermissionDenied(
-                f"Cannot check what you may read in cluster {cluster.name} right now (it does not answer)."
+                gettext("Cannot check what you may read in cluster %(cluster)s right now (it does not answer).")
+                % {"cluster": cluster.name}
             ) from None
 
 
@@ -60,7 +62,10 @@ def object_history(
     except EmqxClientError as error:
         context["banner"] = banner(cluster, None, error=error, admin=admin)
     if gone and not found.exists():
-        raise Http404(f"No {admin.kind} {namespace}/{name} in cluster {cluster.name}, and no history of one.")
+        raise Http404(
+            gettext("No %(kind)s %(object)s in cluster %(cluster)s, and no history of one.")
+            % {"kind": admin.kind, "object": f"{namespace}/{name}", "cluster": cluster.name}
+        )
     if obj is not None:
         uid = obj.metadata.uid or ""
     page = found.page(request.GET.get("page"))

@@ -23,6 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext
 from django_htmx.http import HttpResponseStopPolling
 
 from console import actions, listing
@@ -64,9 +65,15 @@ def _cached(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) -> lis
     try:
         cache = cluster.cache(admin.kind, wait=LIST_SYNC_WAIT_S)
     except EmqxClientError as error:
-        return f"Cluster {cluster.name} cannot be used right now ({error}); nothing was changed."
+        return gettext("Cluster %(cluster)s cannot be used right now (%(error)s); nothing was changed.") % {
+            "cluster": cluster.name,
+            "error": error,
+        }
     if not cache.state().synced:
-        return f"The console is still loading the {admin.verbose_name_plural} of cluster {cluster.name}; try again."
+        return gettext("The console is still loading the %(kinds)s of cluster %(cluster)s; try again.") % {
+            "kinds": admin.verbose_name_plural,
+            "cluster": cluster.name,
+        }
     return listing.visible_cached(request, cluster, admin, cache)[0]
 
 
@@ -131,7 +138,11 @@ def _confirmation(
         summary = admin.summarize(obj)
         ns = obj.metadata.namespace or ""
         if not _permitted(request, cluster, admin, action, ns):
-            skipped.append((summary, f"you may not {action.permission} {admin.verbose_name_plural} in {ns}"))
+            if action.permission == "delete":
+                why = gettext("you may not delete %(kinds)s in %(namespace)s")
+            else:
+                why = gettext("you may not change %(kinds)s in %(namespace)s")
+            skipped.append((summary, why % {"kinds": admin.verbose_name_plural, "namespace": ns}))
         elif why := action.why_not(obj):
             skipped.append((summary, why))
         else:
@@ -189,7 +200,7 @@ def changelist_action(request: HttpRequest, cluster: Cluster, admin: ResourceAdm
         objs = [by_key[key] for key in wanted if key in by_key]
         missing = len(wanted) - len(objs)
     if not objs:
-        messages.warning(request, "None of the selected objects is there any more; nothing was changed.")
+        messages.warning(request, gettext("None of the selected objects is there any more; nothing was changed."))
         return redirect(back)
     return _confirmation(request, cluster, admin, action, objs, query=query, missing=missing)
 
@@ -202,7 +213,7 @@ def _confirmed(
     token = str(request.POST.get("targets", ""))
     targets = _unsign(request, cluster, admin, action, token)
     if targets is None:
-        messages.error(request, "This confirmation expired or was altered; nothing was changed. Select again.")
+        messages.error(request, gettext("This confirmation expired or was altered; nothing was changed. Select again."))
         return redirect(_list_url(cluster, admin, query))
     action_form = action.get_form(request.POST)
     if action_form is not None and not action_form.is_valid():
@@ -267,11 +278,11 @@ def action_result(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, 
     404 for a result this user's session does not hold."""
     record = request.session.get(_SESSION_KEY, {}).get(batch)
     if not isinstance(record, dict) or (record.get("cluster"), record.get("slug")) != (cluster.name, admin.slug):
-        raise Http404("No such action result (results are kept in your session only).")
+        raise Http404(gettext("No such action result (results are kept in your session only)."))
     try:
         action = admin.get_list_action(str(record.get("action")))
     except KeyError:
-        raise Http404("No such action.") from None
+        raise Http404(gettext("No such action.")) from None
     rows, all_settled = _result_rows(request, cluster, admin, action, record)
     failed = sum(1 for r in rows if not r["outcome"].ok)
     context = {

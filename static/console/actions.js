@@ -21,7 +21,9 @@
       head.checked = boxes.length > 0 && ticked === boxes.length;
       head.indeterminate = ticked > 0 && ticked < boxes.length;
       var counter = document.querySelector('[data-counter-for="' + formId + '"]');
-      if (counter) counter.textContent = boxes.length ? ticked + " of " + boxes.length + " selected" : "";
+      // The words come from the template (data-text, in the page's language), English without it.
+      var words = (counter && counter.getAttribute("data-text")) || "%(ticked)s of %(total)s selected";
+      if (counter) counter.textContent = boxes.length ? words.replace("%(ticked)s", ticked).replace("%(total)s", boxes.length) : "";
     });
   }
 

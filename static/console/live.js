@@ -8,6 +8,24 @@
 (function () {
   "use strict";
 
+  // ----- The words, in the page's language --------------------------------------------------------
+  // The template renders them as data-text-* attributes of #announcer (templates/console/includes/
+  // _live_texts.html): no inline script, no JavaScript catalogue. English when an attribute is missing.
+  var ENGLISH = {
+    more: "and %(count)s more changed", back: "Connection back", lost: "connection lost, retrying…",
+    answered: "the console answered %(status)s, retrying…", error: "an error",
+    updatedNow: "live · updated just now", updated: "live · updated %(seconds)s s ago",
+    change: "%(name)s: %(text)s", separator: "; "
+  };
+  function text(key, values) {
+    var region = document.getElementById("announcer");
+    var attr = "text" + key.charAt(0).toUpperCase() + key.slice(1);
+    var words = (region && region.dataset[attr]) || ENGLISH[key];
+    return words.replace(/%\((\w+)\)s/g, function (all, name) {
+      return values && name in values ? String(values[name]) : all;
+    });
+  }
+
   // ----- Saying things to screen readers, politely ---------------------------------------------
   var pending = null;
   function announce(message) {
@@ -40,16 +58,16 @@
     if (!old) return;
     before.delete(target);
     var changes = [];
-    announced(target).forEach(function (text, name) {
-      if (old.get(name) !== text) changes.push(name + ": " + text); // changed, or new in the panel
+    announced(target).forEach(function (now, name) {
+      if (old.get(name) !== now) changes.push(text("change", {name: name, text: now})); // changed, or new in the panel
     });
-    if (changes.length > 3) changes = changes.slice(0, 3).concat(["and " + (changes.length - 3) + " more changed"]);
+    if (changes.length > 3) changes = changes.slice(0, 3).concat([text("more", {count: changes.length - 3})]);
     var recovered = target.getAttribute("data-connection") === "lost";
     if (recovered) {
       target.removeAttribute("data-connection");
-      changes.unshift("Connection back");
+      changes.unshift(text("back"));
     }
-    if (changes.length) announce(changes.join("; "));
+    if (changes.length) announce(changes.join(text("separator")));
   });
 
   // ----- The live marks ----------------------------------------------------------------------------
@@ -57,23 +75,23 @@
     var own = elt && elt.querySelectorAll ? elt.querySelectorAll(".live-mark") : [];
     return own.length ? own : document.querySelectorAll(".live-mark");
   }
-  function lost(event, text) {
+  function lost(event, message) {
     var elt = event.detail && event.detail.elt;
     var found = marks(elt);
     var first = elt && elt.getAttribute && elt.getAttribute("data-connection") !== "lost";
     found.forEach(function (mark) {
-      mark.textContent = text;
+      mark.textContent = message;
       mark.classList.add("lost");
     });
     if (elt && elt.setAttribute) elt.setAttribute("data-connection", "lost");
-    if (first) announce(text.charAt(0).toUpperCase() + text.slice(1));
+    if (first) announce(message.charAt(0).toUpperCase() + message.slice(1));
   }
   document.addEventListener("htmx:sendError", function (event) {
-    lost(event, "connection lost, retrying…");
+    lost(event, text("lost"));
   });
   document.addEventListener("htmx:responseError", function (event) {
-    var status = event.detail && event.detail.xhr ? event.detail.xhr.status : "an error";
-    lost(event, "the console answered " + status + ", retrying…");
+    var status = event.detail && event.detail.xhr ? event.detail.xhr.status : text("error");
+    lost(event, text("answered", {status: status}));
   });
 
   // A live mark says when its data was last confirmed: the time since the panel was last filled
@@ -84,7 +102,7 @@
       if (mark.classList.contains("lost")) return;
       if (!received.has(mark)) received.set(mark, Date.now());
       var seconds = Math.floor((Date.now() - received.get(mark)) / 1000);
-      mark.textContent = "live · updated " + (seconds < 1 ? "just now" : seconds + " s ago");
+      mark.textContent = seconds < 1 ? text("updatedNow") : text("updated", {seconds: seconds});
     });
   }
   document.addEventListener("DOMContentLoaded", tick);

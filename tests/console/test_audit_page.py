@@ -49,6 +49,25 @@ def test_pause_and_resume_can_be_filtered_for(admin_client: Client, entries: Use
     assert "mqtt-next" in html and "broker-a" not in html and "1 entry" in html
 
 
+@pytest.mark.parametrize("action", ["label", "restart", "set_image", "scale"])
+def test_what_the_lists_actions_record_can_be_filtered_for(admin_client: Client, entries: User, action: str) -> None:
+    _entry(entries, "prod", "mqtt-bulk", action)
+    page = admin_client.get("/audit/").content.decode()
+    assert f'<option value="{action}">{action}</option>' in page
+    html = admin_client.get("/audit/", {"action": action}).content.decode()
+    assert "field-action" not in html
+    assert "mqtt-bulk" in html and "broker-a" not in html and "1 entry" in html
+
+
+def test_the_audit_trail_in_chinese_names_actions_and_outcomes_in_chinese(admin_client: Client, entries: User) -> None:
+    _entry(entries, "prod", "mqtt-bulk", "set_image", outcome="failure")
+    html = admin_client.get("/audit/", {"action": "set_image"}, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert '<option value="set_image" selected>设置镜像</option>' in html
+    assert "<td>设置镜像</td>" in html and "<td>失败<div" in html
+    english = admin_client.get("/audit/", {"action": "set_image"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<td>set_image</td>" in english and "<td>failure<div" in english
+
+
 def test_an_inverted_time_range_is_a_field_error(admin_client: Client, entries: User) -> None:
     html = admin_client.get("/audit/", {"since": "2026-02-01T00:00", "until": "2026-01-01T00:00"}).content.decode()
     assert "field-until" in html

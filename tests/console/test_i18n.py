@@ -319,6 +319,22 @@ PAGES = [
     Page("enterprise-list", "/clusters/default/emqxenterprises/?namespace={p}emqx-prod", "legacy-ee"),
     Page("rebalances-list", "/clusters/default/rebalances/", "重平衡"),
     Page("unreachable-cluster-banner", "/clusters/gone/emqx/", "无法访问"),
+    # History, timeline, audit trail, dashboards, upgrade checks (and, below, the list actions' pages and the
+    # error pages, which need a state of their own).
+    Page("history", "/clusters/default/emqx/{p}emqx-prod/payments-gw/history/", "历史记录"),
+    Page("timeline", "/clusters/default/emqx/{p}emqx-prod/payments-gw/timeline/", "状况时间线"),
+    Page("audit", "/audit/", "审计日志"),
+    Page("audit-filtered", "/audit/?user=admin&namespace={p}emqx-prod&action=update&outcome=failure"
+         "&since=2026-01-01T00:00", "没有符合这些筛选条件的审计条目"),
+    Page("audit-filter-errors", "/audit/?action=Nope&since=2026-02-01T00:00&until=2026-01-01T00:00",
+         "时间范围的结束早于其开始"),
+    Page("fleet-dashboard", "/dashboard/", "所有集群"),
+    Page("fleet-dashboard-poll", "/dashboard/_dashboard", "使用中的 EMQX 版本", headers={"HTTP_HX_REQUEST": "true"}),
+    Page("cluster-dashboard", "/clusters/default/", "这些数字的含义"),
+    Page("cluster-dashboard-poll", "/clusters/default/_dashboard", "按资源类型和状态统计的实例",
+         headers={"HTTP_HX_REQUEST": "true"}),
+    Page("unreachable-cluster-dashboard", "/clusters/gone/", "无法访问"),
+    Page("upgrade-checks", "/clusters/default/upgrade/", "升级步骤"),
 ]  # fmt: skip
 
 # The per-object pages and forms (issue 19: detail, status, events, forms, delete, save as new, compare), on the
@@ -385,3 +401,101 @@ def test_the_check_finds_an_english_word_left_on_a_page() -> None:
     assert [f.split(" in ")[0] for f in found] == ["'Remove'", "'this'", "'choice'", "'Go'"], (
         "a short cluster text (another object's reason 'r') removes only itself, never part of a word"
     )
+
+
+# ----- the pages that need a state: an action's confirmation and result, what it leaves in the audit trail, the
+# History and the recent actions; the error pages (issue 19: history, timeline, audit, dashboards, actions) --------
+
+# API values and names these pages show in Chinese as the Kubernetes and EMQX documentation do: a CRD's conversion
+# strategy (Webhook, None), Helm and its chart, etcd, an object's uid, the resources' plural names (emqxes).
+ALLOWED_WORDS.update({"Webhook", "None", "Helm", "chart", "etcd", "uid", "emqxes", "rebalances"})
+
+
+def _no_english(html: str, world: World, what: str, *, user: str = "") -> None:
+    """No English word on ``html`` but the world's allowed words, the cluster's names and text, and ``user``."""
+    with Clientset.from_kubeconfig(world.kubeconfig) as cs:
+        names, cluster_texts = _cluster_words(cs)
+    leftovers = english_words(html, world.allowed | names | {user}, cluster_texts)
+    assert not leftovers, f"{what}: English words not marked for translation:\n" + "\n".join(leftovers)
+
+
+def test_a_list_actions_pages_and_what_it_leaves_in_the_trail_are_in_chinese(world: World, chinese: Client) -> None:
+    from tests.support import form_data
+
+    namespace, name = world.prefix + "emqx-prod", "payments-gw"
+    confirmation = chinese.post(LIST + "actions/", {"action": "label", "selected": f"{namespace}/{name}"})
+    assert confirmation.status_code == 200
+    page = confirmation.content.decode()
+    assert "将涉及" in page and "添加或覆盖标签" in page
+    _no_english(page, world, "action confirmation")
+    values = {**form_data(page, "action-confirmation"), "operation": "add", "key": "team", "value": "iot"}
+    done = chinese.post(LIST + "actions/", values)
+    assert done.status_code == 302, done.content.decode()[:2000]
+    result = chinese.get(done["Location"]).content.decode()
+    assert "标签已更改" in result and "1 个完成" in result
+    _no_english(result, world, "action result")
+    poll = chinese.get(done["Location"], HTTP_HX_REQUEST="true").content.decode()
+    _no_english(poll, world, "action result poll")
+    for what, url, shows in [
+        ("audit trail", "/audit/", ">标签<"),
+        ("audit trail, filtered", f"/audit/?action=label&outcome=success&namespace={namespace}", ">成功<"),
+        ("History", f"/clusters/default/emqx/{namespace}/{name}/history/", "<strong>标签</strong>"),
+        ("recent actions", "/clusters/default/", "你最近的操作"),
+    ]:
+        html = chinese.get(url).content.decode()
+        assert shows in html, f"{what}: {shows!r} not shown"
+        _no_english(html, world, what)
+    # What live.js says in the live region comes from the page, in its language.
+    assert 'data-text-lost="连接已断开\uff0c正在重试…"' in html
+
+
+def test_the_error_pages_are_in_chinese_and_the_server_error_page_needs_no_database(
+    world: World, chinese: Client, django_assert_num_queries: Any
+) -> None:
+    from django.contrib.auth.models import User
+    from django.test import RequestFactory
+    from django.utils import translation
+    from django.views.defaults import server_error
+
+    from console.models import RoleGrant
+
+    viewer = User.objects.create_user("viewer", password="pw-viewer-123456")
+    RoleGrant.objects.create(user=viewer, role="viewer")
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    client.force_login(viewer)
+    forbidden = client.get(f"/clusters/default/emqx/{world.prefix}emqx-prod/payments-gw/change/")
+    assert forbidden.status_code == 403
+    html = forbidden.content.decode()
+    assert "<h1>不允许</h1>" in html and "中更新 EMQX 对象" in html
+    _no_english(html, world, "403", user="viewer")
+    missing = chinese.get("/clusters/default/no-such-page/")
+    assert missing.status_code == 404
+    html = missing.content.decode()
+    assert "<h1>未找到</h1>" in html
+    _no_english(html, world, "404")
+    # Django's server_error renders 500.html with no context: the request's language when the middleware
+    # chose one before the error, English otherwise; and never a query (the database may be what failed).
+    request = RequestFactory().get("/")
+    with django_assert_num_queries(0):
+        with translation.override(ZH):
+            chinese_500 = server_error(request).content.decode()
+        with translation.override("en"):
+            english_500 = server_error(request).content.decode()
+    assert '<html lang="zh-hans">' in chinese_500 and "我们这边出错了" in chinese_500
+    _no_english(chinese_500, world, "500")
+    assert '<html lang="en">' in english_500 and "<h1>Something went wrong on our side</h1>" in english_500
+
+
+def test_the_django_admins_role_grants_and_audit_entries_are_in_chinese(admin_client: Client) -> None:
+    from console.models import AuditEntry
+
+    page = admin_client.get("/admin/console/rolegrant/add/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "<title>增加 角色授权" in page
+    assert 'for="id_namespace">命名空间:</label>' in page and "命名空间\uff0c* 表示全部。" in page
+    assert '<option value="viewer">查看者\uff08只读\uff09</option>' in page
+    where = {"cluster": "default", "namespace": "prod", "kind": "EMQX", "name": "a"}
+    AuditEntry.objects.create(username="ana", action="update", outcome="failure", **where)
+    entries = admin_client.get("/admin/console/auditentry/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "选择审计条目查看" in entries and ">用户名</a>" in entries and ">失败</td>" in entries
+    english = admin_client.get("/admin/console/rolegrant/add/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<option value="viewer">Viewer (read)</option>' in english and "A namespace, or * for all." in english

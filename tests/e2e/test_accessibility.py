@@ -357,6 +357,14 @@ SCREENS = [
     # In Simplified Chinese (issue 19): the pages translated so far, with the language switcher set to it.
     Screen("login-zh", "/login/", anonymous=True, language="zh-hans"),
     Screen("emqx-list-zh", "/clusters/default/emqx/?namespace={p}emqx-prod&label.tier=edge", language="zh-hans"),
+    # ... the dashboards, upgrade checks, audit trail, History, timeline and a page not found.
+    Screen("fleet-dashboard-zh", "", arrive=_dashboard_with_recent_actions, language="zh-hans"),
+    Screen("cluster-dashboard-zh", "/clusters/default/", language="zh-hans"),
+    Screen("upgrade-checks-zh", "/clusters/default/upgrade/", language="zh-hans"),
+    Screen("audit-trail-zh", "", arrive=_audit_trail, language="zh-hans"),
+    Screen("emqx-history-zh", "", arrive=_history, records_timeline=True, language="zh-hans"),
+    Screen("emqx-timeline-zh", "", arrive=_timeline, records_timeline=True, language="zh-hans"),
+    Screen("not-found-zh", "/clusters/default/emqx/{p}emqx-prod/no-such-instance/", language="zh-hans"),
     *_kind_pages("emqxbrokers", "emqx-staging", "legacy-broker"),
     *_kind_pages("emqxenterprises", "emqx-prod", "legacy-ee"),
     *_kind_pages("rebalances", "emqx-prod", "payments-gw-rebalance"),
