@@ -229,6 +229,9 @@ def _cluster_words(cs: Clientset) -> tuple[set[str], set[str]]:
             for name in (meta.get("name", ""), meta.get("namespace", "")):
                 names |= {name, *name.split("-")}
             names |= {str(v) for v in (meta.get("labels") or {}).values()}
+            # ... and the names an object refers to (a Rebalance's instance, which may not exist: "EMQX target")
+            referred = str((doc.get("spec") or {}).get("instanceName") or "")
+            names |= {referred, *referred.split("-")}
             names |= {part for k in (meta.get("labels") or {}) for part in (str(k), *str(k).split("/"))}
             for condition in (doc.get("status") or {}).get("conditions") or []:
                 texts |= {str(condition.get(key) or "") for key in ("type", "reason", "message")}
