@@ -26,7 +26,6 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -35,6 +34,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.measure import child_result
 
 ROOT = Path(__file__).resolve().parent.parent
 COLLECTION = "/apis/apps.emqx.io/v2beta1/emqxes"
@@ -200,18 +201,7 @@ def main() -> None:
         for _ in range(args.runs + 1):  # the first round warms the API server's paths; not kept
             for way in WAYS:
                 with Sampler(apiserver) as sampled:
-                    out = subprocess.run(
-                        [sys.executable, "-m", "bench.first_sync", "--child", way],
-                        cwd=ROOT,
-                        env=env,
-                        capture_output=True,
-                        text=True,
-                        timeout=600,
-                        check=False,
-                    )
-                if out.returncode != 0:
-                    raise RuntimeError(f"{way}: {out.stderr[-3000:]}")
-                result = json.loads(out.stdout.strip().splitlines()[-1])
+                    result = child_result(["bench.first_sync", "--child", way], cwd=ROOT, env=env, timeout=600)
                 assert result["items"] == args.count, result
                 result["server_mib"] = (sampled.peak - sampled.before) / 1024
                 results[way].append(result)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import gc
 import io
+import json
 import math
 import re
 import statistics
+import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from sandbox import Sandbox
@@ -176,3 +179,21 @@ class WsgiCaller:
                 close()  # request_finished: what a WSGI server does after the last byte
         seconds, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
         return Response(int(status[0].split(" ", 1)[0]), body, seconds, cpu)
+
+
+def child_result(argv: Sequence[str], *, cwd: str | Path, env: Mapping[str, str], timeout: float) -> Any:
+    """Run ``python -m <argv>`` in a fresh process (a measurement that must not share this one's
+    memory or caches) and return the JSON of the last line it prints. Raises RuntimeError with the
+    end of its stderr when it fails; subprocess.TimeoutExpired after ``timeout`` seconds."""
+    out = subprocess.run(
+        [sys.executable, "-m", *argv],
+        cwd=cwd,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed: {out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -38,7 +38,6 @@ import platform
 import random
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -52,7 +51,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.fixtures import Api, create_instances, name_of, namespace_of, state_of, status_document
 from bench.load import run_load
-from bench.measure import ApiRequests, GcPauses, Response, Spread, WsgiCaller, api_requests, percentile
+from bench.measure import (
+    ApiRequests,
+    GcPauses,
+    Response,
+    Spread,
+    WsgiCaller,
+    api_requests,
+    child_result,
+    percentile,
+)
 from bench.server import Gunicorn, rss_mib
 from emqx.rest import gc_paused
 from sandbox import Sandbox
@@ -370,18 +378,12 @@ def bench_memory(console: Console, size: int, runs: int) -> dict[str, Spread]:
     found: dict[str, list[float]] = {}
     for _ in range(runs):
         env = {**console.env, "BENCH_COOKIE": console.cookie}
-        out = subprocess.run(
-            [sys.executable, "-m", "bench.memory_probe", f"--expect={size}", f"--status-path={status_path(7)}"],
+        values = child_result(
+            ["bench.memory_probe", f"--expect={size}", f"--status-path={status_path(7)}"],
             cwd=ROOT,
             env=env,
-            capture_output=True,
-            text=True,
             timeout=180,
-            check=False,
         )
-        if out.returncode != 0:
-            raise RuntimeError(f"memory probe failed: {out.stderr[-3000:]}")
-        values = json.loads(out.stdout.strip().splitlines()[-1])
         for key in ("ready", "warm", "served", "sync_s"):
             found.setdefault(key, []).append(values[key])
     return {key: Spread.of(values) for key, values in found.items()}
