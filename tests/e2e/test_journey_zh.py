@@ -89,9 +89,6 @@ def walk_in_chinese(page: Page, admin: Persona, world: World, clientset: Clients
     obj_name = f"EMQX {ns}/{name}"
     list_path = f"/clusters/default/emqx/?namespace={ns}"
     allowed = ALLOWED_WORDS | {name, admin.username, "default", *ns.split("-"), "emqx", "cluster"}
-    # An Event's type as Kubernetes writes it (the status panel of an instance with no status yet says a
-    # "Warning" Event would tell why), as kubernetes.io/zh-cn leaves it.
-    allowed |= {"Warning"}
     client = clientset.apps_v2beta1.emqxes(ns)
 
     # 1. The login page in the browser's English; the header's switcher turns it to Chinese, and the choice is
