@@ -1,18 +1,23 @@
 """The console's own checks of field values, beyond the CRD schema: used by the admins' form
 options (console/kinds/), so the form and the YAML editor judge a value the same way.
 
-Each validator takes the cleaned value and raises ``django.forms.ValidationError``.
+Each validator takes the cleaned value and raises ``django.forms.ValidationError``, its message in the
+request's language (gettext at validation time; issue 19).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.utils.translation import gettext
 
 from emqx import hocon
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 __all__ = ["IMAGE_RE", "hocon_config", "image_reference", "max_bytes"]
 
@@ -31,17 +36,19 @@ def image_reference(example: str) -> Callable[[Any], None]:
 
     def check(value: Any) -> None:
         if value and not IMAGE_RE.match(str(value)):
-            raise forms.ValidationError(f"Not an image reference such as {example}.")
+            raise forms.ValidationError(gettext("Not an image reference such as %(example)s.") % {"example": example})
 
     return check
 
 
-def max_bytes(limit: int, what: str) -> Callable[[Any], None]:
-    """At most ``limit`` bytes of UTF-8 text."""
+def max_bytes(limit: int, what: StrOrPromise) -> Callable[[Any], None]:
+    """At most ``limit`` bytes of UTF-8 text; ``what`` names the value in the message (a lazy translation,
+    such as ``gettext_lazy("The configuration")``, is read in the request's language)."""
 
     def check(value: Any) -> None:
         if value and len(str(value).encode()) > limit:
-            raise forms.ValidationError(f"{what} may be at most {limit // 1024} KiB.")
+            message = gettext("%(what)s may be at most %(size)s KiB.") % {"what": what, "size": limit // 1024}
+            raise forms.ValidationError(message)
 
     return check
 
@@ -51,4 +58,5 @@ def hocon_config(value: Any) -> None:
     if value and str(value).strip():
         problem = hocon.check(str(value))
         if problem is not None:
-            raise forms.ValidationError(f"Not valid HOCON: {problem}.")
+            # The parser's own words (emqx.hocon) stay as they are: they quote the text and name its syntax.
+            raise forms.ValidationError(gettext("Not valid HOCON: %(problem)s.") % {"problem": problem})

@@ -238,7 +238,7 @@ def _options() -> dict[str, FieldOptions]:
             textarea=True,
             code=True,
             max_length=MAX_CONFIG_BYTES,
-            validators=(max_bytes(MAX_CONFIG_BYTES, "The configuration"), hocon_config),
+            validators=(max_bytes(MAX_CONFIG_BYTES, _("The configuration")), hocon_config),
         ),
         "metadata.labels": FieldOptions(label=_("Labels"), help_text=_("One key=value a line.")),
     }

@@ -368,6 +368,13 @@ PAGES += [
     Page("emqx-compare-result", ONE + "compare/?cluster=default&namespace={p}iot-lab&name=edge-gateway", "不同之处"),
 ]  # fmt: skip
 
+# The Chinese journey's path (tests/e2e/test_journey_zh.py): the console's own field errors, here the image's.
+PAGES += [
+    Page("emqx-add-form-image-error", "/clusters/default/emqx/add/", "不是有效的镜像引用",
+         post={"metadata.name": "edge-eu", "metadata.namespace": "{p}iot-lab", "spec.image": "emqx/emqx 5.8.6",
+               "spec.coreTemplate.spec.replicas": "1"}),
+]  # fmt: skip
+
 
 def _get(client: Client, page: Page, world: World) -> str:
     url = page.url.format(p=world.prefix, empty=world.empty_namespace)

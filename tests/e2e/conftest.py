@@ -15,9 +15,12 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import translation
+from django.utils.text import capfirst
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from console import clusters
@@ -131,13 +134,56 @@ def viewer_user(transactional_db: None) -> Persona:
     return Persona("vic", "pw-vic-1234567")
 
 
-def log_in(page: Page, base_url: str, who: Persona, next_path: str = "/") -> None:
-    """Log in through the login form, then land on ``next_path``."""
+# ----- what the console says, in a language -----------------------------------------------------
+
+
+class Say(Protocol):
+    """A text the console shows, in one language: ``say(msgid, context=..., **params)`` is the
+    catalogue's text for ``msgid`` (its ``pgettext`` context, if any) with ``params`` filled in, as
+    ``{% blocktranslate %}`` and ``gettext(...) % params`` render it; ``plural`` and ``count`` pick
+    the form of a plural entry (``ngettext``, ``{% blocktranslate count %}``)."""
+
+    def __call__(self, msgid: str, /, context: str = "", plural: str = "", count: int = 1, **params: object) -> str: ...
+
+
+def speaking(language: str) -> Say:
+    """What the console says in ``language`` (``"en"``: the msgids themselves), read from the compiled
+    catalogue (locale/<language>/LC_MESSAGES/django.mo, and Django's own for its texts such as
+    "Username"). A msgid the catalogue lacks raises AssertionError rather than passing the English
+    through: a journey in Chinese must not pass on an English page."""
+
+    def say(msgid: str, /, context: str = "", plural: str = "", count: int = 1, **params: object) -> str:
+        with translation.override(language):
+            if language != "en":
+                catalogue = translation.trans_real.translation(language)._catalog  # type: ignore[attr-defined]
+                key = f"{context}\x04{msgid}" if context else msgid
+                found = (key, 0) in catalogue if plural else key in catalogue
+                assert found, f"{msgid!r} (context {context!r}) is not in the {language} catalogue"
+            if plural:
+                text = (
+                    translation.npgettext(context, msgid, plural, count)
+                    if context
+                    else translation.ngettext(msgid, plural, count)
+                )
+            else:
+                text = translation.pgettext(context, msgid) if context else translation.gettext(msgid)
+        return text % params if params else text
+
+    return say
+
+
+english = speaking("en")
+
+
+def log_in(page: Page, base_url: str, who: Persona, next_path: str = "/", *, say: Say = english) -> None:
+    """Log in through the login form, then land on ``next_path``; ``say`` is the language the login page
+    speaks (the browser's, or the one chosen in the header's switcher)."""
     page.goto(f"{base_url}/login/?next={next_path}")
-    page.get_by_label("Username").fill(who.username)
-    page.get_by_label("Password").fill(who.password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    # Django's AuthenticationForm labels its fields with the User model's verbose names, capitalised.
+    page.get_by_label(capfirst(say("username"))).fill(who.username)
+    page.get_by_label(capfirst(say("password"))).fill(who.password)
+    page.get_by_role("button", name=say("Log in")).click()
+    expect(page.get_by_role("button", name=say("Log out"))).to_be_visible()
 
 
 def detail_path(namespace: str, name: str, slug: str = "emqx") -> str:

@@ -7,7 +7,9 @@ namespace, the console served in-process (static files included) and Chromium. I
 picture should show (never for a fixed time), then writes dashboard.png, list.png, detail.png, form-error.png,
 yaml-review.png, conflict.png, list-actions.png, history.png and rebalance-wizard.png, 1280 px wide, then the
 list, a detail page and the add form as a phone shows them (390 px wide), in the light and the dark theme:
-list-390-light.png, list-390-dark.png, detail-390-light.png … form-390-dark.png. PNG. Not a test (pytest does
+list-390-light.png, list-390-dark.png, detail-390-light.png … form-390-dark.png; then the Chinese journey's
+screens: zh-list.png, zh-detail.png, zh-form-error.png and zh-conflict.png (these need a font with Chinese
+characters: Debian's fonts-noto-cjk, ``apt-get install fonts-noto-cjk``). PNG. Not a test (pytest does
 not collect it): the journeys in test_*.py check behaviour, this only takes pictures. Takes about a minute.
 """
 
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -225,6 +229,7 @@ def shoot(base: str, cs: Any, out: Path, user: str, password: str) -> None:
 
         for theme in ("light", "dark"):
             shoot_phone(browser, base, out, user, password, theme)
+        shoot_chinese(browser, base, cs, out, user, password)
         browser.close()
 
 
@@ -256,11 +261,68 @@ def shoot_phone(browser: Any, base: str, out: Path, user: str, password: str, th
     context.close()
 
 
+def shoot_chinese(browser: Any, base: str, cs: Any, out: Path, user: str, password: str) -> None:
+    """The journey of tests/e2e/test_journey_zh.py in Simplified Chinese, chosen in the header's switcher on
+    the login page (the browser asks for English): zh-list.png, zh-detail.png, zh-form-error.png and
+    zh-conflict.png, 1280 px wide."""
+    from playwright.sync_api import expect
+
+    page = browser.new_context(viewport={"width": WIDTH, "height": 900}).new_page()
+    page.goto(f"{base}/login/?next=/clusters/default/emqx/")
+    page.locator("#language-choice").select_option("zh-hans")
+    page.locator("#language-switcher button").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    page.locator('[name="username"]').fill(user)
+    page.locator('[name="password"]').fill(password)
+    page.locator("form.login button").click()
+
+    expect(page.locator("#emqx-table tbody tr")).to_have_count(9)
+    take(page, out, "zh-list")
+
+    page.goto(f"{base}/clusters/default/emqx/iot-lab/fleet-rollout/")
+    expect(page.locator("#status-panel table.nodes")).to_be_visible()
+    expect(page.locator("#events-panel table.events")).to_be_visible()
+    take(page, out, "zh-detail", down_to="#status-panel")
+
+    page.goto(f"{base}/clusters/default/emqx/add/?namespace=iot-lab")
+    page.locator('[name="metadata.name"]').fill("edge-eu")
+    page.locator('[name="spec.image"]').fill("emqx/emqx 5.8.6")
+    page.locator('[name="spec.coreTemplate.spec.replicas"]').fill("3")
+    page.locator('[name="spec.replicantTemplate.spec.replicas"]').fill("4")
+    page.locator("#emqx-form button.default").click()
+    expect(page.locator('[id="errors-spec.image"]')).to_be_visible()
+    take(page, out, "zh-form-error", down_to="fieldset:nth-of-type(2)")
+
+    # A colleague upgrades the image while the change form is open; this person asks for three core nodes.
+    page.goto(f"{base}/clusters/default/emqx/iot-lab/sandbox-56/change/")
+    expect(page.locator('[name="spec.coreTemplate.spec.replicas"]')).to_have_value("1")
+    cs.apps_v2beta1.emqxes("iot-lab").patch("sandbox-56", {"spec": {"image": "emqx/emqx:5.8.6"}})
+    page.locator('[name="spec.coreTemplate.spec.replicas"]').fill("3")
+    page.locator('#emqx-form button[value="preview"]').click()
+    expect(page.locator("#conflict")).to_be_visible()
+    take(page, out, "zh-conflict")
+    page.context.close()
+
+
+def has_chinese_font() -> bool:
+    """Whether fontconfig (which Chromium draws with on Linux) knows a font covering Chinese
+    (``fc-list :lang=zh``); without one the Chinese screens show boxes instead of characters."""
+    if shutil.which("fc-list") is None:
+        return False
+    listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False)
+    return bool(listed.stdout.strip())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--pace", type=float, default=0.5, help="seconds per simulated pod")
     args = parser.parse_args(argv)
+    if not has_chinese_font():
+        raise SystemExit(
+            "no font with Chinese characters (fc-list :lang=zh finds none): the zh-*.png screens would show "
+            "boxes. Install one first: apt-get install fonts-noto-cjk"
+        )
     args.out.mkdir(parents=True, exist_ok=True)
 
     from emqx.client import Clientset
@@ -287,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
             from django.core.management import call_command
 
             call_command("migrate", interactive=False, verbosity=0)
+            # The Chinese screens need the compiled catalogue (never committed; up-to-date .mo files are kept).
+            call_command("compilemessages", ignore_patterns=[".*", "sandbox", "bench", "tests"], verbosity=0)
             User.objects.create_superuser("admin", password="emqx-demo")
 
             cs = Clientset.from_kubeconfig(sb.kubeconfig, field_manager="emqx-operator")

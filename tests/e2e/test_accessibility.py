@@ -192,14 +192,14 @@ def _add_with_errors(v: Visit) -> None:
     v.goto("/clusters/default/emqx/add/?namespace={p}emqx-prod")
     v.page.locator('[name="metadata.name"]').fill("edge-eu")
     v.page.locator('[name="spec.image"]').fill("emqx/emqx 5.8.6")
-    v.page.get_by_role("button", name="Save", exact=True).click()
+    v.page.locator("#emqx-form button.default").click()  # Save, in any language
     expect(v.page.locator('[id="errors-spec.image"]')).to_be_visible()
 
 
 def _review_a_change(v: Visit) -> None:
     v.goto("/clusters/default/emqx/{p}emqx-staging/canary/change/")
     v.page.locator('[name="spec.replicantTemplate.spec.replicas"]').fill("3")
-    v.page.get_by_role("button", name="Review changes").click()
+    v.page.locator('#emqx-form button[value="preview"]').click()  # Review changes, in any language
     expect(v.page.locator("#changes")).to_be_visible()
 
 
@@ -210,7 +210,7 @@ def _conflict(v: Visit) -> None:
         "canary", {"metadata": {"labels": {"touched-by": secrets.token_hex(3)}}}
     )
     v.page.locator('[name="spec.replicantTemplate.spec.replicas"]').fill("2")
-    v.page.get_by_role("button", name="Review changes").click()
+    v.page.locator('#emqx-form button[value="preview"]').click()  # Review changes, in any language
     expect(v.page.locator("#conflict")).to_be_visible()
 
 
@@ -365,6 +365,11 @@ SCREENS = [
     Screen("emqx-history-zh", "", arrive=_history, records_timeline=True, language="zh-hans"),
     Screen("emqx-timeline-zh", "", arrive=_timeline, records_timeline=True, language="zh-hans"),
     Screen("not-found-zh", "/clusters/default/emqx/{p}emqx-prod/no-such-instance/", language="zh-hans"),
+    # ... the Chinese journey's pages (tests/e2e/test_journey_zh.py): a field error, a review, a conflict, a delete.
+    Screen("emqx-add-with-errors-zh", "", arrive=_add_with_errors, language="zh-hans"),
+    Screen("emqx-preview-zh", "", arrive=_review_a_change, language="zh-hans"),
+    Screen("emqx-conflict-zh", "", arrive=_conflict, language="zh-hans"),
+    Screen("emqx-delete-zh", "/clusters/default/emqx/{p}emqx-prod/payments-gw/delete/", language="zh-hans"),
     *_kind_pages("emqxbrokers", "emqx-staging", "legacy-broker"),
     *_kind_pages("emqxenterprises", "emqx-prod", "legacy-ee"),
     *_kind_pages("rebalances", "emqx-prod", "payments-gw-rebalance"),

@@ -36,6 +36,8 @@ from tests.e2e.conftest import (
     LIVE_TIMEOUT_MS,
     Operator,
     Persona,
+    Say,
+    english,
     expect_live,
     expect_settled,
     field,
@@ -270,17 +272,18 @@ def labels_on_page(page: Page) -> dict[str, str]:
 # ----- the agreements after each step ---------------------------------------------------------
 
 
-def expect_detail_agrees(page: Page, journey: Journey, obj: Obj) -> None:
+def expect_detail_agrees(page: Page, journey: Journey, obj: Obj, *, say: Say = english) -> None:
     """The detail page shows the object kubectl returns: name, namespace, uid, generation, the
-    kind's own rows (image, version, replicas...) and the labels."""
+    kind's own rows (image, version, replicas...) and the labels; its texts in ``say``'s language."""
     meta = obj["metadata"]
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"{journey.title} {meta['name']} in {meta['namespace']}")
+    where = say("in %(namespace)s", namespace=meta["namespace"])
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"{say(journey.title)} {meta['name']} {where}")
     shown = summary_rows(page)
     assert obj["apiVersion"] == journey.api_version
-    assert shown["API version"] == obj["apiVersion"]
+    assert shown[say("API version")] == obj["apiVersion"]
     assert shown["UID"] == meta["uid"]
-    assert shown["Generation"].split(" ", 1)[0] == str(meta["generation"])
-    expected = journey.summary(obj)
+    assert shown[say("Generation")].split(" ", 1)[0] == str(meta["generation"])
+    expected = {say(label): value for label, value in journey.summary(obj).items()}
     assert {label: shown.get(label) for label in expected} == expected
     assert labels_on_page(page) == meta.get("labels", {}) == journey.labels
 
