@@ -55,7 +55,12 @@ class Command(BaseCommand):
         self.stdout.write(f"Faults: kubectl annotate emqx NAME {FAULT_ANNOTATION}=core-node-down (remove to recover)")
         sim.start()
         try:
-            threading.Event().wait()
+            # Wake every half second: Python runs a signal's handler only in the main thread, and a Ctrl-C
+            # the kernel hands to one of the simulator's threads (signal(7): any thread not blocking it)
+            # would never reach a main thread asleep for good.
+            idle = threading.Event()
+            while not idle.wait(0.5):
+                pass
         except KeyboardInterrupt:
             pass
         finally:
