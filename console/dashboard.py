@@ -23,11 +23,12 @@ the current condition's lastTransitionTime (or since creation, without one) is o
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from django.utils.translation import gettext, pgettext, pgettext_lazy
 
@@ -121,6 +122,56 @@ def classify(cluster: str, kind: str, obj: Any, *, seen_ready: bool = False) -> 
     )
 
 
+class NotReadyForLong(Sequence[tuple[Instance, dt.timedelta]]):
+    """Instances not Ready for longer than a threshold at ``now``, longest first, as (instance, how
+    long) pairs built on access: a page shows the first 25 and the count, whatever their number.
+    ``waiting`` are every not-Ready instance with a known since, longest waiting first."""
+
+    def __init__(self, waiting: Sequence[Instance], now: dt.datetime, late: int) -> None:
+        self._waiting = waiting
+        self._now = now
+        self._late = late
+
+    def __len__(self) -> int:
+        return self._late
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Instance, dt.timedelta]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[Instance, dt.timedelta]]: ...
+    def __getitem__(self, index: int | slice) -> tuple[Instance, dt.timedelta] | list[tuple[Instance, dt.timedelta]]:
+        if isinstance(index, slice):
+            return [self._pair(i) for i in range(*index.indices(self._late))]
+        if index < 0:
+            index += self._late
+        if not 0 <= index < self._late:
+            raise IndexError(index)
+        return self._pair(index)
+
+    def _pair(self, index: int) -> tuple[Instance, dt.timedelta]:
+        instance = self._waiting[index]
+        assert instance.since is not None
+        return instance, self._now - instance.since
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What :func:`aggregate` counts that does not depend on the time: computed once per change of the
+    instances counted (console.views.dashboard remembers it), then read at each poll's ``now``."""
+
+    by_kind: dict[str, dict[str, int]]
+    by_state: dict[str, int]
+    instances: int
+    nodes_ready: int
+    nodes_desired: int
+    versions: list[tuple[str, int]]
+    degraded: list[Instance]
+    waiting: list[Instance]
+    """Every instance that is not Ready and has a since, the longest waiting first (oldest since)."""
+    sinces: list[dt.datetime]
+    """``waiting``'s since, in the same order (for a bisection by the threshold)."""
+
+
 @dataclass(frozen=True)
 class Totals:
     """The numbers of a set of instances (one cluster's, or the fleet's)."""
@@ -133,7 +184,7 @@ class Totals:
     nodes_desired: int
     versions: list[tuple[str, int]]
     """(version, instances), most used first."""
-    not_ready: list[tuple[Instance, dt.timedelta]]
+    not_ready: Sequence[tuple[Instance, dt.timedelta]]
     """Instances not Ready for longer than the threshold, longest first."""
     degraded: list[Instance] = field(default_factory=list)
     """Every degraded instance, by cluster, namespace and name."""
@@ -151,6 +202,58 @@ class Totals:
         return [(s, str(STATE_LABELS[s]), self.by_state[s]) for s in STATES]
 
 
+def count(instances: Iterable[Instance], *, kinds: Iterable[str] | None = None) -> Counts:
+    """Count instances by kind and state, nodes and versions, and order those not Ready by how long.
+    ``kinds``: the kinds to give a row even with no instance (default: every counted kind); a
+    dashboard passes those its clusters serve. Linear in the instances (a sort for the not Ready)."""
+    by_kind = {k: dict.fromkeys(STATES, 0) for k in (counted_kinds() if kinds is None else kinds)}
+    by_state = dict.fromkeys(STATES, 0)
+    versions: Counter[str] = Counter()
+    nodes_ready = nodes_desired = total = 0
+    waiting: list[Instance] = []
+    seen = list(instances)
+    for i in seen:
+        total += 1
+        by_kind.setdefault(i.kind, dict.fromkeys(STATES, 0))[i.state] += 1
+        by_state[i.state] += 1
+        versions[i.version] += 1
+        nodes_ready += i.nodes_ready
+        nodes_desired += i.nodes_desired
+        if i.state != READY and i.since is not None:
+            waiting.append(i)
+    waiting.sort(key=lambda i: i.since or _EPOCH)  # stable: equal ages keep the order counted
+    return Counts(
+        by_kind=by_kind,
+        by_state=by_state,
+        instances=total,
+        nodes_ready=nodes_ready,
+        nodes_desired=nodes_desired,
+        versions=sorted(versions.items(), key=lambda kv: (-kv[1], kv[0])),
+        degraded=sorted((i for i in seen if i.state == DEGRADED), key=lambda i: (i.cluster, i.namespace, i.name)),
+        waiting=waiting,
+        sinces=[i.since or _EPOCH for i in waiting],
+    )
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def totals_at(counts: Counts, *, now: dt.datetime, threshold: dt.timedelta) -> Totals:
+    """:class:`Totals` of ``counts`` at ``now``: those not Ready for longer than ``threshold`` are the
+    ones whose since is before ``now - threshold`` (a bisection: no pass over the instances)."""
+    late = bisect.bisect_left(counts.sinces, now - threshold)
+    return Totals(
+        by_kind=counts.by_kind,
+        by_state=counts.by_state,
+        instances=counts.instances,
+        nodes_ready=counts.nodes_ready,
+        nodes_desired=counts.nodes_desired,
+        versions=counts.versions,
+        not_ready=NotReadyForLong(counts.waiting, now, late),
+        degraded=counts.degraded,
+    )
+
+
 def aggregate(
     instances: Iterable[Instance],
     *,
@@ -158,36 +261,9 @@ def aggregate(
     threshold: dt.timedelta,
     kinds: Iterable[str] | None = None,
 ) -> Totals:
-    """Count instances by kind and state, nodes, versions, and list those not Ready too long.
-    ``kinds``: the kinds to give a row even with no instance (default: every counted kind); a
-    dashboard passes those its clusters serve."""
-    by_kind = {k: dict.fromkeys(STATES, 0) for k in (counted_kinds() if kinds is None else kinds)}
-    by_state = dict.fromkeys(STATES, 0)
-    versions: Counter[str] = Counter()
-    nodes_ready = nodes_desired = count = 0
-    late: list[tuple[Instance, dt.timedelta]] = []
-    seen = list(instances)
-    for i in seen:
-        count += 1
-        by_kind.setdefault(i.kind, dict.fromkeys(STATES, 0))[i.state] += 1
-        by_state[i.state] += 1
-        versions[i.version] += 1
-        nodes_ready += i.nodes_ready
-        nodes_desired += i.nodes_desired
-        age = i.not_ready_for(now)
-        if age is not None and age > threshold:
-            late.append((i, age))
-    late.sort(key=lambda item: item[1], reverse=True)
-    return Totals(
-        by_kind=by_kind,
-        by_state=by_state,
-        instances=count,
-        nodes_ready=nodes_ready,
-        nodes_desired=nodes_desired,
-        versions=sorted(versions.items(), key=lambda kv: (-kv[1], kv[0])),
-        not_ready=late,
-        degraded=sorted((i for i in seen if i.state == DEGRADED), key=lambda i: (i.cluster, i.namespace, i.name)),
-    )
+    """Count instances by kind and state, nodes, versions, and list those not Ready too long
+    (:func:`count`, then :func:`totals_at`)."""
+    return totals_at(count(instances, kinds=kinds), now=now, threshold=threshold)
 
 
 # ----- clusters ----------------------------------------------------------------------------
@@ -246,6 +322,9 @@ class ClusterBoard:
     caches: dict[str, KindCache] = field(default_factory=dict)
     instances: list[Instance] = field(default_factory=list)
     totals: Totals | None = None
+    key: Hashable = None
+    """What its instances were selected from (each kind's cache state and the namespaces the user
+    may see there): equal keys, equal instances (console.views.dashboard remembers by it)."""
     operator_line: str | None = None
     """The emqx-operator line its CRDs belong to ("2.3", "3.0" ...: emqx.discovery.operator_line)."""
 

@@ -18,6 +18,7 @@ status polls) take from the store and cause **no** API request, however many of 
 from __future__ import annotations
 
 import builtins
+import itertools
 import logging
 import threading
 import time
@@ -38,6 +39,7 @@ T = TypeVar("T", bound=Resource)
 Key = tuple[str, str]  # (namespace, name)
 
 _BACKOFF_START_S = 0.2
+_SERIALS = itertools.count(1)
 _BACKOFF_MAX_S = 5.0
 
 
@@ -88,6 +90,9 @@ class Informer(Generic[T]):
         # nothing reads them from it (client-go's informers drop managedFields whole).
         self._client = client.with_compact_managed_fields()
         self.name = name or f"{client.resource.kind}"
+        self.serial = next(_SERIALS)
+        """Unique in the process, never reused (unlike id()): with ``generation``, names a state of
+        this store for readers that remember what they computed from it."""
         self._store: dict[Key, T] = {}
         self._lock = threading.Condition()
         self._generation = 0

@@ -13,9 +13,12 @@ still starting and have not failed yet; polls never wait.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import time
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -26,7 +29,17 @@ from django.utils.translation import gettext
 
 from console.cluster_events import EventsSnapshot
 from console.clusters import CachePeek, Cluster, cluster_names, get_cluster
-from console.dashboard import ClusterBoard, Instance, KindCache, aggregate, classify, cluster_status, counted_kinds
+from console.dashboard import (
+    ClusterBoard,
+    Instance,
+    KindCache,
+    aggregate,
+    classify,
+    cluster_status,
+    count,
+    counted_kinds,
+    totals_at,
+)
 from console.forms.audit import sees_others_entries, visible_entries
 from console.models import AuditEntry
 from console.permissions import readable_namespaces, visible_kind_namespaces
@@ -36,6 +49,7 @@ from console.timeline import RECORDER
 from console.views._common import cluster_view
 
 RECENT_EVENTS = 10
+_T = TypeVar("_T")
 RECENT_ACTIONS = 10
 
 
@@ -76,40 +90,83 @@ def _kind_cache(peek: CachePeek) -> KindCache:
 def _board(request: HttpRequest, cluster: Cluster, peeks: dict[tuple[str, str], CachePeek]) -> ClusterBoard:
     """One cluster's board: the instances the user may see, by their console roles and, in
     impersonation mode, by the cluster's RBAC as the user (console.permissions.visible_namespaces:
-    a LIST as the user per kind and namespace, remembered for 30 s), as on the kind's own pages."""
+    a LIST as the user per kind and namespace, remembered for 30 s), as on the kind's own pages.
+    The permissions are asked on every request; what they select is remembered (:data:`FLEET`)."""
     caches = {kind: _kind_cache(peeks[(cluster.name, kind)]) for kind in counted_kinds()}
     status, detail = cluster_status(caches)
     board = ClusterBoard(cluster.name, status, detail, caches, operator_line=cluster.operator_line())
+    parts: list[Hashable] = []
     for kind in counted_kinds():
         informer = peeks[(cluster.name, kind)].informer
         if informer is None or not caches[kind].synced:
             continue
-        instances = _classified(cluster.name, kind, informer)
-        allowed = visible_kind_namespaces(request.user, cluster, kind, sorted({i.namespace for i in instances}))
-        board.instances += [i for i in instances if allowed is None or i.namespace in allowed]
+        key, instances, namespaces = _classified(cluster.name, kind, informer)
+        allowed = visible_kind_namespaces(request.user, cluster, kind, namespaces)
+        board.instances += instances if allowed is None else [i for i in instances if i.namespace in allowed]
+        parts.append((kind, key, allowed))
+    board.key = (cluster.name, tuple(parts))
     return board
 
 
-# (cluster, kind) -> ((informer, its generation, the recorder's memory version), instances): a
-# poll that finds nothing changed reuses the classification of the previous one.
-_memo: dict[tuple[str, str], tuple[tuple[int, int, int], list[Instance]]] = {}
+class _Remembered:
+    """What the dashboards computed from the caches, by what it was computed from (the caches'
+    identities and generations, the condition timeline's memory version, the namespaces the user
+    may see, the kinds counted): a poll that finds nothing changed reads the last answer instead of
+    going over every instance of the fleet again. Keys name their inputs exactly, so a change in any
+    cache, or in what a user may see, is a new key: never a stale answer. The last ``size`` keys are
+    kept (a fleet view is one key per cluster and one for the fleet; users who see different
+    namespaces have keys of their own; each value holds references to the instances it lists).
+    ``computations`` counts the values computed (the misses)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._lock = threading.Lock()
+        self._size = size
+        self._values: OrderedDict[Hashable, Any] = OrderedDict()
+        self.computations = 0
+
+    def get(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return cast(_T, self._values[key])
+        value = compute()  # outside the lock: two polls may compute the same value once each
+        with self._lock:
+            self.computations += 1
+            self._values[key] = value
+            while len(self._values) > self._size:
+                self._values.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+FLEET = _Remembered()
+
+
+# (cluster, kind) -> ((the informer's serial, its generation, the recorder's memory version), instances, their
+# namespaces): a poll that finds nothing changed reuses the classification of the previous one.
+_memo: dict[tuple[str, str], tuple[tuple[int, int, int], list[Instance], list[str]]] = {}
 _memo_lock = threading.Lock()
 
 
-def _classified(cluster: str, kind: str, informer: Any) -> list[Instance]:
-    key = (id(informer), informer.state().generation, RECORDER.memory_version)
+def _classified(cluster: str, kind: str, informer: Any) -> tuple[tuple[int, int, int], list[Instance], list[str]]:
+    """(the key of this classification, the cache's instances classified, their namespaces sorted)."""
+    key = (informer.serial, informer.state().generation, RECORDER.memory_version)
     with _memo_lock:
         cached = _memo.get((cluster, kind))
     if cached is not None and cached[0] == key:
-        return cached[1]
+        return cached
     seen_ready = RECORDER.was_ready_at
     instances = [
         classify(cluster, kind, o, seen_ready=seen_ready(cluster, o.metadata.uid or "", o.metadata.generation))
         for o in informer.list()
     ]
+    entry = (key, instances, sorted({i.namespace for i in instances}))
     with _memo_lock:
-        _memo[(cluster, kind)] = (key, instances)
-    return instances
+        _memo[(cluster, kind)] = entry
+    return entry
 
 
 def _events(request: HttpRequest, clusters: list[Cluster]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -147,11 +204,17 @@ def _context(request: HttpRequest, clusters: list[Cluster], *, wait: float, scop
     peeks = _peek_all(clusters, wait)
     boards = [_board(request, c, peeks) for c in clusters]
     for board in boards:
-        board.totals = aggregate(board.instances, now=now, threshold=threshold, kinds=board.served_kinds)
+        kinds = tuple(board.served_kinds)
+        counts = FLEET.get(("board", board.key, kinds), functools.partial(count, board.instances, kinds=kinds))
+        board.totals = totals_at(counts, now=now, threshold=threshold)
     if scope is None:  # the fleet: clusters that answer now; the others are listed apart
-        counted: list[Instance] = [i for b in boards if b.counted for i in b.instances]
-        served = [k for k in counted_kinds() if any(k in b.served_kinds for b in boards)]
-        totals = aggregate(counted, now=now, threshold=threshold, kinds=served)
+        served = tuple(k for k in counted_kinds() if any(k in b.served_kinds for b in boards))
+        answering = [b for b in boards if b.counted]
+        counts = FLEET.get(
+            ("fleet", tuple(b.key for b in answering), served),
+            lambda: count([i for b in answering for i in b.instances], kinds=served),
+        )
+        totals = totals_at(counts, now=now, threshold=threshold)
     else:  # one cluster: its numbers, the last known ones under a banner if it went away
         totals = boards[0].totals or aggregate([], now=now, threshold=threshold)
     events, events_stale = _events(request, clusters)

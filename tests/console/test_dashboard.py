@@ -12,9 +12,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from console import clusters
-from console.dashboard import DEGRADED, PROGRESSING, READY, UNKNOWN, classify
+from console.dashboard import DEGRADED, PROGRESSING, READY, UNKNOWN, classify, counted_kinds
 from console.models import AuditEntry, RoleGrant
 from console.timeline import RECORDER
+from console.views.dashboard import FLEET
 from emqx.client.clientset import Clientset
 from emqx.events import EventsClient, reference_to
 from emqx.models.apps_v1beta4 import EmqxBroker
@@ -360,3 +361,45 @@ def test_the_header_links_the_dashboard(admin: Client, console_cluster: object) 
     html = _page(admin, "/clusters/default/emqx/")
     header = html.split('<header id="header">')[1].split("</header>")[0]
     assert 'href="/dashboard/"' in header
+
+
+# ----- polls read what the last change computed (issue 18: the fleet is counted once per change) -----
+
+
+def _fleet_poll(client: Client) -> str:
+    return _page(client, "/dashboard/_dashboard", HTTP_HX_REQUEST="true")
+
+
+def _cache_generations(cluster: clusters.Cluster) -> tuple[object, ...]:
+    """What the fleet's numbers are computed from: each counted cache's state, and the timeline's memory."""
+    informers = [cluster.peek(kind).informer for kind in counted_kinds()]
+    return (*(i and (i.serial, i.state().generation) for i in informers), RECORDER.memory_version)
+
+
+def test_a_change_in_a_cluster_shows_on_the_next_fleet_poll(
+    client: Client, clientset: Clientset, fleet: dict[str, str], console_cluster: clusters.Cluster
+) -> None:
+    _viewer(client, fleet["namespace"])
+    eventually(lambda: total(_fleet_poll(client), "instances") == "7")
+    assert total(_fleet_poll(client), READY) == "3"  # read twice: the second from what the first computed
+    written = emqx_status(clientset, fleet["namespace"], "rolling", READY_TYPES)
+    cache = console_cluster.cache("EMQX")
+    eventually(lambda: (o := cache.get(fleet["namespace"], "rolling")) is not None and o.metadata.resource_version
+               == written.metadata.resource_version)  # fmt: skip
+    html = _fleet_poll(client)  # the first poll after the cache has the change
+    assert [total(html, s) for s in (READY, PROGRESSING)] == ["4", "1"]
+
+
+def test_a_fleet_poll_with_nothing_changed_counts_nothing_again(
+    client: Client, fleet: dict[str, str], console_cluster: clusters.Cluster
+) -> None:
+    _viewer(client, fleet["namespace"])
+    eventually(lambda: total(_fleet_poll(client), "instances") == "7")
+
+    def quiet_poll_computes_nothing() -> bool:
+        # Other tests' objects share the cluster's caches: a poll counts again only if a cache moved.
+        generations, computed = _cache_generations(console_cluster), FLEET.computations
+        same_numbers = total(_fleet_poll(client), "instances") == "7"
+        return same_numbers and _cache_generations(console_cluster) == generations and FLEET.computations == computed
+
+    eventually(quiet_poll_computes_nothing, message="every poll counted the fleet again")

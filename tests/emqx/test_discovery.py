@@ -4,14 +4,19 @@ and on a 2021 cluster (EmqxBroker/EmqxEnterprise v1beta1 only)."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
+import yaml
 
 from emqx.client import Clientset
 from emqx.discovery import KNOWN_KINDS, version_priority_key
-from emqx.errors import UnknownKind
+from emqx.errors import ClusterUnreachable, UnknownKind
 from emqx.models import apps_v1beta1, apps_v1beta4, apps_v2beta1
+from sandbox.cluster import free_port
 from tests.factories import emqx_broker_v1beta1
 
 # ----- version priority (no cluster) ------------------------------------------------------
@@ -132,3 +137,55 @@ def test_the_operator_line_is_told_by_what_the_cluster_serves(
         assert fresh.discovery.operator_line() is None  # nothing discovered yet, and it asks nothing
         fresh.discovery.group()
         assert fresh.discovery.operator_line() == line
+
+
+# ----- many callers at once (a console starting every kind's cache of a cluster together) ---------
+
+
+def _at_once(callers: int, call: Callable[[], object]) -> list[object]:
+    """``call`` from ``callers`` threads released together; each thread's result or exception."""
+    start = threading.Barrier(callers)
+
+    def one(_: int) -> object:
+        start.wait()
+        try:
+            return call()
+        except Exception as error:
+            return error
+
+    with ThreadPoolExecutor(callers) as pool:
+        return list(pool.map(one, range(callers)))
+
+
+def test_kinds_asked_at_once_share_one_discovery(sandbox) -> None:
+    served = sum(1 for k in KNOWN_KINDS if k != "EMQXAPIKey")  # the 2.2 bundle: a CRD read per served kind
+    with Clientset.from_kubeconfig(sandbox.kubeconfig) as cs:
+        before = sandbox.requests_served("customresourcedefinitions")
+        answers = _at_once(8, lambda: cs.discovery.group())
+        crd_reads = sandbox.requests_served("customresourcedefinitions") - before
+    assert all(a is answers[0] for a in answers)  # one answer, shared
+    assert crd_reads == served  # one discovery's reads, not eight
+
+
+def test_callers_waiting_on_a_discovery_that_fails_get_its_error_and_the_next_call_asks_again(
+    tmp_path: Path,
+) -> None:
+    kubeconfig = tmp_path / "dead.kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "dead", "cluster": {"server": f"http://127.0.0.1:{free_port()}"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "dead", "context": {"cluster": "dead", "user": "u"}}],
+                "current-context": "dead",
+            }
+        )
+    )
+    with Clientset.from_kubeconfig(kubeconfig) as cs:
+        answers = _at_once(4, lambda: cs.discovery.group())
+        assert all(isinstance(a, ClusterUnreachable) for a in answers), answers
+        with pytest.raises(ClusterUnreachable):  # not a remembered failure: asked again
+            cs.discovery.group()
+        assert cs.discovery.cached() is None
