@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from django import forms
 from django.core import signing
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from pydantic import ValidationError
 
@@ -222,11 +222,19 @@ def _whole_document_message(field: forms.Field, option: FieldOptions, value: Any
                 else gettext("%(label)s must be at most %(limit)s.")
             )
         return said % values
-    if message.startswith("Not "):
-        one_line = not isinstance(field.widget, forms.Textarea) and "\n" not in str(value)
-        if one_line and isinstance(value, str | int) and not isinstance(value, bool) and len(str(value)) <= 80:
+    one_line = not isinstance(field.widget, forms.Textarea) and "\n" not in str(value)
+    quotable = one_line and isinstance(value, str | int) and not isinstance(value, bool) and len(str(value)) <= 80
+    if message.startswith("Not "):  # English: "'x' is not a valid name."
+        if quotable:
             return f"{value!r} is {message[:1].lower()}{message[1:]}"
         return message[:1].lower() + message[1:]
+    if quotable and not (get_language() or "en").startswith("en"):
+        # Translated: the value, then the message as it stands, since other languages do not read as
+        # "'x' is <message>" (the issue of the Chinese journey: the YAML review lost which value).
+        return pgettext("a value and what is wrong with it", "%(value)s: %(message)s") % {
+            "value": repr(value),
+            "message": message,
+        }
     return message
 
 

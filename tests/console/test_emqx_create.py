@@ -480,3 +480,16 @@ def test_creating_needs_the_create_permission_in_the_namespace(
     assert client.post(URL, _data(f"{namespace}-elsewhere")).status_code == 404  # a namespace out of its scope
     assert _names(clientset, namespace) == []
     assert client.post(URL, _data(namespace)).status_code == 302
+
+
+def test_in_chinese_a_refused_yaml_value_is_still_named_with_its_message(
+    admin: Client, clientset: Clientset, namespace: str
+) -> None:
+    # English reads "'X_Y' is not a valid name"; a translation cannot be spliced into that sentence, so
+    # the value comes first, then the translated message.
+    text = HEAD.replace("name: x", "name: X_Y").replace("NS", namespace) + "spec: {image: emqx/emqx:5}}"
+    response = admin.post(URL, {"mode": "yaml", "yaml": text}, HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    html = _html(response)
+    assert response.status_code == 200
+    assert "metadata.name: &#x27;X_Y&#x27;\uff1a不是有效的名称" in html, html  # a full-width colon
+    assert _names(clientset, namespace) == []
