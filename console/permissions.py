@@ -16,6 +16,8 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import Http404
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext, pgettext_lazy
 
 from console.models import ALL, Role, RoleGrant
@@ -102,12 +104,32 @@ def readable_namespaces(user: Any, cluster: str) -> frozenset[str] | None:
     return frozenset(names)
 
 
+class NotFoundMessage(SafeString):
+    """A 404's message meant for the person who asked (templates/404.html shows it: ``exception.shown``),
+    translated, with the names in it marked as names (``<code>``). Django's ``page_not_found`` passes an
+    ``Http404``'s first argument to the template as it is when it is a ``str``, so the class survives."""
+
+    shown = True
+
+
+def not_found(message: str, **names: Any) -> Http404:
+    """An Http404 saying ``message`` (already translated, with ``%(key)s`` placeholders) to the user, each
+    of ``names`` escaped and in ``<code>`` (an object's namespace/name, a cluster's name); ``kind`` (a
+    kind's name, a word of the sentence) escaped only. Raise it: ``raise not_found(gettext("No %(kind)s
+    %(object)s in cluster %(cluster)s."), kind=..., object=..., cluster=...)``."""
+    values = {
+        key: conditional_escape(value) if key == "kind" else format_html("<code>{}</code>", value)
+        for key, value in names.items()
+    }
+    return Http404(NotFoundMessage(conditional_escape(message) % values))
+
+
 def require(user: Any, verb: str, kind: str, namespace: str, cluster: str) -> None:
     """Raise 404 if the user may not even read there, 403 if they may read but not ``verb``."""
     if can(user, verb, kind, namespace, cluster):
         return
     if verb in READ_VERBS or not can(user, "get", kind, namespace, cluster):
-        raise Http404(f"No {kind} here.")
+        raise not_found(gettext("No %(kind)s here."), kind=kind)
     refusal = gettext("You may not %(verb)s %(kind)s objects in namespace %(namespace)s.")
     raise PermissionDenied(refusal % {"verb": VERB_NAMES.get(verb, verb), "kind": kind, "namespace": namespace})
 

@@ -38,14 +38,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.urls import URLPattern, path
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from console.actions import AdminAction, DeleteSelected, LabelAction
-from console.permissions import can, can_somewhere
-from console.summaries import ConditionRow, Summary, not_understood
+from console.permissions import can, can_somewhere, not_found
+from console.summaries import ConditionRow, Summary, label_in_sentence, not_understood
 from emqx.client.names import DNS_SUBDOMAIN, NameRule
 from emqx.models._base import Resource
 
@@ -133,10 +133,10 @@ class ObjectAction:
 
     name: str
     """URL segment and audit action: ``pause`` -> ``.../<name>/actions/pause/``."""
-    label: str
-    done: str
-    """What the message after it says happened, e.g. "Reconciliation paused"."""
-    description: str
+    label: StrOrPromise
+    done: StrOrPromise
+    """What the message after it says happened, e.g. "Reconciliation paused" (translated when shown)."""
+    description: StrOrPromise
     applies: Callable[[Resource, Summary], bool]
     patch: Callable[[Resource], dict[str, Any]]
 
@@ -288,7 +288,7 @@ class ResourceAdmin:
             return Health(UNKNOWN, gettext("unknown condition %(type)s") % {"type": current.type})
         scaling = (
             gettext("scaling down: %(count)s %(role)s for %(desired)s desired")
-            % {"count": n, "role": str(label).lower(), "desired": desired}
+            % {"count": n, "role": label_in_sentence(label), "desired": desired}
             for label, n, desired in summary.surplus
         )
         return Health(PROGRESSING, "; ".join(scaling))
@@ -339,7 +339,7 @@ class ResourceAdmin:
         if allowed:
             return
         if action == "view" or not self.has_view_permission(user, cluster, namespace):
-            raise Http404(f"No {self.kind} here.")
+            raise not_found(gettext("No %(kind)s here."), kind=self.kind)
         refusals = {  # the 403 page's reason, in the page's language
             "add": gettext("You may not add %(kinds)s in namespace %(namespace)s."),
             "change": gettext("You may not change %(kinds)s in namespace %(namespace)s."),

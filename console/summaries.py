@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 
 from emqx import images
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LABEL_NAMES",
+    "LABEL_NAMES_IN_SENTENCE",
     "STATE_CLASSES",
     "STATE_NAMES",
     "ConditionRow",
@@ -33,6 +34,7 @@ __all__ = [
     "NodeRow",
     "Summary",
     "condition_rows",
+    "label_in_sentence",
     "memoized",
     "not_understood",
     "parse_time",
@@ -106,6 +108,20 @@ LABEL_NAMES: dict[str, StrOrPromise] = {
     "Description": pgettext_lazy("summary label", "Description"),
 }
 
+# The node counts' labels inside a sentence ("scaling down: 2 replicant nodes for 0 desired", "core nodes or
+# replicant nodes"): words of their own, since lower-casing a label works in English only.
+LABEL_NAMES_IN_SENTENCE: dict[str, StrOrPromise] = {
+    "Core nodes": pgettext_lazy("summary label inside a sentence", "core nodes"),
+    "Replicant nodes": pgettext_lazy("summary label inside a sentence", "replicant nodes"),
+    "Nodes": pgettext_lazy("summary label inside a sentence", "nodes"),
+}
+
+
+def label_in_sentence(label: str) -> str:
+    """A count label as a sentence reads it: ``Core nodes`` -> "core nodes" ("核心节点" in Chinese), from
+    :data:`LABEL_NAMES_IN_SENTENCE`; another label through :data:`LABEL_NAMES` as it is (or ``label`` itself)."""
+    return str(LABEL_NAMES_IN_SENTENCE.get(label) or LABEL_NAMES.get(label, label))
+
 
 def parse_time(value: Any) -> dt.datetime | None:
     """An API timestamp (RFC 3339 text, or a datetime) as an aware datetime (UTC when the text
@@ -148,7 +164,12 @@ class Counts:
 
     def __str__(self) -> str:
         ready = "?" if self.ready is None else self.ready
-        return f"{ready}/{self.desired}" + (f" (+{self.extra} leaving)" if self.extra else "")
+        if not self.extra:
+            return f"{ready}/{self.desired}"
+        # In the language of the page that shows it (str() is called there).
+        return ngettext(
+            "%(ready)s/%(desired)s (+%(extra)s leaving)", "%(ready)s/%(desired)s (+%(extra)s leaving)", self.extra
+        ) % {"ready": ready, "desired": self.desired, "extra": self.extra}
 
     @property
     def known(self) -> bool:

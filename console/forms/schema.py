@@ -53,9 +53,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_
 from django import forms
 from django.core import validators
 from django.forms.renderers import BaseRenderer
-from django.utils.html import format_html, format_html_join
+from django.utils.functional import lazy
+from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
+from django.utils.translation import get_language, gettext, gettext_lazy, pgettext_lazy
 from pydantic import BaseModel, StringConstraints, TypeAdapter
 from pydantic import ValidationError as PydanticError
 from pydantic.fields import FieldInfo
@@ -73,6 +74,7 @@ __all__ = [
     "FieldOptions",
     "FormSpec",
     "ResourceForm",
+    "help_with_code",
     "parse_quantity",
     "read_values",
     "rule_help",
@@ -128,6 +130,28 @@ def parse_quantity(text: str | int) -> Decimal:
 
 
 # ----- what an admin declares ----------------------------------------------------------------
+
+
+def _code(value: Any) -> SafeString:
+    if isinstance(value, list | tuple):
+        return mark_safe(", ".join(format_html("<code>{}</code>", v) for v in value))
+    return format_html("<code>{}</code>", value)
+
+
+def _with_code(template: StrOrPromise, names: dict[str, Any]) -> SafeString:
+    values = {key: _code(value) for key, value in names.items()}
+    return mark_safe(conditional_escape(str(template)).format(**values))
+
+
+_lazy_with_code = lazy(_with_code, SafeString)
+
+
+def help_with_code(template: StrOrPromise, **names: Any) -> StrOrPromise:
+    """A help text naming code, as ``format_lazy``: ``template`` (``gettext_lazy``, with ``{name}``
+    placeholders) escaped, each of ``names`` in ``<code>`` (a list or tuple: each item, joined by ", "), so a
+    page in Chinese shows ``log.level=info`` as code, not as words to translate. Safe HTML, in the language of
+    the page that shows it."""
+    return _lazy_with_code(template, names)
 
 
 @dataclass(frozen=True)
@@ -452,6 +476,14 @@ def _unset_path(doc: dict[str, Any], path: str) -> None:
 
 
 # ----- help and labels ---------------------------------------------------------------------------
+
+
+class ClusterText(str):
+    """Text the cluster serves, in its authors' English: a help text taken from the CRD's own
+    ``description`` (the operator's words, not the console's). Never translated: the form shows it as
+    cluster text (the ``field_help`` filter, console/templatetags/console_i18n.py)."""
+
+    from_cluster = True
 
 
 def _short(description: str, limit: int = 200) -> str:
@@ -1002,9 +1034,20 @@ class _InlineWidget(forms.Widget):
     ) -> SafeString:
         rows: _Rows = value if isinstance(value, _Rows) else _Rows([])
         id_ = (attrs or {}).get("id") or f"id_{name}"
-        head = format_html_join(
-            "", '<th scope="col" title="{}">{}</th>', ((_short(c.description), label) for c, _, label in self.columns)
-        )
+        language = get_language() or "en"
+        if language.split("-")[0] == "en":
+            head = format_html_join(
+                "",
+                '<th scope="col" title="{}">{}</th>',
+                ((_short(c.description), label) for c, _, label in self.columns),
+            )
+        else:
+            # The tooltip is the CRD's description, in English (the cluster's text); the label is the page's.
+            head = format_html_join(
+                "",
+                '<th scope="col" lang="en" title="{}"><span lang="{}">{}</span></th>',
+                ((_short(c.description), language, label) for c, _, label in self.columns),
+            )
         if self.many:
             head += format_html('<th scope="col">{}</th>', gettext("Delete"))
         body = []
@@ -1281,7 +1324,7 @@ class ResourceForm(forms.Form):
     def _field(self, path: str, stored: Any) -> forms.Field:
         schema, options = _schema(self.spec.model, path), self.spec.option(path)
         label = options.label or _label(path)
-        help_text = options.help_text if options.help_text is not None else _short(schema.description)
+        help_text = options.help_text if options.help_text is not None else ClusterText(_short(schema.description))
         if path in (NAME, NAMESPACE):
             return self._name_field(path, stored, label, help_text)
         required = options.required if options.required is not None else schema.required

@@ -36,6 +36,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from django import forms
 from django.http import HttpRequest
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from pydantic import Field, field_validator
 
@@ -88,7 +91,7 @@ INSTANCE = "spec.emqxRef.name"
 SECRET = "spec.secretRef.name"
 ROLE = "spec.role"
 EXPIRES = "spec.expiresAt"
-IMMUTABLE = {INSTANCE: "The EMQX instance", SECRET: "The Secret name"}
+IMMUTABLE = {INSTANCE: _("The EMQX instance"), SECRET: _("The Secret name")}
 
 # ----- expiry: one place ---------------------------------------------------------------------
 
@@ -97,7 +100,7 @@ IMMUTABLE = {INSTANCE: "The EMQX instance", SECRET: "The Secret name"}
 _SHORT = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?")
 # RFC 3339 section 5.6 date-time (what the CRD's ``format: date-time`` takes); t and z may be lower case.
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
-EXPIRY_FORMATS = "RFC 3339 (2026-12-31T23:59:00Z) or YYYY-MM-DD HH:MM in UTC"
+EXPIRY_FORMATS = _("RFC 3339 (2026-12-31T23:59:00Z) or YYYY-MM-DD HH:MM in UTC")
 
 
 def parse_expiry(text: str) -> dt.datetime:
@@ -105,11 +108,16 @@ def parse_expiry(text: str) -> dt.datetime:
     Returns an aware datetime; ValueError (saying which forms are accepted) for anything else."""
     value = text.strip()
     if not (_RFC3339.fullmatch(value) or _SHORT.fullmatch(value)):
-        raise ValueError(f"{value!r} is not a date and time: write {EXPIRY_FORMATS}.")
+        raise ValueError(
+            gettext("%(value)s is not a date and time: write %(formats)s.")
+            % {"value": repr(value), "formats": EXPIRY_FORMATS}
+        )
     try:
         parsed = dt.datetime.fromisoformat(value.upper())
     except ValueError as error:
-        raise ValueError(f"{value!r} is not a valid date and time ({error}).") from None
+        raise ValueError(
+            gettext("%(value)s is not a valid date and time (%(error)s).") % {"value": repr(value), "error": error}
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
@@ -125,30 +133,55 @@ def stored_expiry(text: str) -> str:
     return parsed.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _unit(unit: str, count: int) -> str:
+    """``3 days``, ``1 hour``, ``12 minutes`` in the active language ("3 天")."""
+    if unit == "day":
+        return ngettext("%(count)d day", "%(count)d days", count) % {"count": count}
+    if unit == "hour":
+        return ngettext("%(count)d hour", "%(count)d hours", count) % {"count": count}
+    return ngettext("%(count)d minute", "%(count)d minutes", count) % {"count": count}
+
+
 def _span(delta: dt.timedelta) -> str:
-    """``3 days 4 hours``, ``5 hours``, ``12 minutes``: the largest unit and the next one, if any."""
+    """``3 days 4 hours``, ``5 hours``, ``12 minutes``: the largest unit and the next one, if any, in the
+    active language (``3 天 4 小时``)."""
     seconds = int(delta.total_seconds())
     units = (("day", 86400), ("hour", 3600), ("minute", 60))
     for index, (unit, size) in enumerate(units):
         if seconds >= size:
             count, rest = divmod(seconds, size)
-            text = f"{count} {unit}{'s' if count != 1 else ''}"
+            text = _unit(unit, count)
             if index + 1 < len(units) and (more := rest // units[index + 1][1]):
-                text += f" {more} {units[index + 1][0]}{'s' if more != 1 else ''}"
+                text = pgettext("a duration: the larger unit, then the smaller", "%(larger)s %(smaller)s") % {
+                    "larger": text,
+                    "smaller": _unit(units[index + 1][0], more),
+                }
             return text
-    return "less than a minute"
+    return gettext("less than a minute")
 
 
-def expiry_warning(expires_at: dt.datetime | None, now: dt.datetime) -> str:
+def _expiry_words(expired: bool, seconds: int) -> str:
+    span = _span(dt.timedelta(seconds=seconds))
+    if expired:
+        return gettext("expired %(span)s ago") % {"span": span}
+    return gettext("expires in %(span)s") % {"span": span}
+
+
+# Summaries outlive a request (the watch cache's summaries serve every user): the words are those of the
+# language of the page that shows them.
+_lazy_expiry_words = lazy(_expiry_words, str)
+
+
+def expiry_warning(expires_at: dt.datetime | None, now: dt.datetime) -> StrOrPromise:
     """The warning an expiry deserves at ``now``: '' (none, or more than EXPIRY_WARNING away),
-    ``expires in 3 days`` or ``expired 2 hours ago``."""
+    ``expires in 3 days`` or ``expired 2 hours ago`` (lazy: in the language of the page showing it)."""
     if expires_at is None:
         return ""
     left = expires_at - now
     if left <= dt.timedelta(0):
-        return f"expired {_span(-left)} ago"
+        return _lazy_expiry_words(True, int((-left).total_seconds()))
     if left <= EXPIRY_WARNING:
-        return f"expires in {_span(left)}"
+        return _lazy_expiry_words(False, int(left.total_seconds()))
     return ""
 
 
@@ -171,15 +204,29 @@ class APIKeySummary(Summary):
     description: str = ""
     expires_at: dt.datetime | None = None
     expired: bool = False
-    expiry_note: str = ""
+    expiry_note: StrOrPromise = ""
     """:func:`expiry_warning` at the time of the summary ('' when none is due)."""
 
     @property
     def expires(self) -> str:
-        """``2026-12-31 23:59 UTC``, with the warning when one is due, or ``never``."""
-        if self.expires_at is None:
-            return "never"
-        return f"{_when(self.expires_at)} ({self.expiry_note})" if self.expiry_note else _when(self.expires_at)
+        """``2026-12-31 23:59 UTC``, with the warning when one is due, or ``never`` (in the active language)."""
+        return _expires_text(self.expires_at, self.expiry_note)
+
+
+def _expires_text(expires_at: dt.datetime | None, note: StrOrPromise) -> str:
+    if expires_at is None:
+        return pgettext("an API key's expiry", "never")
+    return f"{_when(expires_at)} ({note})" if note else _when(expires_at)
+
+
+_lazy_expires_text = lazy(_expires_text, str)
+
+
+def _ready_is(status: str, why: str) -> str:
+    return (gettext("Ready is %(status)s: %(why)s") % {"status": status, "why": why}).strip()
+
+
+_lazy_ready_is = lazy(_ready_is, str)
 
 
 def _ready_of(conditions: Sequence[ConditionRow]) -> ConditionRow | None:
@@ -193,17 +240,22 @@ def summarize(obj: apps_v3beta1.EMQXAPIKey, now: dt.datetime | None = None) -> A
     spec, status = obj.spec, obj.status
     conditions = condition_rows(status.conditions if status else None)
     ready = _ready_of(conditions)
+    # The operator's line: the console's words (lazy: a summary outlives the request) around the cluster's.
+    operator: StrOrPromise
     if not conditions:
-        state, operator = "Pending", "Not reconciled yet: the operator has not reported on this key"
+        state, operator = "Pending", _("Not reconciled yet: the operator has not reported on this key")
     elif ready is None:
         state = "Pending"
-        operator = "No Ready condition (reported: " + ", ".join(f"{c.type}={c.status}" for c in conditions) + ")"
+        operator = format_lazy(
+            _("No Ready condition (reported: {conditions})"),
+            conditions=", ".join(f"{c.type}={c.status}" for c in conditions),
+        )
     elif ready.status == "True":
         state, operator = "Ready", ready.message or ready.reason or "Ready"
     elif ready.status == "False":
         state, operator = "Not ready", f"{ready.reason}: {ready.message}" if ready.message else ready.reason
     else:
-        state, operator = "Pending", f"Ready is {ready.status}: {ready.reason} {ready.message}".strip()
+        state, operator = "Pending", _lazy_ready_is(str(ready.status), f"{ready.reason} {ready.message}".strip())
     base = base_fields(obj)
     if base["deleting"]:
         state = "Deleting"
@@ -231,7 +283,7 @@ def summarize(obj: apps_v3beta1.EMQXAPIKey, now: dt.datetime | None = None) -> A
     details = [
         ("Instance", instance or "—"),
         ("Role", role or "—"),
-        ("Expires", summary.expires),
+        ("Expires", _lazy_expires_text(expires_at, note)),
         ("Secret", secret or "—"),
         ("Operator", operator),
     ]
@@ -309,7 +361,9 @@ def _valid_expiry(value: Any) -> None:
     except ValueError as error:
         raise forms.ValidationError(str(error)) from None
     if when <= dt.datetime.now(dt.UTC):
-        raise forms.ValidationError(f"{_when(when)} has passed: a new expiry must be in the future.")
+        raise forms.ValidationError(
+            gettext("%(when)s has passed: a new expiry must be in the future.") % {"when": _when(when)}
+        )
 
 
 def _valid_secret_name(value: Any) -> None:
@@ -319,7 +373,7 @@ def _valid_secret_name(value: Any) -> None:
         return
     problem = DNS_SUBDOMAIN.check(str(value))
     if problem is not None:
-        raise forms.ValidationError(f"Not a valid Secret name: {problem}.")
+        raise forms.ValidationError(gettext("Not a valid Secret name: %(problem)s.") % {"problem": problem})
 
 
 def instances_in(context: FormContext) -> list[str] | None:
@@ -343,51 +397,70 @@ def form_spec(context: FormContext) -> FormSpec:
     value and a changed instance or Secret name is refused on its field (both are immutable: the
     API server would refuse the update with a 422 naming the field)."""
     names = None if context.editing else instances_in(context)
-    where = f" in namespace {context.namespace}" if context.namespace else " in the key's namespace"
+    # Built for each request (FormContext), so in its language.
     if context.editing:
         instance = FieldOptions(
-            label="EMQX instance",
+            label=_("EMQX instance"),
             choices=(),  # the stored one only: a key stays with its instance
-            help_text="A key stays with its instance (spec.emqxRef is immutable): for another, add another key.",
+            help_text=_("A key stays with its instance (spec.emqxRef is immutable): for another, add another key."),
         )
     elif names:
-        instance = FieldOptions(label="EMQX instance", choices=tuple(names), help_text=f"The instance{where}.")
-    else:
-        found = " (none found there yet)" if names is not None else ""
         instance = FieldOptions(
-            label="EMQX instance", help_text=f"The name of the EMQX instance{where}{found}. Cannot be changed later."
+            label=_("EMQX instance"),
+            choices=tuple(names),
+            help_text=gettext("The instance in namespace %(namespace)s.") % {"namespace": context.namespace}
+            if context.namespace
+            else gettext("The instance in the key's namespace."),
         )
+    else:
+        if context.namespace:
+            where = (
+                gettext(
+                    "The name of the EMQX instance in namespace %(namespace)s (none found there yet). "
+                    "Cannot be changed later."
+                )
+                if names is not None
+                else gettext("The name of the EMQX instance in namespace %(namespace)s. Cannot be changed later.")
+            ) % {"namespace": context.namespace}
+        else:
+            where = gettext("The name of the EMQX instance in the key's namespace. Cannot be changed later.")
+        instance = FieldOptions(label=_("EMQX instance"), help_text=where)
     secret_help = (
-        "Cannot be changed (spec.secretRef is immutable)."
+        _("Cannot be changed (spec.secretRef is immutable).")
         if context.editing
-        else "The Secret the operator creates in this namespace with the generated key and secret; "
-        "the console never shows its content. Cannot be changed later."
+        else _(
+            "The Secret the operator creates in this namespace with the generated key and secret; "
+            "the console never shows its content. Cannot be changed later."
+        )
     )
     options = {
         INSTANCE: instance,
-        ROLE: FieldOptions(label="Role", required=True, help_text="What the key may do in EMQX's API."),
+        ROLE: FieldOptions(label=_("Role"), required=True, help_text=_("What the key may do in EMQX's API.")),
         EXPIRES: FieldOptions(
-            label="Expires at",
+            label=_("Expires at"),
             placeholder="2026-12-31 23:59",
-            help_text=f"{EXPIRY_FORMATS}. Empty: the key never expires.",
+            help_text=format_lazy(_("{formats}. Empty: the key never expires."), formats=EXPIRY_FORMATS),
             validators=(_valid_expiry,),
         ),
         SECRET: FieldOptions(
-            label="Secret name",
-            placeholder="e.g. <key name>-api-key",
+            label=_("Secret name"),
+            placeholder=_("e.g. <key name>-api-key"),
             help_text=secret_help,
             validators=(_valid_secret_name,),
         ),
-        "spec.description": FieldOptions(label="Description"),
-        "metadata.labels": FieldOptions(label="Labels", help_text="One key=value a line."),
+        "spec.description": FieldOptions(label=_("Description")),
+        "metadata.labels": FieldOptions(label=_("Labels"), help_text=_("One key=value a line.")),
     }
 
     def refuse_immutable(values: Mapping[str, Any], changed: frozenset[str]) -> dict[str, str]:
         if not context.editing:
             return {}
         return {
-            path: f"{what} of an API key cannot be changed (the operator's CRD refuses it): "
-            "delete this key and add a new one instead."
+            path: gettext(
+                "%(what)s of an API key cannot be changed (the operator's CRD refuses it): "
+                "delete this key and add a new one instead."
+            )
+            % {"what": what}
             for path, what in IMMUTABLE.items()
             if path in changed
         }
@@ -397,9 +470,9 @@ def form_spec(context: FormContext) -> FormSpec:
     return FormSpec(
         model=EMQXAPIKeyInput,
         fieldsets=(
-            ("API key", ["metadata.name", "metadata.namespace", INSTANCE, ROLE, EXPIRES, "spec.description"]),
-            ("Secret", [SECRET]),
-            ("Labels", ["metadata.labels"]),
+            (_("API key"), ["metadata.name", "metadata.namespace", INSTANCE, ROLE, EXPIRES, "spec.description"]),
+            (pgettext_lazy("the API key form's fieldset", "Secret"), [SECRET]),
+            (_("Labels"), ["metadata.labels"]),
         ),
         options=options,
         suggested=suggested,
@@ -449,12 +522,18 @@ class EMQXAPIKeyAdmin(ResourceAdmin):
         if summary.deleting:
             return super().health(summary, seen_ready=seen_ready)
         if isinstance(summary, APIKeySummary) and summary.expired and summary.expires_at is not None:
-            return Health(DEGRADED, f"expired at {_when(summary.expires_at)}")
+            return Health(DEGRADED, gettext("expired at %(when)s") % {"when": _when(summary.expires_at)})
         current = summary.current
         if current is not None and current.status == "False":
-            return Health(DEGRADED, f"Ready False: {current.reason} {current.message}".strip())
+            return Health(
+                DEGRADED,
+                (gettext("Ready False: %(why)s") % {"why": f"{current.reason} {current.message}".strip()}).strip(),
+            )
         if current is None and summary.conditions:
-            return Health(UNKNOWN, "unknown condition " + ", ".join(c.type for c in summary.conditions))
+            return Health(
+                UNKNOWN,
+                gettext("unknown condition %(type)s") % {"type": ", ".join(c.type for c in summary.conditions)},
+            )
         return super().health(summary, seen_ready=seen_ready)
 
     def get_form_spec(self, model: type[Resource], context: FormContext) -> FormSpec:

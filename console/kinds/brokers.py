@@ -8,8 +8,9 @@ False one or v1beta1's ``Failed`` is not; anything else is on its way.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -24,13 +25,16 @@ from console.actions import (
     image_parts,
 )
 from console.forms.actions import ScaleField
-from console.forms.schema import FieldOptions, FormSpec
+from console.forms.schema import FieldOptions, FormSpec, help_with_code
 from console.registry import AGE, NAME, NAMESPACE, STATE, VERSION, Column, FormContext, ResourceAdmin, site
 from console.summaries import Counts, Summary, base_fields, condition_rows, memoized, node_rows, version_of
 from console.validators import image_reference
 from emqx.client.names import DNS_LABEL
 from emqx.models import apps_v1beta1, apps_v1beta4
 from emqx.models._base import Resource
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 Broker2021 = apps_v1beta1.EmqxBroker | apps_v1beta1.EmqxEnterprise
 Broker = Broker2021 | apps_v1beta4.EmqxBroker | apps_v1beta4.EmqxEnterprise
@@ -113,10 +117,10 @@ _V4_IMAGE = f"{_V4_CONTAINER}.image"
 
 
 _RESOURCE_LABELS = {
-    "requests.cpu": "CPU request",
-    "limits.cpu": "CPU limit",
-    "requests.memory": "Memory request",
-    "limits.memory": "Memory limit",
+    "requests.cpu": _("CPU request"),
+    "limits.cpu": _("CPU limit"),
+    "requests.memory": _("Memory request"),
+    "limits.memory": _("Memory limit"),
 }
 
 
@@ -131,41 +135,52 @@ def _resource_options(prefix: str) -> dict[str, FieldOptions]:
 def form_spec_v1beta4(model: type[Resource]) -> FormSpec:
     enterprise = model is apps_v1beta4.EmqxEnterprise
     repository = "emqx/emqx-ee" if enterprise else "emqx/emqx"
-    fieldsets: list[tuple[str, list[str]]] = [
-        ("Instance", ["metadata.name", "metadata.namespace", "metadata.labels"]),
-        ("Image", [f"{_V4_IMAGE}.repository", f"{_V4_IMAGE}.version", f"{_V4_IMAGE}.pullPolicy"]),
-        ("Nodes", ["spec.replicas"]),
-        ("Resources", _resources(f"{_V4_CONTAINER}.resources")),
+    fieldsets: list[tuple[StrOrPromise, list[str]]] = [
+        (_("Instance"), ["metadata.name", "metadata.namespace", "metadata.labels"]),
+        (_("Image"), [f"{_V4_IMAGE}.repository", f"{_V4_IMAGE}.version", f"{_V4_IMAGE}.pullPolicy"]),
+        (_("Nodes"), ["spec.replicas"]),
+        (_("Resources"), _resources(f"{_V4_CONTAINER}.resources")),
         (
-            "Persistence",
+            _("Persistence"),
             [
                 "spec.persistent.spec.resources.requests.storage",
                 "spec.persistent.spec.storageClassName",
                 "spec.persistent.spec.accessModes",
             ],
         ),
-        ("Configuration", [f"{_V4_CONTAINER}.emqxConfig"]),
+        (_("Configuration"), [f"{_V4_CONTAINER}.emqxConfig"]),
     ]
     if enterprise:
-        fieldsets.insert(3, ("Licence", ["spec.license.secretName"]))
+        fieldsets.insert(3, (_("Licence"), ["spec.license.secretName"]))
     options = {
-        f"{_V4_IMAGE}.repository": FieldOptions(label="Image repository", help_text=f"e.g. {repository}"),
-        f"{_V4_IMAGE}.version": FieldOptions(label="EMQX version", help_text="e.g. 4.4.19"),
-        f"{_V4_IMAGE}.pullPolicy": FieldOptions(label="Pull policy"),
-        "spec.replicas": FieldOptions(label="Replicas", help_text="EMQX 4 nodes in the cluster."),
-        "spec.persistent.spec.resources.requests.storage": FieldOptions(label="Volume size", help_text="e.g. 1Gi"),
-        "spec.persistent.spec.storageClassName": FieldOptions(label="Storage class"),
+        f"{_V4_IMAGE}.repository": FieldOptions(
+            label=_("Image repository"), help_text=format_lazy(_("e.g. {example}"), example=repository)
+        ),
+        f"{_V4_IMAGE}.version": FieldOptions(
+            label=_("EMQX version"), help_text=format_lazy(_("e.g. {example}"), example="4.4.19")
+        ),
+        f"{_V4_IMAGE}.pullPolicy": FieldOptions(label=_("Pull policy")),
+        "spec.replicas": FieldOptions(label=_("Replicas"), help_text=_("EMQX 4 nodes in the cluster.")),
+        "spec.persistent.spec.resources.requests.storage": FieldOptions(
+            label=_("Volume size"), help_text=format_lazy(_("e.g. {example}"), example="1Gi")
+        ),
+        "spec.persistent.spec.storageClassName": FieldOptions(label=_("Storage class")),
         "spec.persistent.spec.accessModes": FieldOptions(
-            label="Access modes", help_text="One a line, e.g. ReadWriteOnce."
+            label=_("Access modes"), help_text=_("One a line, e.g. ReadWriteOnce.")
         ),
         "spec.license.secretName": FieldOptions(
-            label="Licence Secret",
-            help_text="The name of a Secret in the same namespace holding the EMQX Enterprise licence (key emqx.lic).",
+            label=_("Licence Secret"),
+            help_text=_(
+                "The name of a Secret in the same namespace holding the EMQX Enterprise licence (key emqx.lic)."
+            ),
         ),
         f"{_V4_CONTAINER}.emqxConfig": FieldOptions(
-            label="EMQX configuration", help_text="emqx.conf keys, one key=value a line (e.g. log.level=info)."
+            label=_("EMQX configuration"),
+            help_text=help_with_code(
+                _("emqx.conf keys, one key=value a line (e.g. {example})."), example="log.level=info"
+            ),
         ),
-        "metadata.labels": FieldOptions(label="Labels", help_text="One key=value a line."),
+        "metadata.labels": FieldOptions(label=_("Labels"), help_text=_("One key=value a line.")),
     }
     options.update(_resource_options(f"{_V4_CONTAINER}.resources"))
     return FormSpec(
@@ -181,37 +196,43 @@ def form_spec_v1beta4(model: type[Resource]) -> FormSpec:
 def form_spec_v1beta1(model: type[Resource]) -> FormSpec:
     enterprise = model is apps_v1beta1.EmqxEnterprise
     image = "emqx/emqx-ee:4.3.10" if enterprise else "emqx/emqx:4.3.10"
-    fieldsets: list[tuple[str, list[str]]] = [
-        ("Instance", ["metadata.name", "metadata.namespace", "metadata.labels"]),
-        ("Broker", ["spec.image", "spec.replicas", "spec.serviceAccountName", "spec.labels"]),
-        ("Listeners", ["spec.listener.type", "spec.listener.ports"]),
-        ("Access control", ["spec.acl"]),
-        ("Plugins and modules", ["spec.plugins", "spec.modules"]),
-        ("Environment", ["spec.env"]),
-        ("Resources", _resources("spec.resources")),
+    fieldsets: list[tuple[StrOrPromise, list[str]]] = [
+        (_("Instance"), ["metadata.name", "metadata.namespace", "metadata.labels"]),
+        (
+            pgettext_lazy("the EMQX 4 broker's fieldset", "Broker"),
+            ["spec.image", "spec.replicas", "spec.serviceAccountName", "spec.labels"],
+        ),
+        (_("Listeners"), ["spec.listener.type", "spec.listener.ports"]),
+        (_("Access control"), ["spec.acl"]),
+        (_("Plugins and modules"), ["spec.plugins", "spec.modules"]),
+        (_("Environment"), ["spec.env"]),
+        (_("Resources"), _resources("spec.resources")),
     ]
     if enterprise:
-        fieldsets.insert(2, ("Licence", ["spec.license"]))
+        fieldsets.insert(2, (_("Licence"), ["spec.license"]))
     options = {
         "spec.image": FieldOptions(
-            label="Image", help_text=f"e.g. {image}", validators=(image_reference(image),), max_length=512
+            label=_("Image"),
+            help_text=format_lazy(_("e.g. {example}"), example=image),
+            validators=(image_reference(image),),
+            max_length=512,
         ),
-        "spec.replicas": FieldOptions(label="Replicas", help_text="At least 3 (operator 1.0)."),
-        "spec.serviceAccountName": FieldOptions(label="Service account"),
+        "spec.replicas": FieldOptions(label=_("Replicas"), help_text=_("At least 3 (operator 1.0).")),
+        "spec.serviceAccountName": FieldOptions(label=_("Service account")),
         "spec.labels": FieldOptions(
-            label="Pod labels",
-            help_text="Labels of the broker's pods (spec.labels), one key=value a line: required by the operator.",
+            label=_("Pod labels"),
+            help_text=_("Labels of the broker's pods (spec.labels), one key=value a line: required by the operator."),
         ),
-        "spec.listener.type": FieldOptions(label="Listener service type"),
-        "spec.listener.ports": FieldOptions(label="Listener ports"),
+        "spec.listener.type": FieldOptions(label=_("Listener service type")),
+        "spec.listener.ports": FieldOptions(label=_("Listener ports")),
         "spec.acl": FieldOptions(
-            label="ACL rules", columns=("permission", "action", "username", "clientid", "ipaddress")
+            label=_("ACL rules"), columns=("permission", "action", "username", "clientid", "ipaddress")
         ),
-        "spec.plugins": FieldOptions(label="Plugins", columns=("name", "enable")),
-        "spec.modules": FieldOptions(label="Modules", columns=("name", "enable")),
-        "spec.env": FieldOptions(label="Environment", columns=("name", "value")),
-        "spec.license": FieldOptions(label="Licence", textarea=True, code=True),
-        "metadata.labels": FieldOptions(label="Labels", help_text="One key=value a line."),
+        "spec.plugins": FieldOptions(label=_("Plugins"), columns=("name", "enable")),
+        "spec.modules": FieldOptions(label=_("Modules"), columns=("name", "enable")),
+        "spec.env": FieldOptions(label=_("Environment"), columns=("name", "value")),
+        "spec.license": FieldOptions(label=_("Licence"), textarea=True, code=True),
+        "metadata.labels": FieldOptions(label=_("Labels"), help_text=_("One key=value a line.")),
         **_resource_options("spec.resources"),
     }
     return FormSpec(

@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
 from django.utils.text import format_lazy
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from console.actions import DeleteSelected, LabelAction, RestartAction, ScaleAction, SetImageAction, image_at
 from console.forms.actions import ScaleField
-from console.forms.schema import FieldOptions, FormSpec, parse_quantity
+from console.forms.schema import FieldOptions, FormSpec, help_with_code, parse_quantity
 from console.progress import evacuations_in, progress_of
 from console.registry import (
     AGE,
@@ -332,12 +332,12 @@ def form_spec_v3beta1() -> FormSpec:
     )
     options["spec.config.roots"] = FieldOptions(
         label=_("Configuration roots (YAML)"),
-        help_text=format_lazy(
+        help_text=help_with_code(
             _(
                 "EMQX configuration as a YAML tree of roots (spec.config.roots). Runtime roots apply at once; "
                 "changing {roots} (except cluster.links) restarts every pod, and the preview says so."
             ),
-            roots=", ".join(STARTUP_ROOTS),
+            roots=tuple(STARTUP_ROOTS),
         ),
         code=True,
         validators=(config_roots,),
@@ -574,20 +574,25 @@ def _pause_annotation_set(obj: Resource) -> bool:
 
 PAUSE = ObjectAction(
     name="pause",
-    label="Pause",
-    done="Reconciliation paused",
-    description=(
-        f"Sets the {PAUSED_ANNOTATION} annotation: the operator stops changing this cluster "
-        "(no rollout, scaling or configuration) until it is resumed; EMQX keeps running."
+    label=pgettext_lazy("an object action: pause reconciliation", "Pause"),
+    done=_("Reconciliation paused"),
+    description=format_lazy(
+        _(
+            "Sets the {annotation} annotation: the operator stops changing this cluster "
+            "(no rollout, scaling or configuration) until it is resumed; EMQX keeps running."
+        ),
+        annotation=PAUSED_ANNOTATION,
     ),
     applies=lambda obj, summary: _is_v3(summary) and not _pause_annotation_set(obj),
     patch=lambda obj: {"metadata": {"annotations": {PAUSED_ANNOTATION: "true"}}},
 )
 RESUME = ObjectAction(
     name="resume",
-    label="Resume",
-    done="Reconciliation resumed",
-    description=f"Removes the {PAUSED_ANNOTATION} annotation: the operator acts on the spec again.",
+    label=pgettext_lazy("an object action: resume reconciliation", "Resume"),
+    done=_("Reconciliation resumed"),
+    description=format_lazy(
+        _("Removes the {annotation} annotation: the operator acts on the spec again."), annotation=PAUSED_ANNOTATION
+    ),
     # Offered as soon as the annotation is set, before the operator reports Paused.
     applies=lambda obj, summary: _is_v3(summary) and _pause_annotation_set(obj),
     patch=lambda obj: {"metadata": {"annotations": {PAUSED_ANNOTATION: None}}},

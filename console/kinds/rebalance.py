@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from console.forms.schema import FieldOptions, FormSpec
 from console.registry import AGE, NAME, NAMESPACE, STATE, Column, FormContext, ResourceAdmin, site
@@ -23,6 +23,9 @@ from emqx import images
 from emqx.errors import EmqxClientError
 from emqx.models import apps_v1beta4, apps_v2, apps_v2beta1
 from emqx.models._base import Resource
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 AnyRebalance = apps_v1beta4.Rebalance | apps_v2beta1.Rebalance
 PHASES = {"Processing": "Processing", "Completed": "Completed", "Failed": "Failed"}
@@ -102,15 +105,23 @@ def _node_states(states: Any) -> list[tuple[str, str]]:
 _STRATEGY = "spec.rebalanceStrategy"
 # (label, help, minimum): EMQX's rebalance API refuses rates below 1 and negative waits or
 # thresholds (emqx_node_rebalance's schema); the CRD itself bounds only connEvictRate.
-STRATEGY_FIELDS: dict[str, tuple[str, str | None, int | None]] = {
-    "connEvictRate": ("Connection evict rate", "Connections evicted per second on each source node.", 1),
-    "sessEvictRate": ("Session evict rate", "Sessions evicted per second on each source node.", 1),
-    "waitTakeover": ("Wait for takeover (s)", "Seconds to wait for clients to reconnect before evicting sessions.", 0),
-    "waitHealthCheck": ("Wait for health check (s)", "Seconds the load balancer needs to drop a source node.", 0),
-    "absConnThreshold": ("Absolute connection threshold", "Connections a node may have above the average.", 0),
-    "relConnThreshold": ("Relative connection threshold", "A decimal, e.g. 1.1 (10% above the average).", None),
-    "absSessThreshold": ("Absolute session threshold", "Sessions a node may have above the average.", 0),
-    "relSessThreshold": ("Relative session threshold", "A decimal, e.g. 1.1 (10% above the average).", None),
+STRATEGY_FIELDS: dict[str, tuple[StrOrPromise, StrOrPromise | None, int | None]] = {
+    "connEvictRate": (_("Connection evict rate"), _("Connections evicted per second on each source node."), 1),
+    "sessEvictRate": (_("Session evict rate"), _("Sessions evicted per second on each source node."), 1),
+    "waitTakeover": (
+        _("Wait for takeover (s)"),
+        _("Seconds to wait for clients to reconnect before evicting sessions."),
+        0,
+    ),
+    "waitHealthCheck": (
+        _("Wait for health check (s)"),
+        _("Seconds the load balancer needs to drop a source node."),
+        0,
+    ),
+    "absConnThreshold": (_("Absolute connection threshold"), _("Connections a node may have above the average."), 0),
+    "relConnThreshold": (_("Relative connection threshold"), _("A decimal, e.g. 1.1 (10% above the average)."), None),
+    "absSessThreshold": (_("Absolute session threshold"), _("Sessions a node may have above the average."), 0),
+    "relSessThreshold": (_("Relative session threshold"), _("A decimal, e.g. 1.1 (10% above the average)."), None),
 }
 
 
@@ -125,17 +136,22 @@ def operator_defaults() -> dict[str, Any]:
     }
 
 
-def _with_bounds(help_text: str | None, key: str, minimum: int | None) -> str:
+def _with_bounds(help_text: StrOrPromise | None, key: str, minimum: int | None) -> str:
     """A strategy field's help with its bounds and the operator's default (the CRD's ``default``,
     the same in v2beta1 and v1beta4): "... At least 1. The operator's default: 500." The relative
-    thresholds' bound is EMQX's (greater than 1); connEvictRate has no default (it is required)."""
+    thresholds' bound is EMQX's (greater than 1); connEvictRate has no default (it is required).
+    In the language of the request (the form is built for each one)."""
     default = operator_defaults().get(key)
-    parts = [help_text or ""]
+    parts = [str(help_text or "")]
     if key.startswith("rel"):
-        parts.append("Greater than 1.")
+        parts.append(gettext("Greater than 1."))
     elif minimum is not None:
-        parts.append(f"At least {minimum}.")
-    parts.append(f"The operator's default: {default}." if default is not None else "Required: no default.")
+        parts.append(gettext("At least %(minimum)s.") % {"minimum": minimum})
+    parts.append(
+        gettext("The operator's default: %(default)s.") % {"default": default}
+        if default is not None
+        else gettext("Required: no default.")
+    )
     return " ".join(p for p in parts if p)
 
 
@@ -146,9 +162,9 @@ def _decimal_above_one(value: Any) -> None:
     try:
         number = float(str(value))
     except ValueError:
-        raise forms.ValidationError("A decimal such as 1.1.") from None
+        raise forms.ValidationError(gettext("A decimal such as 1.1.")) from None
     if not number > 1:
-        raise forms.ValidationError("Must be greater than 1 (e.g. 1.1).")
+        raise forms.ValidationError(gettext("Must be greater than 1 (e.g. 1.1)."))
 
 
 def _instances(context: FormContext, kind: str) -> list[str]:
@@ -174,16 +190,17 @@ def form_spec(model: type[Resource], context: FormContext) -> FormSpec:
     by_kind = {kind: _instances(context, kind) for kind in kinds}
     names = sorted({n for found in by_kind.values() for n in found})
     instance = FieldOptions(
-        label="Instance",
+        label=_("Instance"),
         choices=tuple(names) if names else None,
-        help_text="The instance to rebalance, in the same namespace."
+        help_text=_("The instance to rebalance, in the same namespace.")
         if names
-        else "The name of the instance to rebalance, in the same namespace.",
+        else _("The name of the instance to rebalance, in the same namespace."),
     )
     fields = ["spec.instanceKind", "spec.instanceName"] if with_kind else ["spec.instanceName"]
     options: dict[str, FieldOptions] = {
+        "metadata.labels": FieldOptions(label=_("Labels")),
         "spec.instanceName": instance,
-        "spec.instanceKind": FieldOptions(label="Instance kind", choices=TARGET_KINDS, required=True),
+        "spec.instanceKind": FieldOptions(label=_("Instance kind"), choices=TARGET_KINDS, required=True),
         **{
             f"{_STRATEGY}.{key}": FieldOptions(
                 label=label,
@@ -202,14 +219,17 @@ def form_spec(model: type[Resource], context: FormContext) -> FormSpec:
         name = str(values.get("spec.instanceName") or "")
         known = by_kind.get(kind)
         if name and known is not None and names and name not in known:
-            return {"spec.instanceName": f"There is no {kind} called {name!r} in namespace {context.namespace}."}
+            return {
+                "spec.instanceName": gettext("There is no %(kind)s called %(name)s in namespace %(namespace)s.")
+                % {"kind": kind, "name": repr(name), "namespace": context.namespace}
+            }
         return {}
 
     return FormSpec(
         model=model,
         fieldsets=(
-            ("Rebalance", ["metadata.name", "metadata.namespace", "metadata.labels", *fields]),
-            ("Strategy", [f"{_STRATEGY}.{key}" for key in STRATEGY_FIELDS]),
+            (_("Rebalance"), ["metadata.name", "metadata.namespace", "metadata.labels", *fields]),
+            (_("Strategy"), [f"{_STRATEGY}.{key}" for key in STRATEGY_FIELDS]),
         ),
         options=options,
         # The add form opens on the operator's defaults, so that the wizard shows what it would do anyway.

@@ -6,6 +6,7 @@
   console.css); in English it is the plain escaped text, so English pages are byte for byte as before.
 - ``{% state_badge summary %}``: a summary's status badge (``Summary.badge``) in the page's language: the
   console's states translated, a condition type from the cluster as ``cluster_text``.
+- ``{{ field.help_text|field_help }}``: a form field's help text, as ``cluster_text`` when the CRD wrote it.
 - ``{{ state|state_name }}``: one of the console's state values (``Summary.state``) as people read it.
 - ``{{ label|label_name }}``: a summary's count or detail label (``Summary.counts``, ``Summary.details``) as
   people read it.
@@ -20,7 +21,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language, gettext, pgettext
 
-from console.summaries import LABEL_NAMES, STATE_NAMES, Summary
+from console.summaries import LABEL_NAMES, STATE_NAMES, Summary, label_in_sentence
 
 register = template.Library()
 
@@ -45,6 +46,15 @@ def cluster_text(value: Any) -> SafeString:
 
 
 @register.filter
+def field_help(help_text: Any) -> SafeString:
+    """A form field's help text: the console's own (translated) escaped, one taken from the CRD's
+    ``description`` (:class:`console.forms.schema.ClusterText`) as :func:`cluster_text`."""
+    if getattr(help_text, "from_cluster", False):
+        return cluster_text(help_text)
+    return conditional_escape(help_text)
+
+
+@register.filter
 def state_name(state: str) -> str:
     """``Ready`` -> "就绪" in Chinese: :data:`console.summaries.STATE_NAMES`, or ``state`` itself for a
     value it does not know."""
@@ -60,9 +70,9 @@ def label_name(label: str) -> str:
 
 @register.filter
 def label_names_or(labels: Any) -> str:
-    """["Core nodes", "Replicant nodes"] -> "core nodes or replicant nodes" (each through :func:`label_name`,
-    in lower case as inside a sentence; "核心节点或复制节点" in Chinese)."""
-    return pgettext("joins the names of a list of choices", " or ").join(str(label_name(x)).lower() for x in labels)
+    """["Core nodes", "Replicant nodes"] -> "core nodes or replicant nodes" (each as inside a sentence:
+    :func:`console.summaries.label_in_sentence`; "核心节点或复制节点" in Chinese)."""
+    return pgettext("joins the names of a list of choices", " or ").join(label_in_sentence(str(x)) for x in labels)
 
 
 @register.simple_tag

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext
 
 from console.clusters import Cluster, get_cluster
+from console.permissions import not_found
 from emqx.cache import CacheState
 from emqx.client.names import validate_name, validate_namespace
 from emqx.errors import ClusterUnreachable, InvalidName, UnknownKind
@@ -37,7 +38,7 @@ def cluster_view(view: ClusterView[P]) -> URLClusterView[P]:
     def wrapper(request: HttpRequest, cluster: str, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
         found = get_cluster(cluster)
         if found is None:
-            raise Http404(f"No cluster called {cluster!r} is configured.")
+            raise not_found(gettext("No cluster called %(cluster)s is configured."), cluster=cluster)
         try:
             if "namespace" in kwargs:
                 validate_namespace(kwargs["namespace"])

@@ -7,13 +7,14 @@ from __future__ import annotations
 import time
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext
 
 from console.audit import AuditUnavailable
 from console.clusters import Cluster
+from console.permissions import not_found
 from console.registry import ResourceAdmin
 from console.views._common import cluster_view
 from console.views.edit import remember_write
@@ -33,8 +34,8 @@ def object_action(
     try:
         chosen = admin.get_action(action)
     except KeyError:
-        raise Http404(
-            gettext("%(kind)s has no action %(action)s.") % {"kind": admin.verbose_name, "action": repr(action)}
+        raise not_found(
+            gettext("%(kind)s has no action %(action)s."), kind=str(admin.verbose_name), action=action
         ) from None
     admin.require(request.user, "change", cluster.name, namespace)
     if request.method != "POST":
@@ -44,9 +45,11 @@ def object_action(
         client = cluster.client_for(request.user, admin.kind, namespace)
         before = client.get(name)
     except NotFound:
-        raise Http404(
-            gettext("No %(kind)s %(object)s in cluster %(cluster)s.")
-            % {"kind": admin.kind, "object": f"{namespace}/{name}", "cluster": cluster.name}
+        raise not_found(
+            gettext("No %(kind)s %(object)s in cluster %(cluster)s."),
+            kind=admin.kind,
+            object=f"{namespace}/{name}",
+            cluster=cluster.name,
         ) from None
     except EmqxClientError as error:
         messages.error(request, gettext("%(action)s did nothing: %(error)s") % {"action": chosen.label, "error": error})

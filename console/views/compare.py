@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext
 
 from console import copies, diffs
 from console.clusters import Cluster, cluster_names, get_cluster
 from console.forms.copies import CompareForm
-from console.permissions import readable_namespaces, require_cluster_read, visible_namespaces
+from console.permissions import not_found, readable_namespaces, require_cluster_read, visible_namespaces
 from console.registry import ResourceAdmin
 from console.views._common import banner, cluster_view
 from emqx.errors import EmqxClientError
@@ -95,9 +95,11 @@ def object_compare(
         return render(request, template, {**context, "banner": banner(cluster, None, error=error, admin=admin)})
     obj = cache.get(namespace, name)
     if obj is None and cache.state().synced:
-        raise Http404(
-            gettext("No %(kind)s %(object)s in cluster %(cluster)s.")
-            % {"kind": admin.kind, "object": f"{namespace}/{name}", "cluster": cluster.name}
+        raise not_found(
+            gettext("No %(kind)s %(object)s in cluster %(cluster)s."),
+            kind=admin.kind,
+            object=f"{namespace}/{name}",
+            cluster=cluster.name,
         )
     clusters = readable_clusters(request.user, admin)
     others = [c for c in clusters if c != cluster.name]

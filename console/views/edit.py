@@ -20,7 +20,7 @@ from django import forms
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import select_template
 from django.urls import reverse
@@ -44,7 +44,7 @@ from console.forms.base import (
 )
 from console.forms.copies import SaveAsNewForm
 from console.forms.schema import FormSpec, ResourceForm, read_values
-from console.permissions import can_somewhere, readable_namespaces, require
+from console.permissions import can_somewhere, not_found, readable_namespaces, require
 from console.registry import FormContext, ResourceAdmin
 from console.views._common import cluster_view
 from emqx.client.names import DNS_LABEL
@@ -265,7 +265,7 @@ def _require_add(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, k
         raise PermissionDenied(
             gettext("You may not create %(names)s in this cluster.") % {"names": admin.verbose_name_plural}
         )
-    raise Http404(gettext("No %(kind)s here.") % {"kind": admin.kind})
+    raise not_found(gettext("No %(kind)s here."), kind=admin.kind)
 
 
 def _api_error(

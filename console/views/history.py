@@ -12,14 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext
 
 from console.clusters import Cluster
 from console.history import ObjectHistory
 from console.impersonation import enabled as impersonation_enabled
-from console.permissions import require_cluster_read
+from console.permissions import not_found, require_cluster_read
 from console.registry import ResourceAdmin
 from console.views._common import banner, cluster_view
 from emqx.errors import EmqxClientError
@@ -62,9 +62,11 @@ def object_history(
     except EmqxClientError as error:
         context["banner"] = banner(cluster, None, error=error, admin=admin)
     if gone and not found.exists():
-        raise Http404(
-            gettext("No %(kind)s %(object)s in cluster %(cluster)s, and no history of one.")
-            % {"kind": admin.kind, "object": f"{namespace}/{name}", "cluster": cluster.name}
+        raise not_found(
+            gettext("No %(kind)s %(object)s in cluster %(cluster)s, and no history of one."),
+            kind=admin.kind,
+            object=f"{namespace}/{name}",
+            cluster=cluster.name,
         )
     if obj is not None:
         uid = obj.metadata.uid or ""

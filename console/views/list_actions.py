@@ -19,7 +19,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core import signing
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -32,6 +32,7 @@ from console.clusters import Cluster
 from console.forms.actions import ActionSelectionForm
 from console.forms.base import production_reasons
 from console.forms.filters import ObjectFilterForm, matching_objects
+from console.permissions import not_found
 from console.registry import ResourceAdmin
 from console.views._common import cluster_view
 from console.views.objects import AFTER_SAVE_WATCH_S, LIST_SYNC_WAIT_S, settled
@@ -278,11 +279,11 @@ def action_result(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, 
     404 for a result this user's session does not hold."""
     record = request.session.get(_SESSION_KEY, {}).get(batch)
     if not isinstance(record, dict) or (record.get("cluster"), record.get("slug")) != (cluster.name, admin.slug):
-        raise Http404(gettext("No such action result (results are kept in your session only)."))
+        raise not_found(gettext("No such action result (results are kept in your session only)."))
     try:
         action = admin.get_list_action(str(record.get("action")))
     except KeyError:
-        raise Http404(gettext("No such action.")) from None
+        raise not_found(gettext("No such action.")) from None
     rows, all_settled = _result_rows(request, cluster, admin, action, record)
     failed = sum(1 for r in rows if not r["outcome"].ok)
     context = {

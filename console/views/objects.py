@@ -25,7 +25,7 @@ from console import diffs, listing
 from console.clusters import Cluster
 from console.forms.filters import ObjectFilterForm, filter_objects
 from console.models import ConditionTransition
-from console.permissions import require_cluster_read
+from console.permissions import not_found, require_cluster_read
 from console.registry import ResourceAdmin
 from console.summaries import Summary
 from console.svg import phase_strip
@@ -175,9 +175,11 @@ def _detail_context(
     state = cache.state()
     obj = cache.get(namespace, name)
     if obj is None and state.synced:
-        raise Http404(
-            gettext("No %(kind)s %(object)s in cluster %(cluster)s.")
-            % {"kind": admin.kind, "object": f"{namespace}/{name}", "cluster": cluster.name}
+        raise not_found(
+            gettext("No %(kind)s %(object)s in cluster %(cluster)s."),
+            kind=admin.kind,
+            object=f"{namespace}/{name}",
+            cluster=cluster.name,
         )
     summary = admin.summarize(obj) if obj is not None else None
     health = None
@@ -265,9 +267,11 @@ def object_events(
             {**context, "error": gettext("The Events could not be read: %(error)s") % {"error": failure}},
         )
     if obj is None:
-        raise Http404(
-            gettext("No %(kind)s %(object)s in cluster %(cluster)s.")
-            % {"kind": admin.kind, "object": f"{namespace}/{name}", "cluster": cluster.name}
+        raise not_found(
+            gettext("No %(kind)s %(object)s in cluster %(cluster)s."),
+            kind=admin.kind,
+            object=f"{namespace}/{name}",
+            cluster=cluster.name,
         )
     try:
         found = EventsClient(cluster.clientset_for(request.user).transport, namespace).list(involved_object=obj)
@@ -297,9 +301,11 @@ def object_timeline(
         if obj is not None:
             uid = obj.metadata.uid or ""
         elif state.synced:
-            raise Http404(
-                gettext("No %(kind)s %(object)s in cluster %(cluster)s.")
-                % {"kind": admin.kind, "object": f"{namespace}/{name}", "cluster": cluster.name}
+            raise not_found(
+                gettext("No %(kind)s %(object)s in cluster %(cluster)s."),
+                kind=admin.kind,
+                object=f"{namespace}/{name}",
+                cluster=cluster.name,
             )
     except EmqxClientError as error:
         page_banner = banner(cluster, None, error=error, admin=admin)

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from dataclasses import replace as dataclass_replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,9 @@ from django.core.management import call_command
 from django.test import Client
 
 from console import clusters
+from console.kinds.emqx import PAUSED_ANNOTATION
 from emqx.client.clientset import Clientset
+from emqx.errors import EmqxClientError
 from sandbox import Sandbox
 from sandbox.cluster import free_port
 from sandbox.demo_data import seed
@@ -509,3 +512,173 @@ def test_the_django_admins_role_grants_and_audit_entries_are_in_chinese(admin_cl
     assert "选择审计条目查看" in entries and ">用户名</a>" in entries and ">失败</td>" in entries
     english = admin_client.get("/admin/console/rolegrant/add/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert '<option value="viewer">Viewer (read)</option>' in english and "A namespace, or * for all." in english
+
+
+# ----- zh-rest (issue 19): the review and conflict pages, EMQX v2 and v3beta1, the API key, the 4.x brokers' and the
+# Rebalance's forms, an object's 404 ------------------------------------------------------------------------------
+
+PAGES_REST = [
+    Page("broker-add-form", "/clusters/default/emqxbrokers/add/?namespace={p}emqx-staging", "实例"),
+    Page("broker-change-form", "/clusters/default/emqxbrokers/{p}emqx-staging/legacy-broker/change/", "镜像"),
+    Page("enterprise-change-form", "/clusters/default/emqxenterprises/{p}emqx-prod/legacy-ee/change/", "许可证"),
+    Page("broker-add-form-field-error", "/clusters/default/emqxbrokers/add/", "请更正",
+         post={"metadata.name": "legacy-two", "metadata.namespace": "{p}emqx-staging",
+               "spec.template.spec.emqxContainer.image.repository": "emqx/emqx",
+               "spec.template.spec.emqxContainer.image.version": "4.4.19", "spec.replicas": "3",
+               "spec.persistent.spec.resources.requests.storage": "1.5.5"}),
+    Page("rebalance-add-form", "/clusters/default/rebalances/add/?namespace={p}emqx-prod", "策略"),
+    Page("rebalance-add-form-field-error", "/clusters/default/rebalances/add/", "请更正",
+         post={"metadata.name": "r1", "metadata.namespace": "{p}emqx-prod", "spec.instanceKind": "EMQX",
+               "spec.instanceName": "payments-gw", "spec.rebalanceStrategy.connEvictRate": "10",
+               "spec.rebalanceStrategy.relConnThreshold": "0.5"}),
+]  # fmt: skip
+PAGES += PAGES_REST
+# Values of the CRDs' enums, shown as the cluster takes them (as Recreate, Merge and Replace above): a container's
+# imagePullPolicy (Always, Never), v3beta1's evacuation strategy (Disabled), an API key's role (EMQX's own role
+# names: Administrator, Viewer, Publisher); and the binary suffixes of Kubernetes quantities (512Mi, 1Gi).
+ALLOWED_WORDS.update({"Always", "Never", "Disabled", "Administrator", "Viewer", "Publisher", "Ki", "Mi", "Gi", "Ti"})
+# ... and the annotation the Pause and Resume buttons' tooltips name (apps.emqx.io/paused), a name in a title.
+ALLOWED_WORDS.update(re.split(r"[/.]", PAUSED_ANNOTATION))
+
+
+def test_the_review_and_the_conflict_of_an_edit_are_in_chinese(
+    world: World, chinese: Client, sandbox: Sandbox, namespace: str
+) -> None:
+    from tests import factories
+    from tests.support import form_data
+
+    with Clientset.from_kubeconfig(sandbox.kubeconfig) as cs:
+        emqxes = cs.apps_v2beta1.emqxes(namespace)
+        emqxes.create(factories.emqx("shared", namespace=namespace))
+        url = f"/clusters/default/emqx/{namespace}/shared/change/"
+        page = chinese.get(url).content.decode()
+        data = {**form_data(page, "emqx-form"), "spec.coreTemplate.spec.replicas": "3"}
+        review = chinese.post(url, data)
+        assert review.status_code == 200
+        html = review.content.decode()
+        assert 'id="changes"' in html and 'id="preview-form"' in html
+        _no_english(html, world, "the review")
+        yaml_page = chinese.get(url + "?mode=yaml").content.decode()
+        yaml_data = form_data(yaml_page, "emqx-form")
+        yaml_data["yaml"] = yaml_data["yaml"].replace("metadata:\n", "metadata:\n  labels:\n    team: iot\n", 1)
+        yaml_review = chinese.post(url, yaml_data)
+        assert yaml_review.status_code == 200
+        _no_english(yaml_review.content.decode(), world, "the review of a YAML edit")
+        theirs = emqxes.get("shared")
+        theirs.metadata.labels = {"owner": "them"}
+        emqxes.update(theirs)  # someone else saves first
+        conflict = chinese.post(url, {**data, "step": "save"})
+        assert conflict.status_code == 409
+        html = conflict.content.decode()
+        assert 'id="conflict"' in html and "冲突" in html
+        _no_english(html, world, "the conflict")
+
+
+def test_an_objects_404_says_which_object_in_chinese(world: World, chinese: Client, admin_user: Any) -> None:
+    prefix = world.prefix
+    for what, url in [
+        ("detail", f"/clusters/default/emqx/{prefix}emqx-prod/no-such-one/"),
+        ("compare", f"/clusters/default/emqx/{prefix}emqx-prod/no-such-one/compare/"),
+        ("history", f"/clusters/default/rebalances/{prefix}emqx-prod/no-such-one/history/"),
+        ("unknown cluster", "/clusters/nowhere/emqx/"),
+    ]:
+        # Until the console's cache of the kind has synced, a detail page of an unknown name says it is loading.
+        eventually(lambda url=url: chinese.get(url).status_code == 404, 30, message=f"{what}: never a 404")
+        response = chinese.get(url)
+        html = response.content.decode()
+        said = re.search(r'<p id="reason">(.*?)</p>', html, re.S)
+        assert said is not None and ("没有" in said.group(1) or "未配置" in said.group(1)), f"{what}: {html[:3000]}"
+        assert "<code>" in said.group(1), f"{what}: the names are marked as names"
+        _no_english(html, world, f"404 of {what}")
+    english = Client(HTTP_ACCEPT_LANGUAGE="en")
+    english.force_login(admin_user)
+    html = english.get(f"/clusters/default/emqx/{prefix}emqx-prod/no-such-one/").content.decode()
+    assert f"No EMQX <code>{prefix}emqx-prod/no-such-one</code> in cluster <code>default</code>." in html
+
+
+@dataclass(frozen=True)
+class OtherLines:
+    """The 2.3 and 3.0 demo data (EMQX v2; EMQX v3beta1 and an EMQXAPIKey) under a prefix of its own, their
+    statuses written by the simulated operator; the clusters' kubeconfigs."""
+
+    prefix: str
+    kubeconfigs: dict[str, Path]
+
+
+@pytest.fixture(scope="module")
+def other_lines(sandbox_23: Sandbox, sandbox_30: Sandbox) -> OtherLines:
+    prefix = f"i18n-{secrets.token_hex(2)}-"
+    shown = {"2.3": (sandbox_23, "emqx-prod", "mqtt-edge"), "3.0": (sandbox_30, "emqx-pilot", "mqtt-next")}
+    for line, (box, namespace, name) in shown.items():
+        with Clientset.from_kubeconfig(box.kubeconfig, field_manager="emqx-operator") as cs:
+            seed(cs, line, prefix=prefix)
+            emqx = cs.for_kind("EMQX", prefix + namespace)
+            sim = Simulator(cs, pace=0.2, namespace=prefix + namespace).start()
+            try:
+                eventually(
+                    lambda emqx=emqx, name=name: bool((emqx.get(name).to_dict().get("status") or {}).get("conditions")),
+                    60,
+                    message=f"the simulated operator wrote no status on {line}",
+                )
+            finally:
+                sim.stop()
+    return OtherLines(prefix, {"v2": sandbox_23.kubeconfig, "v3": sandbox_30.kubeconfig})
+
+
+OTHER_PAGES = [
+    Page("emqx-v2-detail", "/clusters/v2/emqx/{p}emqx-prod/mqtt-edge/", "核心节点就绪"),
+    Page("emqx-v2-change-form", "/clusters/v2/emqx/{p}emqx-prod/mqtt-edge/change/", "核心节点资源"),
+    Page("emqx-v3beta1-detail", "/clusters/v3/emqx/{p}emqx-pilot/mqtt-next/", "核心节点就绪"),
+    Page("emqx-v3beta1-change-form", "/clusters/v3/emqx/{p}emqx-pilot/mqtt-next/change/", "核心节点资源"),
+    Page("apikey-detail", "/clusters/v3/emqxapikeys/{p}emqx-pilot/mqtt-next-ci/", "概要"),
+    Page("apikey-add-form", "/clusters/v3/emqxapikeys/add/?namespace={p}emqx-pilot", "角色"),
+    Page("apikey-change-form", "/clusters/v3/emqxapikeys/{p}emqx-pilot/mqtt-next-ci/change/", "角色"),
+    Page("apikeys-list", "/clusters/v3/emqxapikeys/", "mqtt-next-ci"),
+]  # fmt: skip
+
+
+def _other_words(kubeconfig: Path) -> tuple[set[str], set[str]]:
+    """:func:`_cluster_words` of a 2.3 or 3.0 cluster (EMQX, and the API keys where served)."""
+    names: set[str] = set()
+    texts: set[str] = set()
+    with Clientset.from_kubeconfig(kubeconfig) as cs:
+        for kind in ("EMQX", "EMQXAPIKey", "Rebalance"):
+            try:
+                items = cs.for_kind(kind, None).list().items
+            except EmqxClientError:  # a kind this line does not serve
+                continue
+            for obj in items:
+                doc = obj.to_dict()
+                meta = doc.get("metadata") or {}
+                spec = doc.get("spec") or {}
+                for name in (meta.get("name", ""), meta.get("namespace", ""), str(spec.get("instanceName") or "")):
+                    names |= {name, *name.split("-")}
+                names |= {str(v) for v in (meta.get("labels") or {}).values()}
+                names |= {part for k in (meta.get("labels") or {}) for part in (str(k), *str(k).split("/"))}
+                for ref in ("emqxRef", "secretRef"):
+                    ref_name = str((spec.get(ref) or {}).get("name") or "")
+                    names |= {ref_name, *ref_name.split("-")}
+                for condition in (doc.get("status") or {}).get("conditions") or []:
+                    texts |= {str(condition.get(key) or "") for key in ("type", "reason", "message")}
+                # The key's description is the user's own text, shown as written.
+                texts.add(str(spec.get("description") or ""))
+    return names, {t for t in texts if t}
+
+
+@pytest.mark.parametrize("page", OTHER_PAGES, ids=lambda p: p.id)
+def test_the_v2_and_v3beta1_pages_and_the_api_keys_in_chinese_show_no_english(
+    page: Page, world: World, other_lines: OtherLines, chinese: Client, settings: Any
+) -> None:
+    clusters.reset()
+    settings.CONSOLE_CLUSTERS = [
+        {"name": cluster, "kubeconfig": str(kubeconfig)} for cluster, kubeconfig in other_lines.kubeconfigs.items()
+    ]
+    url = page.url.format(p=other_lines.prefix)
+    load: Callable[[], str] = lambda: _get(chinese, dataclass_replace(page, url=url), world)  # noqa: E731
+    eventually(lambda: page.shows in load(), 30, message=f"{page.id}: {page.shows!r} never appeared")
+    html = load()
+    cluster = url.split("/")[2]
+    names, cluster_texts = _other_words(other_lines.kubeconfigs[cluster])
+    prefixed = set(other_lines.prefix.split("-"))
+    leftovers = english_words(html, world.allowed | names | prefixed | {"v2", "v3"}, cluster_texts)
+    assert not leftovers, f"{page.id}: English words not marked for translation:\n" + "\n".join(leftovers)

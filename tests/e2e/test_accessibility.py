@@ -214,6 +214,27 @@ def _conflict(v: Visit) -> None:
     expect(v.page.locator("#conflict")).to_be_visible()
 
 
+# The same in any language: the change form's review button by what it posts, not by its English name.
+_REVIEW_BUTTON = 'button[name="step"][value="preview"]'
+
+
+def _review_a_change_in_any_language(v: Visit) -> None:
+    v.goto("/clusters/default/emqx/{p}emqx-staging/canary/change/")
+    v.page.locator('[name="spec.replicantTemplate.spec.replicas"]').fill("3")
+    v.page.locator(_REVIEW_BUTTON).click()
+    expect(v.page.locator("#changes")).to_be_visible()
+
+
+def _conflict_in_any_language(v: Visit) -> None:
+    v.goto("/clusters/default/emqx/{p}emqx-staging/canary/change/")
+    v.world.clientset.for_kind("EMQX", v.world.ns("emqx-staging")).patch(
+        "canary", {"metadata": {"labels": {"touched-by": secrets.token_hex(3)}}}
+    )
+    v.page.locator('[name="spec.replicantTemplate.spec.replicas"]').fill("2")
+    v.page.locator(_REVIEW_BUTTON).click()
+    expect(v.page.locator("#conflict")).to_be_visible()
+
+
 def _review_a_copy(v: Visit) -> None:
     v.goto("/clusters/default/emqx/{p}emqx-prod/payments-gw/saveasnew/")
     v.page.locator('[name="name"]').fill(f"payments-gw-{secrets.token_hex(2)}")
@@ -381,6 +402,24 @@ SCREENS = [
     Screen("emqx-v3beta1-detail", "/clusters/next/emqx/{p}emqx-pilot/mqtt-next/"),
     Screen("emqx-v3beta1-change", "/clusters/next/emqx/{p}emqx-pilot/mqtt-next/change/"),
     *_kind_pages("emqxapikeys", "emqx-pilot", "mqtt-next-ci", cluster="next"),
+    # In Simplified Chinese (issue 19, zh-rest): the review and conflict of an edit, the 4.x and Rebalance forms,
+    # EMQX v3beta1 and the API key's pages.
+    Screen("emqx-preview-zh", "", arrive=_review_a_change_in_any_language, language="zh-hans"),
+    Screen("emqx-conflict-zh", "", arrive=_conflict_in_any_language, language="zh-hans"),
+    Screen(
+        "emqxbrokers-change-zh",
+        "/clusters/default/emqxbrokers/{p}emqx-staging/legacy-broker/change/",
+        language="zh-hans",
+    ),
+    Screen(
+        "rebalances-wizard-zh",
+        "/clusters/default/rebalances/add/?namespace={p}emqx-prod&spec.instanceKind=EMQX&spec.instanceName=payments-gw",
+        language="zh-hans",
+    ),
+    Screen("emqx-v3beta1-detail-zh", "/clusters/next/emqx/{p}emqx-pilot/mqtt-next/", language="zh-hans"),
+    Screen("emqx-v3beta1-change-zh", "/clusters/next/emqx/{p}emqx-pilot/mqtt-next/change/", language="zh-hans"),
+    Screen("emqxapikeys-detail-zh", "/clusters/next/emqxapikeys/{p}emqx-pilot/mqtt-next-ci/", language="zh-hans"),
+    Screen("emqxapikeys-add-zh", "/clusters/next/emqxapikeys/add/?namespace={p}emqx-pilot", language="zh-hans"),
 ]
 
 
