@@ -4,23 +4,38 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from emqx.cache import Informer
 from emqx.client.clientset import Clientset
 from emqx.models.apps_v2beta1 import EMQX
+from emqx.store import MemoryStore, SqliteStore, Store
 from sandbox import Sandbox
 from tests import factories
 from tests.support import eventually
 
 
-@pytest.fixture
-def informer(clientset: Clientset) -> Iterator[Informer[EMQX]]:
-    inf = Informer(clientset.apps_v2beta1.emqxes(None)).start()
+@pytest.fixture(params=["memory", "sqlite"])
+def informer(request: pytest.FixtureRequest, clientset: Clientset, tmp_path: Path) -> Iterator[Informer[EMQX]]:
+    """An informer of every EMQX, keeping them in memory or in a SQLite file (emqx.store): each test of the
+    cache runs against both."""
+    store: Store[EMQX] = (
+        MemoryStore()
+        if request.param == "memory"
+        else SqliteStore(tmp_path / "store.sqlite3", cluster="sandbox", kind="EMQX", model=EMQX, columns=summary)
+    )
+    inf = Informer(clientset.apps_v2beta1.emqxes(None), store=store).start()
     assert inf.wait_for_sync(15)
     yield inf
     inf.stop()
+    store.close()
+
+
+def summary(obj: EMQX) -> dict[str, str]:
+    """Summary columns as a caller (the console) would give them: the image, and whether the model fits."""
+    return {"image": getattr(obj.spec, "image", None) or "", "understood": "no" if obj.problems else "yes"}
 
 
 def test_it_holds_objects_that_existed_before_it_started(clientset: Clientset, namespace: str) -> None:
