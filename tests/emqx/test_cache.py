@@ -159,3 +159,22 @@ def test_during_an_outage_it_never_claims_to_be_healthy(
         assert informer.wait_for_change(before, timeout=3.5) == before
         assert not informer.state().healthy
     eventually(lambda: informer.state().healthy, timeout=30)
+
+
+def test_a_writer_reads_its_own_write_at_once_and_never_an_older_one(
+    clientset: Clientset, informer: Informer[EMQX], namespace: str
+) -> None:
+    """What the console's save does (console/views/edit.py): observe() the server's answer, forget() a delete."""
+    emqxes = clientset.apps_v2beta1.emqxes(namespace)
+    created = emqxes.create(factories.emqx("mine", namespace=namespace))
+    informer.observe(created)
+    assert informer.get(namespace, "mine") is not None  # at once, whether or not the watch event is in
+
+    changed = emqxes.patch("mine", {"spec": {"image": "emqx/emqx:5.7.0"}})
+    informer.observe(changed)
+    informer.observe(created)  # an older answer arriving late changes nothing
+    assert informer.get(namespace, "mine").spec.image == "emqx/emqx:5.7.0"  # type: ignore[union-attr]
+
+    emqxes.delete("mine")
+    informer.forget(namespace, "mine")
+    assert informer.get(namespace, "mine") is None
