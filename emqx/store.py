@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from emqx.client.resource import _compact_managed_fields
 from emqx.client.watch import EventType
@@ -486,11 +486,13 @@ class _SqliteReads(Generic[T]):
 
 
 class SqliteStore(_SqliteReads[T]):
-    """The writer of one kind of one cluster in a SQLite file (WAL, ``synchronous=NORMAL``), on one connection.
+    """The writer of one kind of one cluster in a SQLite file (WAL, ``synchronous=NORMAL``).
 
-    ``path``: the file (created, or rebuilt when stamped with another :data:`SCHEMA_VERSION`); several stores
-    (kinds, clusters) may share it. ``model``: the kind's class, to parse documents back. ``columns``: the summary
-    columns of an object (``{name: value}``: names are identifiers), stored with it and counted; None for none.
+    ``path``: the file (created, or rebuilt when stamped with another :data:`SCHEMA_VERSION`); the stores of a
+    process that share a file (its kinds and clusters) share one connection (one page cache, one writer), opened
+    by the first and closed with the last. ``model``: the kind's class, to parse documents back. ``columns``:
+    the summary columns of an object (``{name: value}``: names are identifiers), stored with it and counted;
+    None for none.
     Raises sqlite3.Error when the file cannot be opened or written."""
 
     def __init__(
@@ -506,8 +508,10 @@ class SqliteStore(_SqliteReads[T]):
         self.path = Path(path)
         self.cluster, self.kind, self._model, self._columns = cluster, kind, model, columns
         self._lru, self._lru_lock, self._lru_size = OrderedDict(), threading.Lock(), lru_size
-        self._lock = threading.RLock()
-        self._db = _open_writer(self.path)
+        self._shared = _Shared.open(self.path)
+        self._lock = self._shared.lock
+        self._db = self._shared.db
+        self._closed = False
 
     @staticmethod
     def reader(
@@ -534,8 +538,12 @@ class SqliteStore(_SqliteReads[T]):
             db.execute("COMMIT")
 
     def close(self) -> None:
+        """Let go of the shared connection (closed with the last store of the file; idempotent)."""
         with self._lock:
-            self._db.close()
+            if self._closed:
+                return
+            self._closed = True
+        self._shared.release()
 
     # ----- writing ----------------------------------------------------------------------
 
@@ -666,6 +674,36 @@ class SqliteStore(_SqliteReads[T]):
         """The state row's generation (0 before any): the writer's own count of changes."""
         state = self.state()
         return 0 if state is None else state.generation
+
+
+class _Shared:
+    """The one writing connection of a process to a file, and the lock its stores take turns with."""
+
+    _open: ClassVar[dict[Path, _Shared]] = {}
+    _registry_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.db, self.lock = path, _open_writer(path), threading.RLock()
+        self.users = 0
+
+    @classmethod
+    def open(cls, path: Path) -> _Shared:
+        key = path.resolve()
+        with cls._registry_lock:
+            shared = cls._open.get(key)
+            if shared is None:
+                shared = cls._open[key] = _Shared(key)
+            shared.users += 1
+            return shared
+
+    def release(self) -> None:
+        with _Shared._registry_lock:
+            self.users -= 1
+            if self.users > 0 or _Shared._open.get(self.path) is not self:
+                return
+            del _Shared._open[self.path]
+        with self.lock:
+            self.db.close()
 
 
 def _open_writer(path: Path) -> sqlite3.Connection:
