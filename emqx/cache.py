@@ -13,6 +13,10 @@ status polls) take from the store and cause **no** API request, however many of 
 * Cached objects carry ``metadata.managedFields`` in a compact form: who wrote through which
   apiVersion, and the top-level parts each owns, but not which fields (read the live object
   for those): ResourceClient.with_compact_managed_fields.
+* The objects live in a :class:`~emqx.store.Store`: a dict in this process by default, or a SQLite file
+  (:class:`~emqx.store.SqliteStore`) that other processes read; the informer keeps nothing per object
+  itself. A store that already holds a synced kind (a file a previous writer left) is resumed from: the
+  watch starts from its resourceVersion, and a ``410 Gone`` relists and applies the difference.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from emqx.client.resource import ResourceClient
 from emqx.client.watch import EventType, Watch
 from emqx.errors import ApiError, ClusterUnreachable, EmqxClientError
 from emqx.models._base import Resource
+from emqx.store import MemoryStore, Store, SyncState
 
 __all__ = ["CacheState", "Informer"]
 
@@ -82,10 +87,11 @@ class Informer(Generic[T]):
     """Keeps every object of one kind (all namespaces, or one) in memory, current.
 
     ``client`` is a resource client for all namespaces (``cs.apps_v2beta1.emqxes(None)``).
-    Call :meth:`start` once; readers use :meth:`list`, :meth:`get`, :meth:`state`.
+    ``store`` holds the objects (default: a new :class:`~emqx.store.MemoryStore`); the informer is
+    its only writer. Call :meth:`start` once; readers use :meth:`list`, :meth:`get`, :meth:`state`.
     """
 
-    def __init__(self, client: ResourceClient[T], *, name: str = "") -> None:
+    def __init__(self, client: ResourceClient[T], *, name: str = "", store: Store[T] | None = None) -> None:
         # managedFields without their field sets: those are a fifth of the cache's memory and
         # nothing reads them from it (client-go's informers drop managedFields whole).
         self._client = client.with_compact_managed_fields()
@@ -93,7 +99,7 @@ class Informer(Generic[T]):
         self.serial = next(_SERIALS)
         """Unique in the process, never reused (unlike id()): with ``generation``, names a state of
         this store for readers that remember what they computed from it."""
-        self._store: dict[Key, T] = {}
+        self._store: Store[T] = MemoryStore() if store is None else store
         self._lock = threading.Condition()
         self._generation = 0
         self._synced = False
@@ -108,6 +114,13 @@ class Informer(Generic[T]):
         self._listeners: list[Callable[[EventType, T], None]] = []
         self._restarts = 0
         self._relists = 0
+        saved = self._store.state()
+        if saved is not None and saved.synced and saved.resource_version:
+            # The store holds the whole kind as of that resourceVersion: serve it (maybe stale) and resume.
+            self._synced = True
+            self._resource_version = saved.resource_version
+            self._generation = saved.generation
+            self._restarts, self._relists, self._last_sync = saved.restarts, saved.relists, saved.last_sync
 
     # ----- lifecycle -------------------------------------------------------------------
 
@@ -172,22 +185,22 @@ class Informer(Generic[T]):
 
     def list(self, namespace: str | None = None) -> list[T]:
         """The cached objects (of one namespace, or all), sorted by namespace and name."""
-        with self._lock:
-            items = [o for (ns, _), o in self._store.items() if namespace is None or ns == namespace]
-        items.sort(key=lambda o: (o.metadata.namespace or "", o.metadata.name or ""))
-        return items
+        return self._store.list(namespace)
 
     def get(self, namespace: str, name: str) -> T | None:
-        with self._lock:
-            return self._store.get((namespace, name))
+        return self._store.get(namespace, name)
+
+    @property
+    def store(self) -> Store[T]:
+        """Where the objects are kept (:mod:`emqx.store`)."""
+        return self._store
 
     def invalid(self) -> dict[Key, str]:
         """Objects the server holds that do not fit the model (written by a newer operator, or
         through another version), by (namespace, name), with the reasons. They stay in the store
         as not-understood objects (``obj.problems``; emqx.models.Resource.read): visible,
         readable as YAML, editable and deletable."""
-        with self._lock:
-            return {key: "; ".join(obj.problems) for key, obj in self._store.items() if obj.problems}
+        return self._store.invalid()
 
     def _on_invalid(self, raw: Mapping[str, Any], error: Exception) -> None:
         meta = raw.get("metadata")
@@ -196,12 +209,10 @@ class Informer(Generic[T]):
         log.warning("informer %s: %s/%s: %s", self.name, meta.get("namespace") or "", meta.get("name") or "", error)
 
     def namespaces(self) -> builtins.list[str]:
-        with self._lock:
-            return sorted({ns for ns, _ in self._store})
+        return self._store.namespaces()
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._store)
+        return len(self._store)
 
     # ----- writing (the informer's thread, or a writer that knows better) --------------
 
@@ -209,33 +220,54 @@ class Informer(Generic[T]):
         """Record an object the caller just wrote and got back from the server, so the
         writer's next read sees its own write even before the watch event arrives.
         Ignored when the cache already holds a newer resourceVersion."""
-        key = (obj.metadata.namespace or "", obj.metadata.name or "")
         with self._lock:
-            current = self._store.get(key)
-            if current is not None and _newer_or_same(current, obj):
+            current = self._store.resource_version(obj.metadata.namespace or "", obj.metadata.name or "")
+            if current is not None and _newer_or_same(current, obj.metadata.resource_version):
                 return
-            self._store[key] = obj
-            self._bump()
+            self._commit(lambda state: self._store.apply(EventType.MODIFIED, obj, state))
 
     def forget(self, namespace: str, name: str) -> None:
         """Drop an object the caller just deleted."""
         with self._lock:
-            if self._store.pop((namespace, name), None) is not None:
-                self._bump()
+            self._commit(lambda state: self._store.delete(namespace, name, state))
 
-    def _bump(self) -> None:
-        self._generation += 1
+    def _sync_state(self, generation: int | None = None) -> SyncState:
+        """The state as the store records it (call with the lock held)."""
+        return SyncState(
+            synced=self._synced,
+            healthy=self._healthy,
+            error=self._error,
+            error_kind=self._error_kind,
+            last_sync=self._last_sync,
+            generation=self._generation if generation is None else generation,
+            restarts=self._restarts,
+            relists=self._relists,
+            resource_version=self._resource_version,
+        )
+
+    def _commit(self, write: Callable[[SyncState], object]) -> None:
+        """Write a change to the store with the next generation, then publish it (call with the lock
+        held). ``write`` returns False when it changed nothing: the generation stays."""
+        state = self._sync_state(self._generation + 1)
+        if write(state) is False:
+            return
+        self._generation = state.generation
         self._lock.notify_all()
 
-    def _apply(self, kind: EventType, obj: T) -> None:
-        key = (obj.metadata.namespace or "", obj.metadata.name or "")
+    def _bump(self) -> None:
+        """A change of state only (health): recorded in the store with the new generation."""
+        self._commit(self._store.set_state)
+
+    def _count_restart(self) -> None:
         with self._lock:
-            if kind is EventType.DELETED:
-                self._store.pop(key, None)
-            else:
-                self._store[key] = obj
+            self._restarts += 1
+            self._store.set_state(self._sync_state())
+
+    def _apply(self, kind: EventType, obj: T, resource_version: str | None) -> None:
+        with self._lock:
             self._last_sync = time.time()
-            self._bump()
+            self._resource_version = resource_version
+            self._commit(lambda state: self._store.apply(kind, obj, state))
         for listener in self._listeners:
             try:
                 listener(kind, obj)
@@ -255,11 +287,10 @@ class Informer(Generic[T]):
 
     def _replace(self, items: builtins.list[T], resource_version: str | None) -> None:
         with self._lock:
-            self._store = {(o.metadata.namespace or "", o.metadata.name or ""): o for o in items}
             self._resource_version = resource_version
             self._synced = True
             self._last_sync = time.time()
-            self._bump()
+            self._commit(lambda state: self._store.replace(items, state))
 
     def _run(self) -> None:
         backoff = _BACKOFF_START_S
@@ -277,20 +308,24 @@ class Informer(Generic[T]):
                     self._client.list(limit=1)
                 self._set_health(True)
                 backoff = _BACKOFF_START_S
-                with self._lock:
-                    known = list(self._store.values())
+                # Only what the watch needs to diff a relist after 410 Gone (identity and resourceVersion).
+                known = self._store.known()
                 watch = self._client.watch(
                     resource_version=self._resource_version, known=known, on_invalid=self._on_invalid
                 )
                 self._watch = watch
                 if self._stop.is_set():
                     watch.stop()
+                relists = watch.relists
                 for event in watch:
                     if event.type is EventType.BOOKMARK:
                         self._resource_version = watch.resource_version
                         continue
-                    self._apply(event.type, event.object)
-                    self._resource_version = watch.resource_version
+                    if watch.relists != relists:  # a 410 Gone: the watch LISTed the kind again
+                        with self._lock:
+                            self._relists += watch.relists - relists
+                        relists = watch.relists
+                    self._apply(event.type, event.object, watch.resource_version)
                     if not self._healthy:
                         self._set_health(True)
             except (ApiError, ClusterUnreachable, EmqxClientError) as error:
@@ -298,8 +333,7 @@ class Informer(Generic[T]):
                     break
                 log.info("informer %s: %s; retrying in %.1f s", self.name, error, backoff)
                 self._set_health(False, error)
-                with self._lock:
-                    self._restarts += 1
+                self._count_restart()
                 if not isinstance(error, ClusterUnreachable):
                     # Anything but a transport failure may mean our resourceVersion is no
                     # good any more: start again from a fresh LIST.
@@ -309,8 +343,7 @@ class Informer(Generic[T]):
             except Exception as error:  # never let the cache thread die silently
                 log.exception("informer %s: unexpected failure", self.name)
                 self._set_health(False, error)
-                with self._lock:
-                    self._restarts += 1
+                self._count_restart()
                 self._resource_version = None
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, _BACKOFF_MAX_S)
@@ -318,9 +351,9 @@ class Informer(Generic[T]):
                 self._watch = None
 
 
-def _newer_or_same(current: Resource, incoming: Resource) -> bool:
-    """resourceVersions are opaque strings, but etcd's are integers; compare as such when both are."""
-    a, b = current.metadata.resource_version, incoming.metadata.resource_version
+def _newer_or_same(a: str | None, b: str | None) -> bool:
+    """Whether resourceVersion ``a`` is newer than or the same as ``b``. resourceVersions are opaque
+    strings, but etcd's are integers; compare as such when both are."""
     if a and b and a.isdigit() and b.isdigit():
         return int(a) >= int(b)
     return False

@@ -10,7 +10,9 @@ A :class:`Watch` is an iterator of :class:`WatchEvent`. It
   against what it knows (``ADDED`` / ``MODIFIED`` / ``DELETED``, marked ``synthetic``), then
   keeps watching from the LIST's resourceVersion. Pass ``known=`` (the objects you already
   have, e.g. the items of the LIST whose resourceVersion you resume from) so that the diff is
-  exact; objects it never heard of come back as ``ADDED``;
+  exact; objects it never heard of come back as ``ADDED``. Of each known object the watch keeps
+  only its uid and resourceVersion (what the diff compares), so a ``DELETED`` it derives carries
+  an object with nothing but its identity (namespace, name, uid, resourceVersion);
 * passes ``BOOKMARK`` events on (``allow_watch_bookmarks``) and records their resourceVersion.
 
 ``stop()`` (from any thread) ends the iteration; so does leaving a ``with`` block.
@@ -28,7 +30,7 @@ from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
 
 from emqx.errors import Gone, ResponseDecodeError, Status, api_error_from_status
-from emqx.models._base import Resource
+from emqx.models._base import ObjectMeta, Resource
 
 if TYPE_CHECKING:
     from emqx.client.resource import InvalidHandler, ResourceClient
@@ -77,6 +79,11 @@ def _key(obj: Resource) -> tuple[str, str]:
     return (obj.metadata.namespace or "", obj.metadata.name or "")
 
 
+def _identity(obj: Resource) -> tuple[str | None, str | None]:
+    """What a relist's diff compares of a known object: its uid and resourceVersion."""
+    return (obj.metadata.uid, obj.metadata.resource_version)
+
+
 class Watch(Generic[T]):
     """An iterator of typed watch events; see the module docstring."""
 
@@ -100,7 +107,7 @@ class Watch(Generic[T]):
         self._field_selector = field_selector
         self._bookmarks = allow_watch_bookmarks
         self._timeout = timeout_seconds
-        self._known: dict[tuple[str, str], T] = {_key(o): o for o in known or ()}
+        self._known: dict[tuple[str, str], tuple[str | None, str | None]] = {_key(o): _identity(o) for o in known or ()}
         self._page_size = relist_page_size
         self._request_timeout = request_timeout_seconds
         self._on_invalid = on_invalid
@@ -214,8 +221,13 @@ class Watch(Generic[T]):
         if event_type is EventType.DELETED:
             self._known.pop(_key(item), None)
         else:
-            self._known[_key(item)] = item
+            self._known[_key(item)] = _identity(item)
         return WatchEvent(event_type, item)
+
+    def _gone(self, key: tuple[str, str], identity: tuple[str | None, str | None]) -> T:
+        """The object a derived DELETED carries: its identity only, the rest unset (not validated)."""
+        meta = ObjectMeta(namespace=key[0] or None, name=key[1], uid=identity[0], resourceVersion=identity[1])
+        return self._client.resource.model_construct(metadata=meta)
 
     def _relist(self) -> Iterator[WatchEvent[T]]:
         """LIST everything the watch covers and emit the difference to what is known."""
@@ -228,23 +240,23 @@ class Watch(Generic[T]):
             on_invalid=self._on_invalid,
         )
         previous = self._known
-        current: dict[tuple[str, str], T] = {}
+        current: dict[tuple[str, str], tuple[str | None, str | None]] = {}
         events: list[WatchEvent[T]] = []
         for item in items:
             key = _key(item)
-            current[key] = item
+            current[key] = _identity(item)
             before = previous.get(key)
             if before is None:
                 events.append(WatchEvent(EventType.ADDED, item, synthetic=True))
-            elif before.metadata.uid and item.metadata.uid and before.metadata.uid != item.metadata.uid:
+            elif before[0] and item.metadata.uid and before[0] != item.metadata.uid:
                 # deleted and created again under the same name while we were not watching
-                events.append(WatchEvent(EventType.DELETED, before, synthetic=True))
+                events.append(WatchEvent(EventType.DELETED, self._gone(key, before), synthetic=True))
                 events.append(WatchEvent(EventType.ADDED, item, synthetic=True))
-            elif before.metadata.resource_version != item.metadata.resource_version:
+            elif before[1] != item.metadata.resource_version:
                 events.append(WatchEvent(EventType.MODIFIED, item, synthetic=True))
         for key, before in previous.items():
             if key not in current:
-                events.append(WatchEvent(EventType.DELETED, before, synthetic=True))
+                events.append(WatchEvent(EventType.DELETED, self._gone(key, before), synthetic=True))
         self._known = current
         self._resource_version = resource_version
         for event in events:

@@ -4,23 +4,38 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from emqx.cache import Informer
 from emqx.client.clientset import Clientset
 from emqx.models.apps_v2beta1 import EMQX
+from emqx.store import MemoryStore, SqliteStore, Store
 from sandbox import Sandbox
 from tests import factories
 from tests.support import eventually
 
 
-@pytest.fixture
-def informer(clientset: Clientset) -> Iterator[Informer[EMQX]]:
-    inf = Informer(clientset.apps_v2beta1.emqxes(None)).start()
+@pytest.fixture(params=["memory", "sqlite"])
+def informer(request: pytest.FixtureRequest, clientset: Clientset, tmp_path: Path) -> Iterator[Informer[EMQX]]:
+    """An informer of every EMQX, keeping them in memory or in a SQLite file (emqx.store): each test of the
+    cache runs against both."""
+    store: Store[EMQX] = (
+        MemoryStore()
+        if request.param == "memory"
+        else SqliteStore(tmp_path / "store.sqlite3", cluster="sandbox", kind="EMQX", model=EMQX, columns=summary)
+    )
+    inf = Informer(clientset.apps_v2beta1.emqxes(None), store=store).start()
     assert inf.wait_for_sync(15)
     yield inf
     inf.stop()
+    store.close()
+
+
+def summary(obj: EMQX) -> dict[str, str]:
+    """Summary columns as a caller (the console) would give them: the image, and whether the model fits."""
+    return {"image": getattr(obj.spec, "image", None) or "", "understood": "no" if obj.problems else "yes"}
 
 
 def test_it_holds_objects_that_existed_before_it_started(clientset: Clientset, namespace: str) -> None:
@@ -144,3 +159,22 @@ def test_during_an_outage_it_never_claims_to_be_healthy(
         assert informer.wait_for_change(before, timeout=3.5) == before
         assert not informer.state().healthy
     eventually(lambda: informer.state().healthy, timeout=30)
+
+
+def test_a_writer_reads_its_own_write_at_once_and_never_an_older_one(
+    clientset: Clientset, informer: Informer[EMQX], namespace: str
+) -> None:
+    """What the console's save does (console/views/edit.py): observe() the server's answer, forget() a delete."""
+    emqxes = clientset.apps_v2beta1.emqxes(namespace)
+    created = emqxes.create(factories.emqx("mine", namespace=namespace))
+    informer.observe(created)
+    assert informer.get(namespace, "mine") is not None  # at once, whether or not the watch event is in
+
+    changed = emqxes.patch("mine", {"spec": {"image": "emqx/emqx:5.7.0"}})
+    informer.observe(changed)
+    informer.observe(created)  # an older answer arriving late changes nothing
+    assert informer.get(namespace, "mine").spec.image == "emqx/emqx:5.7.0"  # type: ignore[union-attr]
+
+    emqxes.delete("mine")
+    informer.forget(namespace, "mine")
+    assert informer.get(namespace, "mine") is None
