@@ -38,19 +38,17 @@ from console.clusters import Cluster
 from console.registry import ResourceAdmin
 
 PANELS_KEPT = 256
-"""How many status panels a process remembers (the least recently served go first). A panel is a
-few KiB: 256 of them are about 2 MiB, and cover every object being watched by someone at once in
-a fleet of thousands (only objects that have not settled are polled)."""
+"""How many status panels a process remembers (the least recently served go first). A panel is
+0.5-2 KiB in the tests' objects (tests/console/test_status_poll_memo.py), a few KiB with a table of
+nodes: 256 of them stay around 1 MiB, and cover every object being watched by someone at once in a
+fleet of thousands (only objects that have not settled are polled)."""
 
 
 class RenderedPartials:
-    """A bounded, thread-safe LRU of rendered HTML by key (``maxsize`` entries). ``renders`` counts
-    the renders it asked for (misses), ``served`` every answer."""
+    """A bounded, thread-safe LRU of rendered HTML by key (``maxsize`` entries)."""
 
     def __init__(self, maxsize: int = PANELS_KEPT) -> None:
         self.maxsize = maxsize
-        self.renders = 0
-        self.served = 0
         self._kept: OrderedDict[Hashable, str] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -59,11 +57,9 @@ class RenderedPartials:
         whether it may be remembered (False: it holds something of this request's own); with ``key``
         None nothing is remembered either."""
         with self._lock:
-            self.served += 1
             if key is not None and key in self._kept:
                 self._kept.move_to_end(key)
                 return self._kept[key]
-            self.renders += 1
         html, rememberable = render()
         if key is not None and rememberable:
             with self._lock:
@@ -73,19 +69,10 @@ class RenderedPartials:
                     self._kept.popitem(last=False)
         return html
 
-    def forget(self, key: Hashable) -> None:
-        """Drop what is remembered under ``key`` (nothing if none)."""
-        with self._lock:
-            self._kept.pop(key, None)
-
     def clear(self) -> None:
-        """Forget every panel (tests; a process that changes its templates)."""
+        """Forget every panel."""
         with self._lock:
             self._kept.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._kept)
 
 
 STATUS_PANELS = RenderedPartials()
