@@ -189,6 +189,9 @@ class ResourceAdmin:
     has_timeline: ClassVar[bool] = False
     """The console records the kind's condition changes (console.timeline)."""
     has_events: ClassVar[bool] = True
+    status_panel_permissions: ClassVar[tuple[str, ...]] = ()
+    """The permissions (``has_<verb>_permission``) the kind's status panel shows something by (a link
+    only some may follow): the remembered panels are kept apart by them (console.rendered)."""
     has_scale: ClassVar[bool] = False
     counted: ClassVar[bool] = True
     """The dashboards count the kind's objects as instances (EMQX clusters, not Rebalances)."""

@@ -256,6 +256,7 @@ class RebalanceAdmin(ResourceAdmin):
     )
     counted = False
     status_follows_spec = False
+    status_panel_permissions = ("delete",)  # the Stop link of rebalances/_status.html
     list_filter_labels = ("environment",)  # no version facet: its Version column is the target instance
     create_hint = _("kind Rebalance, apiVersion apps.emqx.io/v2beta1")
     menu_order = 30

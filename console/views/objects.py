@@ -27,6 +27,7 @@ from console.forms.filters import ObjectFilterForm, filter_objects
 from console.models import ConditionTransition
 from console.permissions import not_found, require_cluster_read
 from console.registry import ResourceAdmin
+from console.rendered import STATUS_PANELS, status_panel_key
 from console.summaries import Summary
 from console.svg import phase_strip
 from console.timeline import RECORDER, history, recording_enabled
@@ -221,6 +222,20 @@ def _status_gone(request: HttpRequest, admin: ResourceAdmin, why: str, namespace
     return HttpResponseStopPolling(render_to_string(admin.get_template_names("_status_gone"), context, request))
 
 
+def _per_request(request: HttpRequest) -> tuple[object, object]:
+    """What a render leaves on the request when it put something of this request's own in the HTML:
+    the CSRF token (``get_token`` flags the cookie) and the CSP nonce (django-csp makes it on first use)."""
+    return request.META.get("CSRF_COOKIE_NEEDS_UPDATE"), getattr(request, "_csp_nonce", None)
+
+
+def _render_status_panel(request: HttpRequest, admin: ResourceAdmin, context: dict[str, Any]) -> tuple[str, bool]:
+    """The status panel's HTML, and whether it may be served to other requests (console.rendered):
+    not when the render asked for this request's CSRF token or CSP nonce."""
+    before = _per_request(request)
+    html = render_to_string(admin.get_template_names("_status"), {"admin": admin, **context}, request)
+    return html, _per_request(request) == before
+
+
 @cluster_view
 def object_status(
     request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, namespace: str, name: str
@@ -231,7 +246,11 @@ def object_status(
     To a poll (an htmx request) it also answers, with 286, when the object is gone or the user may
     no longer see it: the panel says which, and the page's Edit and Delete are withdrawn (an
     out-of-band delete of ``#object-tools``), instead of a 404 that htmx would leave unswapped
-    under a "live" mark forever. A request that is not a poll gets the 404 as before."""
+    under a "live" mark forever. A request that is not a poll gets the 404 as before.
+
+    The panel's HTML is rendered once per state of what it shows and served from memory to the
+    later polls of that state, by any viewer who may see the object (console.rendered); the user's
+    permission is checked on every poll first."""
     poll = bool(getattr(request, "htmx", False))
     if poll and not admin.has_view_permission(request.user, cluster.name, namespace):
         return _status_gone(request, admin, "withdrawn", namespace, name)
@@ -241,7 +260,10 @@ def object_status(
         if not poll:
             raise
         return _status_gone(request, admin, "deleted", namespace, name)
-    content = render_to_string(admin.get_template_names("_status"), {"admin": admin, **context}, request)
+    content = STATUS_PANELS.get_or_render(
+        status_panel_key(request, cluster, admin, namespace, name, context),
+        lambda: _render_status_panel(request, admin, context),
+    )
     if context.get("settled") and context["banner"] is None:
         return HttpResponseStopPolling(content)
     return HttpResponse(content)
