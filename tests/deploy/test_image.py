@@ -149,7 +149,8 @@ def test_the_app_holds_only_what_runs_it(buildah: Buildah, container: str) -> No
     listed = buildah("run", "--isolation", "chroot", container, "--", "sh", "-c", "ls -A /app; ls /app/staticfiles")
     assert listed.returncode == 0, listed.stderr
     top, _, static = listed.stdout.partition("admin\n")
-    assert set(top.split()) == {"console", "deploy", "emqx", "manage.py", "static", "staticfiles", "templates"}
+    expected = {"console", "deploy", "emqx", "locale", "manage.py", "static", "staticfiles", "templates"}
+    assert set(top.split()) == expected
     assert "console" in static.split()  # collected at build time
     tools = buildah("run", "--isolation", "chroot", container, "--", "sh", "-c", "ls /opt/console/bin")
     assert "pytest" not in tools.stdout and "pip" not in tools.stdout.split()  # the runtime requirements only
@@ -183,6 +184,10 @@ def test_gunicorn_serves_the_application(buildah: Buildah, image: str, container
         assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")  # collected, served
         login = requests.get(f"{base}/login/", headers=proxied, timeout=10, allow_redirects=False)
         assert login.status_code == 200 and 'name="password"' in login.text
+        # The translations were compiled at build time (locale/*.mo is never committed).
+        in_chinese = {**proxied, "Accept-Language": "zh-CN,zh;q=0.9"}
+        chinese = requests.get(f"{base}/login/", headers=in_chinese, timeout=10, allow_redirects=False)
+        assert '<html lang="zh-hans">' in chinese.text and "<h1>登录</h1>" in chinese.text, chinese.text[:2000]
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
