@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from console.cluster_events import EventsSnapshot
@@ -145,17 +145,20 @@ class _Remembered:
 FLEET = _Remembered()
 
 
-# (cluster, kind) -> ((the informer's serial, its generation, the recorder's memory version), instances, their
-# namespaces): a poll that finds nothing changed reuses the classification of the previous one.
-_memo: dict[tuple[str, str], tuple[tuple[int, int, int], list[Instance], list[str]]] = {}
+# (cluster, kind, language) -> ((the informer's serial, its generation, the recorder's memory version, the
+# language), instances, their namespaces): a poll that finds nothing changed reuses the classification of the
+# previous one. The language is part of it: an instance's reason ("node … not running") is translated text.
+_memo: dict[tuple[str, str, str], tuple[tuple[int, int, int, str], list[Instance], list[str]]] = {}
 _memo_lock = threading.Lock()
 
 
-def _classified(cluster: str, kind: str, informer: Any) -> tuple[tuple[int, int, int], list[Instance], list[str]]:
-    """(the key of this classification, the cache's instances classified, their namespaces sorted)."""
-    key = (informer.serial, informer.state().generation, RECORDER.memory_version)
+def _classified(cluster: str, kind: str, informer: Any) -> tuple[tuple[int, int, int, str], list[Instance], list[str]]:
+    """(the key of this classification, the cache's instances classified, their namespaces sorted), in the
+    active language (the instances' reasons are translated)."""
+    language = translation.get_language() or ""
+    key = (informer.serial, informer.state().generation, RECORDER.memory_version, language)
     with _memo_lock:
-        cached = _memo.get((cluster, kind))
+        cached = _memo.get((cluster, kind, language))
     if cached is not None and cached[0] == key:
         return cached
     seen_ready = RECORDER.was_ready_at
@@ -165,7 +168,7 @@ def _classified(cluster: str, kind: str, informer: Any) -> tuple[tuple[int, int,
     ]
     entry = (key, instances, sorted({i.namespace for i in instances}))
     with _memo_lock:
-        _memo[(cluster, kind)] = entry
+        _memo[(cluster, kind, language)] = entry
     return entry
 
 

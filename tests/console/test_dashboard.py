@@ -194,6 +194,23 @@ def test_a_stopped_node_makes_an_instance_degraded_and_says_which(client: Client
     assert rows == [("faulty", "node emqx@faulty-core-0 not running")]
 
 
+def test_a_degraded_reason_is_in_each_viewers_language_whoever_looked_first(
+    client: Client, fleet: dict[str, str]
+) -> None:
+    # The dashboards remember their counts between polls; the reasons are translated text, so they are
+    # remembered per language (a Chinese viewer after an English one was shown the English reason).
+    _viewer(client, fleet["namespace"])
+    eventually(lambda: total(_page(client), "instances") == "7")
+
+    def reasons(language: str) -> list[str]:
+        degraded = _page(client, HTTP_ACCEPT_LANGUAGE=language).split('id="degraded"')[1].split("</div>")[0]
+        return re.findall(r'<td class="why">([^<]*)</td>', degraded)
+
+    assert reasons("en") == ["node emqx@faulty-core-0 not running"]
+    assert reasons("zh-CN,zh;q=0.9") == ["节点 emqx@faulty-core-0 未运行"]
+    assert reasons("en") == ["node emqx@faulty-core-0 not running"]
+
+
 def test_an_instance_that_falls_back_from_ready_is_degraded_but_an_edit_is_progressing(
     client: Client, clientset: Clientset, namespace: str, console_cluster: clusters.Cluster
 ) -> None:
