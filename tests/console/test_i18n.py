@@ -780,3 +780,14 @@ def test_every_page_of_the_console_is_rendered_in_chinese_somewhere() -> None:
     )
     assert not missing, "routes with no page in PAGES or OTHER_PAGES, nor a reason in NOT_PAGES:\n" + "\n".join(missing)
     assert not set(NOT_PAGES) - set(ours), "NOT_PAGES names a route that no longer exists"
+
+
+def test_since_is_the_start_of_a_range_in_the_audit_filter_and_a_point_in_time_in_the_status(
+    world: World, chinese: Client
+) -> None:
+    """One English word, two meanings (pgettext): the newcomer's walk found both as 持续时间 ("a duration")."""
+    audit = chinese.get("/audit/").content.decode()
+    assert re.search(r'<label>起始时间 <input[^>]*name="since"', audit), "the audit filter's 'Since': a range's start"
+    status = chinese.get(ONE.format(p=world.prefix) + "_status", HTTP_HX_REQUEST="true").content.decode()
+    assert '<th scope="col">起始于</th>' in status, "the conditions' 'Since' column says since when"
+    assert "持续时间" not in audit + status
