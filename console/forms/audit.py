@@ -41,7 +41,9 @@ class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(required=False, choices=_action_choices, label=_("Action"))
     outcome = forms.ChoiceField(required=False, choices=[("", ANY), *AuditEntry.Outcome.choices], label=_("Outcome"))
     since = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label=pgettext_lazy("the start of a time range", "Since")
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        label=pgettext_lazy("the start of a time range", "Since"),
     )
     until = forms.DateTimeField(
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label=_("Until")
