@@ -27,7 +27,7 @@ import bisect
 import datetime as dt
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, overload
 
 from django.utils.translation import gettext, pgettext, pgettext_lazy
@@ -155,26 +155,8 @@ class NotReadyForLong(Sequence[tuple[Instance, dt.timedelta]]):
 
 
 @dataclass(frozen=True)
-class Counts:
-    """What :func:`aggregate` counts that does not depend on the time: computed once per change of the
-    instances counted (console.views.dashboard remembers it), then read at each poll's ``now``."""
-
-    by_kind: dict[str, dict[str, int]]
-    by_state: dict[str, int]
-    instances: int
-    nodes_ready: int
-    nodes_desired: int
-    versions: list[tuple[str, int]]
-    degraded: list[Instance]
-    waiting: list[Instance]
-    """Every instance that is not Ready and has a since, the longest waiting first (oldest since)."""
-    sinces: list[dt.datetime]
-    """``waiting``'s since, in the same order (for a bisection by the threshold)."""
-
-
-@dataclass(frozen=True)
-class Totals:
-    """The numbers of a set of instances (one cluster's, or the fleet's)."""
+class Tally:
+    """The numbers of a set of instances (one cluster's, or the fleet's) that do not depend on the time."""
 
     by_kind: dict[str, dict[str, int]]
     """kind -> state -> count; every kind and state present."""
@@ -184,14 +166,30 @@ class Totals:
     nodes_desired: int
     versions: list[tuple[str, int]]
     """(version, instances), most used first."""
+    degraded: list[Instance]
+    """Every degraded instance, by cluster, namespace and name."""
+
+
+@dataclass(frozen=True)
+class Counts(Tally):
+    """What :func:`count` gives: computed once per change of the instances counted (console.views.dashboard
+    remembers it), then read at each poll's ``now`` by :func:`totals_at`."""
+
+    waiting: list[Instance]
+    """Every instance that is not Ready and has a since, the longest waiting first (oldest since)."""
+    sinces: list[dt.datetime]
+    """``waiting``'s since, in the same order (for a bisection by the threshold)."""
+
+
+@dataclass(frozen=True)
+class Totals(Tally):
+    """The numbers of a set of instances at one time."""
+
     not_ready: Sequence[tuple[Instance, dt.timedelta]]
     """Instances not Ready for longer than the threshold, longest first."""
-    degraded: list[Instance] = field(default_factory=list)
-    """Every degraded instance, by cluster, namespace and name."""
 
     @property
     def kinds(self) -> list[tuple[str, str, list[tuple[str, int]], int]]:
-        """(kind, label, [(state, count)] in STATES order, total) per kind, for tables."""
         return [
             (k, kind_label(k), [(s, self.by_kind[k][s]) for s in STATES], sum(self.by_kind[k].values()))
             for k in self.by_kind
@@ -242,16 +240,8 @@ def totals_at(counts: Counts, *, now: dt.datetime, threshold: dt.timedelta) -> T
     """:class:`Totals` of ``counts`` at ``now``: those not Ready for longer than ``threshold`` are the
     ones whose since is before ``now - threshold`` (a bisection: no pass over the instances)."""
     late = bisect.bisect_left(counts.sinces, now - threshold)
-    return Totals(
-        by_kind=counts.by_kind,
-        by_state=counts.by_state,
-        instances=counts.instances,
-        nodes_ready=counts.nodes_ready,
-        nodes_desired=counts.nodes_desired,
-        versions=counts.versions,
-        not_ready=NotReadyForLong(counts.waiting, now, late),
-        degraded=counts.degraded,
-    )
+    tally = {f.name: getattr(counts, f.name) for f in fields(Tally)}
+    return Totals(**tally, not_ready=NotReadyForLong(counts.waiting, now, late))
 
 
 def aggregate(

@@ -26,15 +26,14 @@ a bounded LRU per process (``STATUS_PANELS``).
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone, translation
 
 from console.clusters import Cluster
+from console.memo import Remembered
 from console.registry import ResourceAdmin
 
 PANELS_KEPT = 256
@@ -44,39 +43,9 @@ nodes: 256 of them stay around 1 MiB, and cover every object being watched by so
 fleet of thousands (only objects that have not settled are polled)."""
 
 
-class RenderedPartials:
-    """A bounded, thread-safe LRU of rendered HTML by key (``maxsize`` entries)."""
-
-    def __init__(self, maxsize: int = PANELS_KEPT) -> None:
-        self.maxsize = maxsize
-        self._kept: OrderedDict[Hashable, str] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_render(self, key: Hashable | None, render: Callable[[], tuple[str, bool]]) -> str:
-        """The HTML remembered under ``key``, or else ``render()``'s. ``render`` returns the HTML and
-        whether it may be remembered (False: it holds something of this request's own); with ``key``
-        None nothing is remembered either."""
-        with self._lock:
-            if key is not None and key in self._kept:
-                self._kept.move_to_end(key)
-                return self._kept[key]
-        html, rememberable = render()
-        if key is not None and rememberable:
-            with self._lock:
-                self._kept[key] = html
-                self._kept.move_to_end(key)
-                while len(self._kept) > self.maxsize:
-                    self._kept.popitem(last=False)
-        return html
-
-    def clear(self) -> None:
-        """Forget every panel."""
-        with self._lock:
-            self._kept.clear()
-
-
-STATUS_PANELS = RenderedPartials()
-"""The status panels of this process (console.views.objects.object_status)."""
+STATUS_PANELS: Remembered[tuple[str, bool]] = Remembered(PANELS_KEPT)
+"""The status panels of this process, each with whether it may be served to other requests
+(console.views.objects.object_status)."""
 
 
 def _minutes_since(when: dt.datetime | None, now: dt.datetime) -> int | None:

@@ -16,9 +16,8 @@ import datetime as dt
 import functools
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Any, TypeVar, cast
+from collections.abc import Hashable
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -41,6 +40,7 @@ from console.dashboard import (
     totals_at,
 )
 from console.forms.audit import sees_others_entries, visible_entries
+from console.memo import Remembered
 from console.models import AuditEntry
 from console.permissions import readable_namespaces, visible_kind_namespaces
 from console.registry import site
@@ -49,7 +49,6 @@ from console.timeline import RECORDER
 from console.views._common import cluster_view
 
 RECENT_EVENTS = 10
-_T = TypeVar("_T")
 RECENT_ACTIONS = 10
 
 
@@ -108,41 +107,11 @@ def _board(request: HttpRequest, cluster: Cluster, peeks: dict[tuple[str, str], 
     return board
 
 
-class _Remembered:
-    """What the dashboards computed from the caches, by what it was computed from (the caches'
-    identities and generations, the condition timeline's memory version, the namespaces the user
-    may see, the kinds counted): a poll that finds nothing changed reads the last answer instead of
-    going over every instance of the fleet again. Keys name their inputs exactly, so a change in any
-    cache, or in what a user may see, is a new key: never a stale answer. The last ``size`` keys are
-    kept (a fleet view is one key per cluster and one for the fleet; users who see different
-    namespaces have keys of their own; each value holds references to the instances it lists).
-    ``computations`` counts the values computed (the misses)."""
-
-    def __init__(self, size: int = 64) -> None:
-        self._lock = threading.Lock()
-        self._size = size
-        self._values: OrderedDict[Hashable, Any] = OrderedDict()
-        self.computations = 0
-
-    def get(self, key: Hashable, compute: Callable[[], _T]) -> _T:
-        with self._lock:
-            if key in self._values:
-                self._values.move_to_end(key)
-                return cast(_T, self._values[key])
-        value = compute()  # outside the lock: two polls may compute the same value once each
-        with self._lock:
-            self.computations += 1
-            self._values[key] = value
-            while len(self._values) > self._size:
-                self._values.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
-
-
-FLEET = _Remembered()
+FLEET: Remembered[Any] = Remembered(64)
+"""What the dashboards computed from the caches, by what it was computed from (the caches' identities and
+generations, the condition timeline's memory version, the namespaces the user may see, the kinds counted): a
+fleet view is one key per cluster and one for the fleet; users who see different namespaces have keys of their
+own; each value holds references to the instances it lists."""
 
 
 # (cluster, kind, language) -> ((the informer's serial, its generation, the recorder's memory version, the

@@ -260,9 +260,10 @@ def object_status(
         if not poll:
             raise
         return _status_gone(request, admin, "deleted", namespace, name)
-    content = STATUS_PANELS.get_or_render(
+    content, _ = STATUS_PANELS.get(
         status_panel_key(request, cluster, admin, namespace, name, context),
         lambda: _render_status_panel(request, admin, context),
+        keep=lambda rendered: rendered[1],
     )
     if context.get("settled") and context["banner"] is None:
         return HttpResponseStopPolling(content)
