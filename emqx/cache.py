@@ -28,19 +28,21 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from emqx.client.resource import ResourceClient
 from emqx.client.watch import EventType, Watch
 from emqx.errors import ApiError, ClusterUnreachable, EmqxClientError
 from emqx.models._base import Resource
-from emqx.store import MemoryStore, Store, SyncState
+from emqx.store import MemoryStore, SqliteReader, Store, SyncState
 
-__all__ = ["CacheState", "Informer"]
+__all__ = ["Cache", "CacheState", "Informer", "Lister"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=Resource)
+D = TypeVar("D")
 Key = tuple[str, str]  # (namespace, name)
 
 _BACKOFF_START_S = 0.2
@@ -357,3 +359,228 @@ def _newer_or_same(a: str | None, b: str | None) -> bool:
     if a and b and a.isdigit() and b.isdigit():
         return int(a) >= int(b)
     return False
+
+
+# ----- reading another process's informer -------------------------------------------------------------------
+
+READ_YOUR_WRITES_WAIT_S = 2.0
+"""How long :meth:`Lister.observe` waits for the writer's watch to store a write the caller just made (the watch
+event arrives in milliseconds when the cluster is well); after that the write is shown from this process's memory."""
+OVERLAY_KEEP_S = 30.0
+"""How long a write the store has not caught up with is shown from this process's memory, at most."""
+FILE_POLL_S = 0.05
+"""How often one thread per file asks SQLite whether another connection committed (``PRAGMA data_version``)."""
+
+
+class _FileChanges:
+    """One thread per SQLite file in this process that wakes the waiters of :meth:`Lister.wait_for_change` when
+    another connection commits to it: one cheap ``PRAGMA data_version`` every :data:`FILE_POLL_S`."""
+
+    _watches: dict[Path, _FileChanges] = {}
+    _registry_lock = threading.Lock()
+
+    def __init__(self, reader: SqliteReader[Any]) -> None:
+        self.changed = threading.Condition()
+        self.count = 0
+        self._reader = reader
+        threading.Thread(target=self._run, name=f"file-changes-{reader.path.name}", daemon=True).start()
+
+    @classmethod
+    def of(cls, path: Path, model: type[Any]) -> _FileChanges:
+        key = path.resolve()
+        with cls._registry_lock:
+            watch = cls._watches.get(key)
+            if watch is None:
+                watch = cls._watches[key] = _FileChanges(SqliteReader(key, "", "", model))
+            return watch
+
+    def _run(self) -> None:
+        last: tuple[int, int] | None = None
+        while True:
+            try:
+                with self._reader._connection() as db:
+                    version = (
+                        None
+                        if db is None
+                        else (self._reader._local.inode, db.execute("PRAGMA data_version").fetchone()[0])
+                    )
+            except Exception:  # a file being rebuilt: ask again next time
+                version = None
+            if version != last:
+                last = version
+                with self.changed:
+                    self.count += 1
+                    self.changed.notify_all()
+            time.sleep(FILE_POLL_S)
+
+
+class Lister(Generic[T]):
+    """An informer's store read from another process: the same reads as :class:`Informer` (``list``, ``get``,
+    ``namespaces``, ``invalid``, ``state``, ``wait_for_sync``, ``wait_for_change``) over a
+    :class:`~emqx.store.SqliteReader`, for the worker processes of a pod whose one writer runs the informers
+    (client-go's lister, reading an indexer it does not fill). Never a request to the API server.
+
+    ``state()`` is the writer's, as it wrote it in the file (``synced`` False and no error until a writer has
+    written one). ``observe()``/``forget()`` give read-your-writes across processes: they wait up to
+    :data:`READ_YOUR_WRITES_WAIT_S` for the writer's watch to store the change, then keep it in this process's
+    memory until the store has it (at most :data:`OVERLAY_KEEP_S`). ``add_listener`` is refused: events are the
+    writer's. ``digests(decode)``: the writer's per-object digests (:meth:`SqliteReader.digests`)."""
+
+    def __init__(self, reader: SqliteReader[T], *, name: str = "") -> None:
+        self._reader = reader
+        self.name = name or f"{reader.cluster}/{reader.kind}"
+        self.serial = next(_SERIALS)
+        self._changes = _FileChanges.of(reader.path, reader._model)
+        self._overlay_lock = threading.Lock()
+        # (namespace, name) -> (the object, or None when deleted; its resourceVersion; monotonic time kept until)
+        self._overlay: dict[Key, tuple[T | None, str | None, float]] = {}
+
+    @property
+    def store(self) -> SqliteReader[T]:
+        return self._reader
+
+    def start(self) -> Lister[T]:
+        """Nothing to start: the writer runs the informer (kept for the Informer's interface)."""
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._reader.close()
+
+    def add_listener(self, listener: Callable[[EventType, T], None]) -> None:
+        """Raises TypeError: a lister sees no events (listen in the writer's process)."""
+        raise TypeError(f"{self.name}: a Lister has no events; listen to the writer's Informer")
+
+    def state(self) -> CacheState:
+        saved = self._reader.current_state()
+        if saved is None:
+            return CacheState(False, False, "", "", None, 0)
+        return CacheState(
+            synced=saved.synced,
+            healthy=saved.healthy,
+            error=saved.error,
+            error_kind=saved.error_kind,
+            last_sync=saved.last_sync,
+            generation=saved.generation,
+            restarts=saved.restarts,
+            relists=saved.relists,
+        )
+
+    def wait_for_change(self, generation: int, timeout: float) -> int:
+        """Block until the writer's generation differs from ``generation`` (or ``timeout``); the generation."""
+        deadline = time.monotonic() + timeout
+        while (now := self.state().generation) == generation:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            with self._changes.changed:
+                self._changes.changed.wait(min(left, 1.0))
+        return now
+
+    def wait_for_sync(self, timeout: float) -> bool:
+        """Block until the writer has stored its first LIST (or ``timeout``); True when synced."""
+        deadline = time.monotonic() + timeout
+        while not self.state().synced:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            with self._changes.changed:
+                self._changes.changed.wait(min(left, 1.0))
+        return True
+
+    # ----- reads, with this process's own writes the store has not caught up with ----------------
+
+    def _pending(self) -> dict[Key, tuple[T | None, str | None, float]]:
+        """The overlay, without what the store has caught up with or what has been kept too long."""
+        with self._overlay_lock:
+            if not self._overlay:
+                return {}
+            now = time.monotonic()
+            for key, (obj, version, until) in list(self._overlay.items()):
+                if now >= until or self._caught_up(key, obj, version):
+                    del self._overlay[key]
+            return dict(self._overlay)
+
+    def _caught_up(self, key: Key, obj: T | None, version: str | None) -> bool:
+        stored = self._reader.resource_version(*key)
+        if obj is None:
+            return stored is None or stored != version
+        return stored is not None and (stored == version or _newer_or_same(stored, version))
+
+    def get(self, namespace: str, name: str) -> T | None:
+        pending = self._pending().get((namespace, name))
+        if pending is not None:
+            return pending[0]
+        return self._reader.get(namespace, name)
+
+    def list(self, namespace: str | None = None) -> builtins.list[T]:
+        """Every object (of one namespace, or all), parsed (see :meth:`SqliteReader.list`: a list page reads
+        :meth:`digests` instead), in (namespace, name) order."""
+        items = self._reader.list(namespace)
+        pending = self._pending()
+        if not pending:
+            return items
+        merged = {(o.metadata.namespace or "", o.metadata.name or ""): o for o in items}
+        for key, (obj, _, _) in pending.items():
+            if namespace is not None and key[0] != namespace:
+                continue
+            if obj is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = obj
+        return [merged[key] for key in sorted(merged)]
+
+    def digests(self, decode: Callable[[bytes], D], digest: Callable[[T], D]) -> builtins.list[D]:
+        """The writer's digests decoded (:meth:`SqliteReader.digests`), in (namespace, name) order, with this
+        process's own pending writes as ``digest(obj)`` gives them (the same shape ``decode`` returns)."""
+        items = self._reader.digests(decode)
+        pending = self._pending()
+        if not pending:
+            return [d for _, d in items]
+        merged = dict(items)
+        for key, (obj, _, _) in pending.items():
+            if obj is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = digest(obj)
+        return [merged[key] for key in sorted(merged)]
+
+    def namespaces(self) -> builtins.list[str]:
+        pending = self._pending()
+        found = set(self._reader.namespaces())
+        found |= {key[0] for key, (obj, _, _) in pending.items() if obj is not None}
+        return sorted(found)
+
+    def invalid(self) -> dict[Key, str]:
+        return self._reader.invalid()
+
+    def __len__(self) -> int:
+        return len(self._reader)
+
+    # ----- read-your-writes ---------------------------------------------------------------------------
+
+    def observe(self, obj: T) -> None:
+        """The caller just wrote ``obj`` and got it back from the server: wait (up to
+        :data:`READ_YOUR_WRITES_WAIT_S`) for the writer to store it, else show it from this process meanwhile."""
+        key = (obj.metadata.namespace or "", obj.metadata.name or "")
+        self._await(key, obj, obj.metadata.resource_version)
+
+    def forget(self, namespace: str, name: str) -> None:
+        """The caller just deleted the object: wait for the writer to drop it, else hide it here meanwhile."""
+        with self._overlay_lock:
+            self._overlay.pop((namespace, name), None)  # a write of ours the store never had is gone with it
+        self._await((namespace, name), None, self._reader.resource_version(namespace, name))
+
+    def _await(self, key: Key, obj: T | None, version: str | None) -> None:
+        deadline = time.monotonic() + READ_YOUR_WRITES_WAIT_S
+        while not self._caught_up(key, obj, version):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                with self._overlay_lock:
+                    self._overlay[key] = (obj, version, time.monotonic() + OVERLAY_KEEP_S)
+                return
+            with self._changes.changed:
+                self._changes.changed.wait(min(left, FILE_POLL_S * 2))
+
+
+Cache = Informer[T] | Lister[T]
+"""What a page reads a kind from: this process's :class:`Informer`, or a :class:`Lister` of another process's."""

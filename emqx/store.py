@@ -61,8 +61,12 @@ T = TypeVar("T", bound=Resource)
 Key = tuple[str, str]  # (namespace, name)
 Columns = Callable[[Any], Mapping[str, str]]
 """The caller's summary of an object: ``{column: value}``, e.g. the console's state, version and kind_version."""
+Digest = Callable[[Any], bytes]
+"""The caller's digest of an object, as bytes (the console: its list summary, pickled), stored beside it so that a
+reader in another process has what its pages show without parsing the document: :meth:`SqliteReader.digests`."""
+D = TypeVar("D")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """``PRAGMA user_version`` of a file this module writes; a file with another is rebuilt, never read."""
 
 LRU_SIZE = 256
@@ -249,6 +253,8 @@ CREATE TABLE objects (
 CREATE INDEX objects_by_name ON objects (cluster, kind, name);
 -- The documents apart: a row is ~150 bytes, a compressed EMQX ~1.6 KB (docs/benchmarks.md, store (c)).
 CREATE TABLE documents (id INTEGER PRIMARY KEY, document BLOB NOT NULL);
+-- The caller's digest of each object (the console's list summary), apart too: read only for rows that changed.
+CREATE TABLE digests (id INTEGER PRIMARY KEY, digest BLOB NOT NULL);
 CREATE TABLE labels (object INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (object, key))
     WITHOUT ROWID;
 CREATE INDEX labels_by_value ON labels (key, value, object);
@@ -492,7 +498,7 @@ class SqliteStore(_SqliteReads[T]):
     process that share a file (its kinds and clusters) share one connection (one page cache, one writer), opened
     by the first and closed with the last. ``model``: the kind's class, to parse documents back. ``columns``:
     the summary columns of an object (``{name: value}``: names are identifiers), stored with it and counted;
-    None for none.
+    None for none. ``digest``: the caller's bytes for an object (:data:`Digest`), stored with it; None for none.
     Raises sqlite3.Error when the file cannot be opened or written."""
 
     def __init__(
@@ -503,10 +509,12 @@ class SqliteStore(_SqliteReads[T]):
         kind: str,
         model: type[T],
         columns: Columns | None = None,
+        digest: Digest | None = None,
         lru_size: int = LRU_SIZE,
     ) -> None:
         self.path = Path(path)
         self.cluster, self.kind, self._model, self._columns = cluster, kind, model, columns
+        self._digest = digest
         self._lru, self._lru_lock, self._lru_size = OrderedDict(), threading.Lock(), lru_size
         self._shared = _Shared.open(self.path)
         self._lock = self._shared.lock
@@ -572,6 +580,8 @@ class SqliteStore(_SqliteReads[T]):
             ),
         ).fetchone()
         db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?)", (object_id, zlib.compress(document)))
+        if self._digest is not None:
+            db.execute("INSERT OR REPLACE INTO digests VALUES (?, ?)", (object_id, self._digest(obj)))
         db.execute("DELETE FROM labels WHERE object = ?", (object_id,))
         db.executemany(
             "INSERT INTO labels VALUES (?, ?, ?)", [(object_id, k, v) for k, v in (obj.metadata.labels or {}).items()]
@@ -599,6 +609,7 @@ class SqliteStore(_SqliteReads[T]):
             return False
         db.execute("DELETE FROM labels WHERE object = ?", (object_id,))
         db.execute("DELETE FROM documents WHERE id = ?", (object_id,))
+        db.execute("DELETE FROM digests WHERE id = ?", (object_id,))
         db.execute("DELETE FROM objects WHERE id = ?", (object_id,))
         return True
 
@@ -638,6 +649,7 @@ class SqliteStore(_SqliteReads[T]):
             owned = "SELECT id FROM objects WHERE cluster = ? AND kind = ?"
             db.execute(f"DELETE FROM labels WHERE object IN ({owned})", scope)
             db.execute(f"DELETE FROM documents WHERE id IN ({owned})", scope)
+            db.execute(f"DELETE FROM digests WHERE id IN ({owned})", scope)
             db.execute("DELETE FROM objects WHERE cluster = ? AND kind = ?", scope)
             db.execute("DELETE FROM counts WHERE cluster = ? AND kind = ?", scope)
             deltas: Counter[tuple[str, str]] = Counter()
@@ -752,6 +764,10 @@ class SqliteReader(_SqliteReads[T]):
         self.cluster, self.kind, self._model = cluster, kind, model
         self._lru, self._lru_lock, self._lru_size = OrderedDict(), threading.Lock(), lru_size
         self._local = threading.local()
+        # digests(): the decoded digests by key with their resourceVersion, and the list as of a generation.
+        self._digest_lock = threading.Lock()
+        self._decoded: dict[Key, tuple[str, Any]] = {}
+        self._digest_list: tuple[int, int, builtins.list[Any]] | None = None  # (inode, generation, decoded)
 
     def _open(self) -> sqlite3.Connection | None:
         try:
@@ -772,7 +788,7 @@ class SqliteReader(_SqliteReads[T]):
             db.execute("PRAGMA mmap_size = 0")
         except sqlite3.Error:
             return None
-        local.db, local.inode, local.data_version, local.generation = db, inode, None, 0
+        local.db, local.inode, local.data_version, local.state = db, inode, None, None
         return db
 
     @contextmanager
@@ -788,15 +804,70 @@ class SqliteReader(_SqliteReads[T]):
     def generation(self) -> int:
         """The writer's generation (grows by one on every change; 0 before any). Cheap when nothing changed:
         ``PRAGMA data_version`` only, the state row when another connection has committed since."""
+        state = self.current_state()
+        return 0 if state is None else state.generation
+
+    def current_state(self) -> SyncState | None:
+        """:meth:`state`, read again only when another connection has committed since this thread last asked
+        (``PRAGMA data_version``): what a page may ask many times per request."""
         with self._connection() as db:
             if db is None:
-                return 0
+                return None
             (data_version,) = db.execute("PRAGMA data_version").fetchone()
             local = self._local
             if data_version != local.data_version:
-                state = self._state(db)
-                local.data_version, local.generation = data_version, 0 if state is None else state.generation
-            return int(local.generation)
+                local.data_version, local.state = data_version, self._state(db)
+            state: SyncState | None = local.state
+            return state
+
+    def digests(self, decode: Callable[[bytes], D]) -> builtins.list[tuple[Key, D]]:
+        """Every object's (namespace, name) and digest (``SqliteStore(digest=...)``) decoded, in (namespace, name)
+        order; objects stored without one are left out. Decodes only what changed since the last call: the
+        decoded digests are kept by (namespace, name) and resourceVersion (the same ``decode`` must be passed
+        every time), and the whole list is returned again as long as the writer's generation has not moved.
+        Memory: one decoded digest per object, in this reader."""
+        generation = self.generation()
+        with self._connection() as db:
+            if db is None:
+                return []
+            inode = self._local.inode
+            with self._digest_lock:
+                remembered = self._digest_list
+                if remembered is not None and remembered[:2] == (inode, generation):
+                    return list(remembered[2])
+            db.execute("BEGIN")  # the rows and their digests as of one moment
+            try:
+                rows = db.execute(
+                    "SELECT o.id, o.namespace, o.name, o.resource_version FROM objects o"
+                    " WHERE o.cluster = ? AND o.kind = ? ORDER BY o.namespace, o.name",
+                    (self.cluster, self.kind),
+                ).fetchall()
+                with self._digest_lock:
+                    known = self._decoded
+                stale = [row[0] for row in rows if (hit := known.get((row[1], row[2]))) is None or hit[0] != row[3]]
+                blobs: dict[int, bytes] = {}
+                for start in range(0, len(stale), 500):
+                    chunk = stale[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    blobs.update(db.execute(f"SELECT id, digest FROM digests WHERE id IN ({marks})", chunk).fetchall())
+            finally:
+                db.execute("COMMIT")
+        decoded: dict[Key, tuple[str, Any]] = {}
+        items: builtins.list[tuple[Key, D]] = []
+        for object_id, namespace, name, resource_version in rows:
+            key = (namespace, name)
+            hit = known.get(key)
+            if hit is None or hit[0] != resource_version:
+                blob = blobs.get(object_id)
+                if blob is None:
+                    continue
+                hit = (resource_version, decode(blob))
+            decoded[key] = hit
+            items.append((key, hit[1]))
+        with self._digest_lock:
+            self._decoded = decoded
+            self._digest_list = (inode, generation, items)
+        return list(items)
 
     def close(self) -> None:
         """Close this thread's connection (others close with their threads)."""
