@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from emqx.cache import CacheState, Informer
+from emqx.cache import Cache, CacheState, Informer
 from emqx.client.clientset import SUPPORTED_VERSIONS, Clientset
 from emqx.client.resource import ResourceClient
 from emqx.discovery import GroupInfo, operator_line
@@ -69,7 +69,7 @@ class Cluster:
         self._lock = threading.Lock()
         self._building = threading.Lock()
         self._clientset: Clientset | None = None
-        self._informers: dict[str, Informer[Any]] = {}
+        self._informers: dict[str, Cache[Any]] = {}
         # Every informer this cluster creates passes through the table's setdefault() before it
         # starts: the one place to attach listeners (the condition timeline) without missing an event.
         self._informers = _InformerTable(self)
@@ -111,7 +111,7 @@ class Cluster:
 
         return impersonation.clientset_for(self.clientset, user)
 
-    def cache(self, kind: str, wait: float = FIRST_SYNC_WAIT_S) -> Informer[Any]:
+    def cache(self, kind: str, wait: float = FIRST_SYNC_WAIT_S) -> Cache[Any]:
         """The shared cache of every ``kind`` object in the cluster, started on first use, in the
         best version that the cluster serves and the kind's admin handles (discovered once);
         waits up to ``wait`` seconds for its first LIST (pages that have nothing else to show).
@@ -120,7 +120,7 @@ class Cluster:
         with self._lock:
             informer = self._informers.get(kind)
         if informer is None:
-            created: Informer[Any] = Informer(self.kind_client(kind), name=f"{self.name}/{kind}")
+            created = self._new_cache(kind)
             with self._lock:
                 informer = self._informers.setdefault(kind, created)
             if informer is created:
@@ -128,6 +128,17 @@ class Cluster:
         if wait > 0:
             informer.wait_for_sync(wait)
         return informer
+
+    def _new_cache(self, kind: str) -> Cache[Any]:
+        """An informer of this process's own, or with a shared cache (console.sharedcache) a reader of the
+        pod's writer. Same errors as :meth:`kind_client`."""
+        client = self.kind_client(kind)
+        from console import sharedcache
+
+        shared = sharedcache.shared()
+        if shared is not None:
+            return shared.lister(self.name, kind, client.resource)
+        return Informer(client, name=f"{self.name}/{kind}")
 
     def kind_client(self, kind: str) -> ResourceClient[Any]:
         """The console's own client of ``kind`` in all namespaces, in the served version."""
@@ -278,7 +289,7 @@ RESTART_AFTER_S = 10.0
 class CachePeek:
     """A cache as :meth:`Cluster.peek` found it: the informer, or why there is none (yet)."""
 
-    informer: Informer[Any] | None
+    informer: Cache[Any] | None
     error: str = ""
     error_kind: str = ""
     """'not-served', 'configuration', 'unreachable', 'error', or '' (still starting)."""
@@ -310,7 +321,7 @@ class _HealthWatch:
         # id(informer) -> (last trouble (error_kind, error) or None, healthy since (monotonic) or None)
         self._records: dict[int, tuple[tuple[str, str] | None, float | None]] = {}
 
-    def believed(self, informer: Informer[Any]) -> CacheState:
+    def believed(self, informer: Cache[Any]) -> CacheState:
         state = informer.state()
         with self._lock:
             record = self._records.get(id(informer))
@@ -340,7 +351,7 @@ class _HealthWatch:
                 trouble = None
         return trouble, healthy_since
 
-    def _follow(self, ref: weakref.ref[Informer[Any]], key: int) -> None:
+    def _follow(self, ref: weakref.ref[Cache[Any]], key: int) -> None:
         generation = -1
         while (informer := ref()) is not None:
             generation = informer.wait_for_change(generation, 1.0)
@@ -355,7 +366,7 @@ class _HealthWatch:
 HEALTH = _HealthWatch()
 
 
-class _InformerTable(dict[str, Informer[Any]]):
+class _InformerTable(dict[str, Cache[Any]]):
     """A cluster's informers by kind. New ones arrive through setdefault() (under the
     cluster's lock, before they start), where the condition timeline attaches its listener."""
 
@@ -364,8 +375,9 @@ class _InformerTable(dict[str, Informer[Any]]):
         self._cluster_name = cluster.name
         self._hook = hook
 
-    def setdefault(self, kind: str, informer: Informer[Any]) -> Informer[Any]:
-        if kind not in self:
+    def setdefault(self, kind: str, informer: Cache[Any]) -> Cache[Any]:
+        # A Lister reads another process's informer: the timeline listens in that process (console.sharedcache).
+        if kind not in self and isinstance(informer, Informer):
             if self._hook is None:
                 from console.timeline import informer_created
 
@@ -393,9 +405,12 @@ def cluster_names() -> list[str]:
 
 def reset() -> None:
     """Forget every cluster (after a settings change, and between tests)."""
+    from console import sharedcache
+
     with _clusters_lock:
         clusters = list(_clusters.values())
         _clusters.clear()
+    sharedcache.reset()
     for cluster in clusters:
         cluster.close()
 

@@ -33,6 +33,7 @@ from typing import Any, overload
 from django.utils.translation import gettext, pgettext, pgettext_lazy
 
 from console.registry import DEGRADED, PROGRESSING, READY, STATE_LABELS, STATES, UNKNOWN, Health, site
+from console.summaries import Summary
 
 __all__ = [
     "DEGRADED",
@@ -96,21 +97,24 @@ def classify(cluster: str, kind: str, obj: Any, *, seen_ready: bool = False) -> 
     """The dashboard's view of one cached object, by its kind's admin (the one place that
     says what state an object is in). ``seen_ready``: this console saw it Ready at its
     current generation (console.timeline remembers)."""
+    return classify_summary(cluster, kind, site.for_kind(kind).summarize(obj), seen_ready=seen_ready)
+
+
+def classify_summary(cluster: str, kind: str, summary: Summary, *, seen_ready: bool = False) -> Instance:
+    """:func:`classify` from the object's summary (what a shared cache stores: console.sharedcache)."""
     admin = site.for_kind(kind)
-    summary = admin.summarize(obj)
     health = admin.health(summary, seen_ready=seen_ready)
     current = summary.current
     condition = ""
     if current is not None:
         condition = current.type if current.status == "True" else f"{current.type} ({current.status})"
-    meta = obj.metadata
     return Instance(
         cluster=cluster,
         kind=kind,
         namespace=summary.namespace,
         name=summary.name,
         uid=summary.uid,
-        generation=meta.generation,
+        generation=summary.generation or None,
         state=health.state,
         condition=condition,
         reason=current.reason if current else "",

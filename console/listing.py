@@ -43,14 +43,14 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.http import HttpRequest, QueryDict
 from django.utils.crypto import salted_hmac
 
-from console import impersonation
+from console import impersonation, sharedcache
 from console.clusters import Cluster
 from console.forms.filters import PAGE_SIZE, ObjectFilterForm, facet_matcher, filter_objects, valid_fields
 from console.permissions import readable_namespaces, visible_namespaces
 from console.registry import ResourceAdmin
 from console.summaries import Summary
 from console.views._common import banner
-from emqx.cache import CacheState, Informer
+from emqx.cache import Cache, CacheState
 from emqx.errors import BadRequest, ClusterUnreachable, EmqxClientError, Forbidden, Gone, Status
 from emqx.models._base import ListMeta
 
@@ -236,7 +236,7 @@ def _unreachable(state: CacheState | None, error: ClusterUnreachable) -> CacheSt
 
 
 def api_context(
-    request: HttpRequest, cluster: Cluster, form: ObjectFilterForm, cache: Informer[Any] | None
+    request: HttpRequest, cluster: Cluster, form: ObjectFilterForm, cache: Cache[Any] | None
 ) -> dict[str, Any]:
     """The list page's context for an API page: the page, or why there is none (an expired
     token, a selector the server refused, a namespace the cluster does not let the user list);
@@ -291,17 +291,17 @@ def api_context(
 
 
 def visible_cached(
-    request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, cache: Informer[Any]
-) -> tuple[list[Any], list[str]]:
-    """The cached objects and the namespaces the user may see (the cached list's, too)."""
+    request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, cache: Cache[Any]
+) -> tuple[list[Summary], list[str]]:
+    """The summaries of the cached objects and the namespaces the user may see (the cached list's, too)."""
     namespaces = cache.namespaces()
     allowed = visible_namespaces(request.user, cluster, cluster.kind_client(admin.kind), namespaces)
-    items = [o for o in cache.list() if allowed is None or o.metadata.namespace in allowed]
+    items = [s for s in sharedcache.summaries(cache, admin) if allowed is None or s.namespace in allowed]
     return items, [ns for ns in namespaces if allowed is None or ns in allowed]
 
 
 def _namespaces(
-    request: HttpRequest, cluster: Cluster, cache: Informer[Any] | None, page: ApiPage | None, form: ObjectFilterForm
+    request: HttpRequest, cluster: Cluster, cache: Cache[Any] | None, page: ApiPage | None, form: ObjectFilterForm
 ) -> list[str]:
     """The namespace menu: what the cache knows so far, the page's and the chosen one,
     narrowed as the cache's list narrows it."""

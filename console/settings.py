@@ -357,6 +357,9 @@ CONSOLE_EVENTS_POLL_SECONDS = _env_seconds("CONSOLE_EVENTS_POLL_SECONDS", 15.0)
 CONSOLE_TIMELINE_RECORDING: bool | None = (
     env_bool("CONSOLE_TIMELINE_RECORDING", True) if "CONSOLE_TIMELINE_RECORDING" in os.environ else None
 )
+# One watch cache per pod, shared by its worker processes (console/sharedcache.py): a directory of the pod's own
+# (the image's gunicorn.conf.py sets $TMPDIR/console-cache). Unset: every process keeps its own caches in memory.
+CONSOLE_SHARED_CACHE_DIR = os.environ.get("CONSOLE_SHARED_CACHE_DIR") or None
 # Transitions kept per instance (the oldest go first).
 CONSOLE_TIMELINE_KEEP = int(_env_seconds("CONSOLE_TIMELINE_KEEP", 200))
 
@@ -379,8 +382,8 @@ if CONSOLE_LOG_FORMAT == "json":
         "formatters": {
             "json": {
                 "()": "pythonjsonlogger.json.JsonFormatter",
-                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"},
             }
         },
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},

@@ -1,9 +1,10 @@
 """gunicorn's settings in the image (deploy/Containerfile): one worker with threads by default.
 
-Each worker process keeps its own watch caches (one LIST and one WATCH per kind per cluster) and its own
-metrics, so a pod runs one worker and scales out with replicas; threads share the worker's caches.
-WEB_CONCURRENCY (workers, gunicorn's own variable), GUNICORN_THREADS and PORT change it; any other
-option goes in GUNICORN_CMD_ARGS, which gunicorn reads itself.
+The workers of a pod share one watch cache (console/sharedcache.py): one of them runs the informers (one LIST
+and one WATCH per kind per cluster per pod) into a SQLite file in $TMPDIR/console-cache, and every worker reads
+it; when that worker exits, another takes over. Metrics are still per worker. WEB_CONCURRENCY (workers,
+gunicorn's own variable), GUNICORN_THREADS and PORT change it; CONSOLE_SHARED_CACHE_DIR moves the cache (empty:
+every worker keeps caches of its own); any other option goes in GUNICORN_CMD_ARGS, which gunicorn reads itself.
 """
 
 import os
@@ -15,6 +16,8 @@ threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 worker_tmp_dir = os.environ.get("TMPDIR", "/tmp")
 # gunicorn's control socket (gunicornc) goes there too; nothing in the pod uses it, but it is harmless.
 control_socket = os.path.join(worker_tmp_dir, "gunicorn.ctl")
+# The workers' shared watch cache (set before they fork, so that every worker reads the same directory).
+os.environ.setdefault("CONSOLE_SHARED_CACHE_DIR", os.path.join(worker_tmp_dir, "console-cache"))
 # A page never waits on a cluster for longer than the console's own timeouts (console/clusters.py).
 timeout = 60
 # Kubernetes sends SIGTERM and waits terminationGracePeriodSeconds (30 s by default) before SIGKILL.

@@ -204,16 +204,16 @@ class Listing:
     """The sidebar, in the admin's facet order."""
 
 
-def _in_scope(items: list[Any], data: dict[str, Any]) -> list[Any]:
+def _in_scope(items: list[Summary], data: dict[str, Any]) -> list[Summary]:
     namespace = data.get("namespace") or ""
-    return [o for o in items if not namespace or o.metadata.namespace == namespace]
+    return [s for s in items if not namespace or s.namespace == namespace]
 
 
-def _matcher(data: dict[str, Any]) -> Callable[[Any], bool]:
-    """Whether an object matches the name search and the label selector of ``data``."""
+def _matcher(data: dict[str, Any]) -> Callable[[Summary], bool]:
+    """Whether a summary's object matches the name search and the label selector of ``data``."""
     query = (data.get("q") or "").lower()
     selector = selectors.parse(data.get("labels") or "")
-    return lambda o: query in (o.metadata.name or "").lower() and selector(o.metadata.labels or {})
+    return lambda s: query in s.name.lower() and selector(s.labels)
 
 
 def facet_matcher(form: ObjectFilterForm) -> Callable[[Summary], bool]:
@@ -225,13 +225,11 @@ def facet_matcher(form: ObjectFilterForm) -> Callable[[Summary], bool]:
     return lambda s: all(f.value(s) == value for f, value in wanted)
 
 
-def matching_objects(items: list[Any], form: ObjectFilterForm) -> list[Any]:
-    """The objects of ``items`` the list's filters match, every page of them (the actions' "select
+def matching_objects(items: list[Summary], form: ObjectFilterForm) -> list[Summary]:
+    """The summaries of ``items`` the list's filters match, every page of them (the actions' "select
     all N matching": Django admin's ``select_across``), in ``items``' order."""
     data = valid_fields(form)
-    facets = facet_matcher(form)
-    summarize = form.admin.summarize
-    return [o for o in filter(_matcher(data), _in_scope(items, data)) if facets(summarize(o))]
+    return [s for s in filter(_matcher(data), _in_scope(items, data)) if facet_matcher(form)(s)]
 
 
 def _query(params: Mapping[str, Any], key: str, value: str) -> str:
@@ -275,15 +273,15 @@ def count_facets(
     return matched, counters, totals
 
 
-def filter_objects(items: list[Any], form: ObjectFilterForm) -> Listing:
-    """Filter, count, sort and paginate cached objects by a (valid or not) filter form. ``items``: every
-    cached object the user may see (all namespaces: the namespace facet counts them). Each object is
-    summarized once (``admin.summarize``, memoized per object by the kinds that can)."""
+def filter_objects(items: list[Summary], form: ObjectFilterForm) -> Listing:
+    """Filter, count, sort and paginate cached objects by a (valid or not) filter form. ``items``: the
+    summary of every cached object the user may see (all namespaces: the namespace facet counts them;
+    console.sharedcache.summaries gives them)."""
     admin = form.admin
     data = valid_fields(form)
     chosen = {**form.chosen(), **({"namespace": data["namespace"]} if data.get("namespace") else {})}
     facets = tuple(form.facets) if NAMESPACE_FACET in form.facets else (NAMESPACE_FACET, *form.facets)
-    rows, counters, totals = count_facets((admin.summarize(o) for o in filter(_matcher(data), items)), facets, chosen)
+    rows, counters, totals = count_facets(filter(_matcher(data), items), facets, chosen)
     sort = data.get("sort") or admin.ordering
     column = next(c for c in admin.list_display if c.key == sort.lstrip("-"))
     assert column.sort is not None

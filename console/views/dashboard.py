@@ -26,6 +26,7 @@ from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from console import sharedcache
 from console.cluster_events import EventsSnapshot
 from console.clusters import CachePeek, Cluster, cluster_names, get_cluster
 from console.dashboard import (
@@ -33,7 +34,7 @@ from console.dashboard import (
     Instance,
     KindCache,
     aggregate,
-    classify,
+    classify_summary,
     cluster_status,
     count,
     counted_kinds,
@@ -132,8 +133,8 @@ def _classified(cluster: str, kind: str, informer: Any) -> tuple[tuple[int, int,
         return cached
     seen_ready = RECORDER.was_ready_at
     instances = [
-        classify(cluster, kind, o, seen_ready=seen_ready(cluster, o.metadata.uid or "", o.metadata.generation))
-        for o in informer.list()
+        classify_summary(cluster, kind, s, seen_ready=seen_ready(cluster, s.uid, s.generation or None))
+        for s in sharedcache.summaries(informer, site.for_kind(kind))
     ]
     entry = (key, instances, sorted({i.namespace for i in instances}))
     with _memo_lock:

@@ -34,8 +34,10 @@ from console.forms.base import production_reasons
 from console.forms.filters import ObjectFilterForm, matching_objects
 from console.permissions import not_found
 from console.registry import ResourceAdmin
+from console.summaries import Summary
 from console.views._common import cluster_view
 from console.views.objects import AFTER_SAVE_WATCH_S, LIST_SYNC_WAIT_S, settled
+from emqx.cache import Cache
 from emqx.errors import EmqxClientError
 from emqx.models._base import Resource
 
@@ -60,9 +62,9 @@ def _render(
     return render(request, admin.get_template_names(page), {"admin": admin, **context}, status=status)
 
 
-def _cached(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) -> list[Resource] | str:
-    """The objects of the kind the user may see, from the watch cache; or why there are none to act
-    on (the cluster cannot be used, or its cache is still loading)."""
+def _cached(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) -> tuple[Cache[Any], list[Summary]] | str:
+    """The watch cache and the summaries of the objects of the kind the user may see; or why there are
+    none to act on (the cluster cannot be used, or its cache is still loading)."""
     try:
         cache = cluster.cache(admin.kind, wait=LIST_SYNC_WAIT_S)
     except EmqxClientError as error:
@@ -75,7 +77,7 @@ def _cached(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin) -> lis
             "kinds": admin.verbose_name_plural,
             "cluster": cluster.name,
         }
-    return listing.visible_cached(request, cluster, admin, cache)[0]
+    return cache, listing.visible_cached(request, cluster, admin, cache)[0]
 
 
 def _permitted(request: HttpRequest, cluster: Cluster, admin: ResourceAdmin, action: AdminAction, ns: str) -> bool:
@@ -192,14 +194,15 @@ def changelist_action(request: HttpRequest, cluster: Cluster, admin: ResourceAdm
     if isinstance(cached, str):
         messages.error(request, cached)
         return redirect(back)
+    cache, visible = cached
     if form.cleaned_data["select_across"]:
         filters = ObjectFilterForm(QueryDict(query), admin=admin)
-        objs, missing = matching_objects(cached, filters), 0
+        keys = [(s.namespace, s.name) for s in matching_objects(visible, filters)]
     else:
-        by_key = {(o.metadata.namespace, o.metadata.name): o for o in cached}
-        wanted = form.cleaned_data["selected"]
-        objs = [by_key[key] for key in wanted if key in by_key]
-        missing = len(wanted) - len(objs)
+        shown = {(s.namespace, s.name) for s in visible}
+        keys = [key for key in form.cleaned_data["selected"] if key in shown]
+    objs = [obj for key in keys if (obj := cache.get(*key)) is not None]
+    missing = 0 if form.cleaned_data["select_across"] else len(form.cleaned_data["selected"]) - len(objs)
     if not objs:
         messages.warning(request, gettext("None of the selected objects is there any more; nothing was changed."))
         return redirect(back)
@@ -219,8 +222,11 @@ def _confirmed(
     action_form = action.get_form(request.POST)
     if action_form is not None and not action_form.is_valid():
         cached = _cached(request, cluster, admin)
-        found = {(o.metadata.namespace, o.metadata.name): o for o in cached} if isinstance(cached, list) else {}
-        objs = [found[(t.namespace, t.name)] for t in targets if (t.namespace, t.name) in found]
+        objs: list[Resource] = []
+        if not isinstance(cached, str):
+            shown = {(s.namespace, s.name) for s in cached[1]}
+            wanted = [(t.namespace, t.name) for t in targets if (t.namespace, t.name) in shown]
+            objs = [obj for key in wanted if (obj := cached[0].get(*key)) is not None]
         return _confirmation(
             request, cluster, admin, action, objs, query=query, missing=0, action_form=action_form, token=token
         )

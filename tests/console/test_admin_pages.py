@@ -20,6 +20,7 @@ import yaml
 from console.forms.schema import read_values, values_as_data
 from console.models import AuditEntry
 from console.registry import FormContext, site
+from tests.console.conftest import CACHE_MODES
 from tests.console.kind_cases import CASES, World
 from tests.support import eventually, form_inputs
 
@@ -38,6 +39,7 @@ def _rows(html: str) -> list[str]:
     return re.findall(r'<td><a href="/clusters/[^"]+/">([^<]+)</a></td>', table)
 
 
+@pytest.mark.parametrize("cache_mode", CACHE_MODES)
 def test_the_change_list_lists_searches_and_sorts(world: World) -> None:
     for name in ("alpha", "bravo", "charlie"):
         world.new(name)
@@ -51,6 +53,7 @@ def test_the_change_list_lists_searches_and_sorts(world: World) -> None:
     assert rows.status_code == 200 and _rows(rows.content.decode()) == ["alpha", "bravo", "charlie"]
 
 
+@pytest.mark.parametrize("cache_mode", CACHE_MODES)
 def test_the_detail_page_shows_the_object_and_its_poll_stops_once_settled(world: World) -> None:
     world.new("one")
     detail = world.url("detail", "one")
@@ -64,6 +67,7 @@ def test_the_detail_page_shows_the_object_and_its_poll_stops_once_settled(world:
     assert world.client.get(world.url("_events", "one")).status_code == 200
 
 
+@pytest.mark.parametrize("cache_mode", CACHE_MODES)
 def test_an_object_is_added_through_the_form_and_audited_once(world: World) -> None:
     page = world.html(world.url("add"), namespace=world.namespace)
     assert 'name="metadata.name"' in page
@@ -142,6 +146,7 @@ def test_a_change_is_previewed_then_saved_and_audited_once(world: World) -> None
     assert [(e.action, e.outcome) for e in entries] == [("update", "success")]
 
 
+@pytest.mark.parametrize("cache_mode", CACHE_MODES)
 def test_after_a_save_the_status_is_watched_until_the_operator_answers(world: World) -> None:
     world.new("watched")
     world.write_status("watched", world.case.settled)  # settled, an hour ago
@@ -192,6 +197,7 @@ def _delete_inputs(html: str) -> dict[str, str]:
     return form_inputs(html.replace('class="delete-confirmation"', 'id="delete-confirmation"'), "delete-confirmation")
 
 
+@pytest.mark.parametrize("cache_mode", CACHE_MODES)
 def test_delete_keeps_its_preconditions_and_is_audited_once(world: World) -> None:
     world.new("doomed")
     pinned = _delete_inputs(world.html(world.url("delete/", "doomed")))
