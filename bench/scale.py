@@ -153,6 +153,15 @@ def memory_mib(pid: int) -> tuple[float, float]:
     return _status_kib(pid, "VmRSS") / 1024, private / 1024
 
 
+def pss_mib(pid: int) -> float:
+    """PSS of a process in MiB (smaps_rollup ``Pss``): its private pages plus its share of each page it shares;
+    summed over the pod's processes, every page counted once."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no Pss for pid {pid}")
+
+
 def watches(sandbox: Sandbox) -> dict[str, int]:
     """Open WATCH requests by resource, as the API server counts them now (apiserver_longrunning_requests)."""
     found: dict[str, int] = {}
@@ -174,6 +183,10 @@ class PodResult:
     """LISTs by resource, one count per cluster."""
     watches: dict[str, list[int]]
     page_errors: list[str] = field(default_factory=list)
+    pss: float = 0.0
+    """The pod's console processes together (PSS summed: every page counted once), after serving."""
+    cache_mib: float = 0.0
+    """The shared cache's SQLite file (with its WAL): page cache the pod's memory is also charged with."""
 
     def pod_mib(self, workers: int, which: str = "served") -> float:
         """The pod's console processes together (RSS): the master + ``workers`` x the first worker."""
@@ -194,10 +207,25 @@ def _get(port: int, path: str, headers: dict[str, str], timeout: float = 10.0) -
 
 
 def bench_pod(
-    console: Console, sandboxes: list[Sandbox], workdir: Path, *, workers: int, objects: int, timeout: float
+    console: Console,
+    sandboxes: list[Sandbox],
+    workdir: Path,
+    *,
+    workers: int,
+    objects: int,
+    timeout: float,
+    shared: bool = True,
 ) -> PodResult:
-    """Start gunicorn as a pod does, time it to /readyz 200, read its memory and the API servers' counts."""
-    env = {**console.env, "CONSOLE_ENV": "production", "DJANGO_ALLOWED_HOSTS": "127.0.0.1"}
+    """Start gunicorn as a pod does, time it to /readyz 200, read its memory and the API servers' counts.
+    ``shared``: its workers share one watch cache (console/sharedcache.py, the image's default), in a
+    directory of this run's own; else each keeps its own."""
+    cache_dir = workdir / f"pod-cache-{objects}"
+    env = {
+        **console.env,
+        "CONSOLE_ENV": "production",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "CONSOLE_SHARED_CACHE_DIR": str(cache_dir) if shared else "",
+    }
     headers = {"Host": "127.0.0.1", "X-Forwarded-Proto": "https"}
     before = [api_requests(sb) for sb in sandboxes]
     server = Gunicorn(env, workers=workers, threads=THREADS, log=workdir / "gunicorn-scale.log")
@@ -226,6 +254,8 @@ def bench_pod(
             if code != 200:
                 errors.append(f"dashboard: {code}")
         served = [memory_mib(pid) for pid in pids]
+        pss = pss_mib(server.proc.pid) + sum(pss_mib(pid) for pid in pids)
+        cache_mib = sum(f.stat().st_size for f in cache_dir.glob("cache.sqlite3*")) / 2**20 if shared else 0.0
         counted = [api_requests(sb) - b for sb, b in zip(sandboxes, before, strict=True)]
         open_watches = [watches(sb) for sb in sandboxes]
     finally:
@@ -239,6 +269,8 @@ def bench_pod(
         {r: [c.counts.get((r, "LIST"), 0) for c in counted] for r in RESOURCES},
         {r: [w.get(r, 0) for w in open_watches] for r in RESOURCES},
         errors,
+        pss,
+        cache_mib,
     )
 
 
@@ -330,6 +362,12 @@ def run() -> None:
     parser.add_argument("--brokers", type=int, default=ISSUE["brokers"], help="EmqxBrokers over all clusters")
     parser.add_argument("--rebalances", type=int, default=ISSUE["rebalances"], help="Rebalances over all clusters")
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers of the pod (the image's default: 1)")
+    parser.add_argument(
+        "--cache",
+        choices=("shared", "memory"),
+        default="shared",
+        help="the workers share one watch cache (the image's default) or each keeps its own",
+    )
     parser.add_argument("--repeats", type=int, default=15, help="timed repeats per page measurement")
     parser.add_argument("--runs", type=int, default=3, help="runs of each poll level")
     parser.add_argument("--poll-seconds", type=float, default=12.0, help="length of a 10/100-viewer poll run")
@@ -358,12 +396,16 @@ def run() -> None:
             print(f"{args.clusters} sandbox API servers started in {time.monotonic() - began:.0f} s", flush=True)
             clusters = [{"name": cluster_name(n), "kubeconfig": str(sb.kubeconfig)} for n, sb in enumerate(sandboxes)]
             extra = {"CONSOLE_CLUSTERS_JSON": json.dumps(clusters), "CONSOLE_EVENTS_POLL_SECONDS": "3600"}
+            if args.cache == "shared":  # this process's own (its pages below), apart from the pod's
+                extra["CONSOLE_SHARED_CACHE_DIR"] = str(workdir / "in-process-cache")
             # Django in this process, for the pages; no cache starts before its first page.
             console = start_console(sandboxes[0], workdir, extra)
             for sb in sandboxes:
                 for namespace in NAMESPACES:
                     sb.create_namespace(namespace)
-            found["empty"] = bench_pod(console, sandboxes, workdir, workers=args.workers, objects=0, timeout=120)
+            found["empty"] = bench_pod(
+                console, sandboxes, workdir, workers=args.workers, objects=0, timeout=120, shared=args.cache == "shared"
+            )
             print(f"pod on the empty clusters: /readyz after {found['empty'].ready_s:.1f} s", flush=True)
 
             started = time.monotonic()
@@ -381,7 +423,15 @@ def run() -> None:
                 flush=True,
             )
 
-            found["pod"] = bench_pod(console, sandboxes, workdir, workers=args.workers, objects=objects, timeout=600)
+            found["pod"] = bench_pod(
+                console,
+                sandboxes,
+                workdir,
+                workers=args.workers,
+                objects=objects,
+                timeout=600,
+                shared=args.cache == "shared",
+            )
             print(f"pod on the fleet: /readyz after {found['pod'].ready_s:.1f} s", flush=True)
 
             started = time.monotonic()
@@ -451,47 +501,40 @@ def build_rows(found: dict[str, Any], args: argparse.Namespace, objects: int) ->
     empty: PodResult = found["empty"]
     workers = args.workers
     full_size = args.emqx == ISSUE["emqx"] and args.clusters == ISSUE["clusters"]
-    per_worker, per_worker_empty = pod.served[0][0], empty.served[0][0]
-    per_1000_emqx = (per_worker - per_worker_empty) / (args.emqx / 1000)
     rows: list[Row] = []
-    measured = (
-        f"{pod.pod_mib(workers):.0f} MiB (master {pod.master[0]:.0f} + {workers} x worker {per_worker:.0f}; "
-        f"worker USS {pod.served[0][1]:.0f})"
-    )
-    note = f"RSS after /readyz, a list page per cluster and the dashboard; {workers} worker(s), each its own caches"
-    rows.append(Row("memory of one pod's console processes", "<= 300 MiB", measured, pod.pod_mib(workers) <= 300, note))
-    if not full_size:
-        issue_objects = ISSUE["emqx"] / 1000
-        extrapolated = pod.master[0] + workers * (per_worker_empty + per_1000_emqx * issue_objects)
-        rows.append(
-            Row(
-                "  the same, extrapolated to 10,000 EMQX (+1,000 + 1,000)",
-                "<= 300 MiB",
-                f"~{extrapolated:,.0f} MiB",
-                None,
-                f"**extrapolated**, linear: empty {per_worker_empty:.0f} MiB + {per_1000_emqx:.0f} MiB per 1,000 EMQX",
-            )
+    if args.cache == "shared":
+        per_1000_emqx = (pod.pss - empty.pss) / (args.emqx / 1000)
+        measured = (
+            f"{pod.pss:.0f} MiB PSS (master + {workers} worker(s), every page once; RSS: master {pod.master[0]:.0f}, "
+            f"workers {', '.join(f'{rss:.0f}' for rss, _ in pod.served)}); the shared file {pod.cache_mib:.0f} MiB"
         )
-    for label, w in (("2 workers", 2), ("4 workers", 4)):
-        if w != workers:
+        note = (
+            f"after /readyz, a list page per cluster and the dashboard; {workers} worker(s) sharing one cache "
+            "(one writes it, all read it); the file is page cache, also charged to the pod"
+        )
+        rows.append(Row("memory of one pod's console processes", "<= 300 MiB", measured, pod.pss <= 300, note))
+        if not full_size:
+            extrapolated = empty.pss + per_1000_emqx * ISSUE["emqx"] / 1000
             rows.append(
                 Row(
-                    f"  the same with {label} (computed: each worker holds the same caches)",
+                    "  the same, extrapolated to 10,000 EMQX (+1,000 + 1,000)",
                     "<= 300 MiB",
-                    f"{pod.master[0] + w * per_worker:.0f} MiB",
+                    f"~{extrapolated:,.0f} MiB",
                     None,
-                    "computed, not run",
+                    f"**extrapolated**, linear: empty {empty.pss:.0f} MiB + {per_1000_emqx:.1f} MiB per 1,000 EMQX",
                 )
             )
-    rows.append(
-        Row(
-            "memory per extra 1,000 EMQX (with their brokers, rebalances)",
-            "< 5 MiB",
-            f"{per_1000_emqx:.0f} MiB per worker, {workers * per_1000_emqx:.0f} MiB per pod",
-            workers * per_1000_emqx < 5,
-            f"(fleet - empty clusters) / {args.emqx / 1000:g}, RSS after serving",
+        rows.append(
+            Row(
+                "memory per extra 1,000 EMQX (with their brokers, rebalances)",
+                "< 5 MiB",
+                f"{per_1000_emqx:.1f} MiB per pod (PSS; the file grows {pod.cache_mib / (args.emqx / 1000):.1f} MiB)",
+                per_1000_emqx < 5,
+                f"(fleet - empty clusters) / {args.emqx / 1000:g}, PSS of every process after serving",
+            )
         )
-    )
+    else:
+        rows += _memory_rows_per_worker(pod, empty, args, workers, full_size)
     # The Informer LISTs PAGE_SIZE objects a request (ResourceClient.list_all): one LIST of 1,000 is 2 requests.
     per_cluster = {
         "emqxes": spread(args.emqx, args.clusters),
@@ -588,6 +631,54 @@ def build_rows(found: dict[str, Any], args: argparse.Namespace, objects: int) ->
             f"{f.seen.ms()} + the poll interval",
             f.seen.median <= 0.100,
             "bench/run.py's bench_freshness",
+        )
+    )
+    return rows
+
+
+def _memory_rows_per_worker(
+    pod: PodResult, empty: PodResult, args: argparse.Namespace, workers: int, full_size: bool
+) -> list[Row]:
+    """The memory rows when each worker keeps caches of its own (``--cache memory``)."""
+    rows: list[Row] = []
+    per_worker, per_worker_empty = pod.served[0][0], empty.served[0][0]
+    per_1000_emqx = (per_worker - per_worker_empty) / (args.emqx / 1000)
+    measured = (
+        f"{pod.pod_mib(workers):.0f} MiB (master {pod.master[0]:.0f} + {workers} x worker {per_worker:.0f}; "
+        f"worker USS {pod.served[0][1]:.0f})"
+    )
+    note = f"RSS after /readyz, a list page per cluster and the dashboard; {workers} worker(s), each its own caches"
+    rows.append(Row("memory of one pod's console processes", "<= 300 MiB", measured, pod.pod_mib(workers) <= 300, note))
+    if not full_size:
+        issue_objects = ISSUE["emqx"] / 1000
+        extrapolated = pod.master[0] + workers * (per_worker_empty + per_1000_emqx * issue_objects)
+        rows.append(
+            Row(
+                "  the same, extrapolated to 10,000 EMQX (+1,000 + 1,000)",
+                "<= 300 MiB",
+                f"~{extrapolated:,.0f} MiB",
+                None,
+                f"**extrapolated**, linear: empty {per_worker_empty:.0f} MiB + {per_1000_emqx:.0f} MiB per 1,000 EMQX",
+            )
+        )
+    for label, w in (("2 workers", 2), ("4 workers", 4)):
+        if w != workers:
+            rows.append(
+                Row(
+                    f"  the same with {label} (computed: each worker holds the same caches)",
+                    "<= 300 MiB",
+                    f"{pod.master[0] + w * per_worker:.0f} MiB",
+                    None,
+                    "computed, not run",
+                )
+            )
+    rows.append(
+        Row(
+            "memory per extra 1,000 EMQX (with their brokers, rebalances)",
+            "< 5 MiB",
+            f"{per_1000_emqx:.0f} MiB per worker, {workers * per_1000_emqx:.0f} MiB per pod",
+            workers * per_1000_emqx < 5,
+            f"(fleet - empty clusters) / {args.emqx / 1000:g}, RSS after serving",
         )
     )
     return rows
