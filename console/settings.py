@@ -133,7 +133,8 @@ DATABASES = {
         # Keep each thread's connection across requests (Django's "persistent connections") instead of
         # opening the file, running the PRAGMAs above and closing it on every request: a status poll
         # spent a tenth of its CPU on that. Every request still reads its session and user from the
-        # database (a revoked session ends at once in every worker); WAL readers see each commit.
+        # database (a revoked session ends at once in every worker: console/sessions.py); WAL readers
+        # see each commit.
         "CONN_MAX_AGE": 600,
         "CONN_HEALTH_CHECKS": True,
     }
@@ -183,6 +184,8 @@ WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 SESSION_COOKIE_AGE = 8 * 60 * 60
+# Django's database sessions, each request's row read by one SQL query (console/sessions.py says why).
+SESSION_ENGINE = "console.sessions"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 
@@ -231,7 +234,8 @@ if PRODUCTION:
 # An admin unlocks early under Axes > Access attempts in /admin/.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading each request's user by one SQL query (console/sessions.py).
+    "console.sessions.SessionUserBackend",
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = dt.timedelta(minutes=15)

@@ -31,7 +31,7 @@ from emqx.errors import EmqxClientError, Forbidden  # noqa: E402
 from tests.support import CORE_REPLICAS, IMAGE, NAME, NAMESPACE, emqx_add_values, emqx_form_data, form_data  # noqa: E402
 
 CLUSTER = "local"
-BACKEND = "django.contrib.auth.backends.ModelBackend"
+BACKEND = "console.sessions.SessionUserBackend"
 # What a page shows when the cluster refused or could not answer: a banner over the page, or an error note
 # (a panel, the Events, an upgrade check that could not be done).
 TROUBLE = re.compile(r'class="(?:errornote[^"]*|banner banner-[a-z]+)"[^>]*>\s*(.{0,160})', re.S)

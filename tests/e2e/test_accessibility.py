@@ -581,7 +581,7 @@ def audited(browser: Browser, fleet: str, ada: Persona) -> Iterator[tuple[Browse
 
 def _log_in(context: BrowserContext, base: str, username: str) -> None:
     client = Client()
-    client.force_login(User.objects.get(username=username), backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(User.objects.get(username=username), backend="console.sessions.SessionUserBackend")
     session = client.cookies[django_settings.SESSION_COOKIE_NAME].value
     context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": session, "url": base}])
 
