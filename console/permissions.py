@@ -90,6 +90,11 @@ def _forget_grants(**_: Any) -> None:
     _current = next(_generation)
 
 
+for _signal in (post_save, post_delete):
+    _signal.connect(_forget_grants, sender=RoleGrant, dispatch_uid=f"console-grants-{_signal}")
+m2m_changed.connect(_forget_grants, sender=User.groups.through, dispatch_uid="console-grants-groups")
+
+
 def can(user: Any, verb: str, kind: str, namespace: str, cluster: str) -> bool:
     """May ``user`` do ``verb`` on ``kind`` objects in ``namespace`` of ``cluster``?"""
     if verb not in ALL_VERBS:

@@ -33,7 +33,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.sessions.backends import db
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -81,10 +80,8 @@ def _user_columns(alias: str, vendor: str) -> tuple[str, list[str], list[list[Co
     fields = list(model._meta.concrete_fields)
     quote = connection.ops.quote_name
     table = model._meta.db_table
-    sql = (
-        f"SELECT {', '.join(quote(f.column) for f in fields)} FROM {quote(table)} "
-        f"WHERE {quote(model._meta.pk.column)} = %s"  # type: ignore[union-attr]
-    )
+    key = next(str(f.column) for f in fields if f.primary_key)
+    sql = f"SELECT {', '.join(quote(f.column) for f in fields)} FROM {quote(table)} WHERE {quote(key)} = %s"
     converters = []
     for field in fields:
         column = field.get_col(table)
@@ -101,9 +98,9 @@ class SessionUserBackend(ModelBackend):
     hash against the password read here, so a password change ends other sessions (Django's
     "Session invalidation on password change")."""
 
-    def get_user(self, user_id: Any) -> AbstractBaseUser | None:
+    def get_user(self, user_id: Any) -> Any:
         """The user with primary key ``user_id`` (the session's, already converted by ``auth.get_user``),
-        or None."""
+        or None (typed Any, as Django's stubs type ModelBackend's by the default User model)."""
         model = get_user_model()
         alias = router.db_for_read(model)
         connection = connections[alias]
