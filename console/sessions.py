@@ -78,10 +78,11 @@ def _user_columns(alias: str, vendor: str) -> tuple[str, list[str], list[list[Co
     model = get_user_model()
     connection = connections[alias]
     fields = list(model._meta.concrete_fields)
+    columns = [str(f.column) for f in fields]  # a concrete field always has its column
     quote = connection.ops.quote_name
     table = model._meta.db_table
     key = next(str(f.column) for f in fields if f.primary_key)
-    sql = f"SELECT {', '.join(quote(f.column) for f in fields)} FROM {quote(table)} WHERE {quote(key)} = %s"
+    sql = f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table)} WHERE {quote(key)} = %s"
     converters = []
     for field in fields:
         column = field.get_col(table)
