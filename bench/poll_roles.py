@@ -1,14 +1,14 @@
-"""What remembering a user's role grants saves per status poll (console.permissions.GRANTS_TTL_S).
+"""What a Viewer's status poll costs, with its session, user and role grants read by one SQL query each.
 
     .venv/bin/python bench/poll_roles.py               # SQLite, as `make run`
     .venv/bin/python bench/poll_roles.py --postgres    # PostgreSQL on loopback, as production
 
 It starts its own sandbox (and PostgreSQL server) with 10 EMQX instances, logs in a Viewer of
 their namespace (not a superuser: a superuser needs no grants) and polls one instance's status
-partial in-process, in alternating blocks: grants remembered (the product) and grants read
-from the database on every request (``GRANTS_TTL_S = 0``, as before). Alternating blocks in
-one process cancel most of the machine's noise. Prints the median per poll of CPU and wall
-time and of the database queries each poll makes.
+partial in-process, in blocks. Grants were once remembered for 5 s per process (this script
+compared that with reading them through the ORM); they are now read on every request by one SQL
+query (console/permissions.py), so there is one variant left. Prints the median per poll of CPU
+and wall time and of the database queries each poll makes.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def main() -> None:
         from django.test import Client
         from django.test.utils import CaptureQueriesContext
 
-        from console import clusters, permissions
+        from console import clusters
         from console.models import RoleGrant
         from emqx.client.clientset import Clientset
 
@@ -63,10 +63,8 @@ def main() -> None:
 
         results: dict[str, dict[str, list[float]]] = {}
         for _ in range(args.blocks):
-            for variant, ttl in (("remembered (product)", 5.0), ("read every request", 0.0)):
-                permissions.GRANTS_TTL_S = ttl
-                permissions._forget_grants()
-                poll()  # warm, and fill the remembered grants
+            for variant in ("read every request",):
+                poll()  # warm
                 row = results.setdefault(variant, {"cpu": [], "wall": [], "queries": []})
                 for _ in range(args.polls):
                     cpu, wall = time.process_time(), time.perf_counter()
