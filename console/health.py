@@ -8,7 +8,8 @@ it names clusters and errors that anonymous callers must not learn.
 - ``/healthz``: the process answers; no check at all, so an outage of the database or of a cluster never
   gets a replica restarted by its liveness probe.
 - ``/readyz``: the database answers (django-health-check's ``Database``) and :class:`ClusterCaches`:
-  every configured cluster's watch cache of every registered kind has synced once, or is marked down.
+  every configured cluster's watch cache of every registered kind has synced once, or is marked down; with a
+  shared cache (console.sharedcache), synced and watched by the writer of now.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from health_check.views import HealthCheckView  # type: ignore[import-untyped]
 
 from console.clusters import cluster_names, get_cluster
 from console.registry import site
+from emqx.cache import Lister
 
 
 def caches_loading() -> int:
@@ -46,6 +48,10 @@ def caches_loading() -> int:
                 continue
             state = peek.state()
             if state is None or (not state.synced and not state.error_kind):
+                loading += 1
+            elif isinstance(peek.informer, Lister) and not (state.healthy or state.error_kind):
+                # A shared cache's file may hold what a writer that has since exited synced: loaded only once
+                # the writer of now has its watch up (console.sharedcache marks the old state unconfirmed).
                 loading += 1
     return loading
 

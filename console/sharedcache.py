@@ -26,6 +26,7 @@ import fcntl
 import logging
 import os
 import pickle
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -35,7 +36,7 @@ from django.conf import settings
 
 from emqx.cache import Informer, Lister
 from emqx.errors import EmqxClientError
-from emqx.store import SqliteStore
+from emqx.store import SqliteStore, unconfirm
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,10 @@ class SharedCache:
             return
         if self._stop.is_set():
             return
+        try:
+            unconfirm(self.path)  # the previous writer's "healthy" is not this one's: readiness waits for the watches
+        except sqlite3.Error:
+            log.exception("shared cache %s: cannot mark the previous writer's state unconfirmed", self.root)
         self.writer = True
         log.info("shared cache %s: process %d is the writer", self.root, os.getpid())
         while not self._stop.is_set():

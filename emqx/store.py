@@ -55,6 +55,7 @@ __all__ = [
     "SqliteStore",
     "Store",
     "SyncState",
+    "unconfirm",
 ]
 
 T = TypeVar("T", bound=Resource)
@@ -686,6 +687,23 @@ class SqliteStore(_SqliteReads[T]):
         """The state row's generation (0 before any): the writer's own count of changes."""
         state = self.state()
         return 0 if state is None else state.generation
+
+
+def unconfirm(path: str | os.PathLike[str]) -> int:
+    """Mark every kind's sync state in the file at ``path`` not healthy (keeping what it holds and where its watch
+    stood): what a writer taking over a file does before it resumes the watches, so that readers do not take a
+    dead writer's last word for a live watch (each kind turns healthy again when its new watch connects). Returns
+    how many kinds it marked; 0 when there is no file of this schema. Raises sqlite3.Error when the file cannot be
+    written."""
+    if not Path(path).exists():
+        return 0
+    db = _connect(Path(path))
+    try:
+        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            return 0
+        return int(db.execute("UPDATE sync_state SET healthy = 0 WHERE healthy != 0").rowcount)
+    finally:
+        db.close()
 
 
 class _Shared:

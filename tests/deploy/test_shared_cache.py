@@ -6,6 +6,7 @@ Which worker answered comes from the console's JSON request log (``pid``); which
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -23,11 +24,13 @@ import pytest
 import requests
 
 from emqx.client.clientset import Clientset
+from emqx.models.apps_v2beta1 import EMQX
+from emqx.store import SqliteStore
 from sandbox import Sandbox
 from sandbox.cluster import _die_with_parent, free_port
 from tests import factories
 from tests.deploy.conftest import ROOT
-from tests.support import eventually
+from tests.support import eventually, write_emqx_status
 
 WORKERS = 3
 PASSWORD = "a-shared-cache-password-0451"
@@ -43,6 +46,14 @@ class Pod:
     process: subprocess.Popen[bytes]
     log: Path
     namespace: str
+    env: dict[str, str]
+
+    def restart(self) -> None:
+        """Stop gunicorn (SIGTERM, as the kubelet) and start it again on the same directory: a restarted
+        container of the same pod, whose emptyDir keeps the shared cache's file."""
+        self.process.terminate()
+        self.process.wait(30)
+        self.process, self.base = _start_gunicorn(self.env, self.log)
 
     def records(self) -> list[dict[str, Any]]:
         found = []
@@ -89,11 +100,35 @@ class Browser(requests.Session):
         assert done.status_code == 302, done.text[-2000:]
 
 
+def _start_gunicorn(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """gunicorn as the image runs it, on a free port, once /readyz answers 200; (the process, its base URL)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "deploy/gunicorn.conf.py", "console.wsgi:application"],
+        cwd=ROOT,
+        env={**env, "PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=open(log, "ab"),  # noqa: SIM115 - gunicorn writes to it until it stops
+        preexec_fn=_die_with_parent,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        assert process.poll() is None, log.read_text()[-3000:]
+        try:
+            return requests.get(f"{base}/readyz", timeout=10).status_code == 200
+        except requests.RequestException:
+            return False
+
+    eventually(ready, 90, message="the pod never became ready")
+    return process, base
+
+
 @pytest.fixture(scope="module")
 def pod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pod]:
     work = tmp_path_factory.mktemp("pod")
     sandbox = Sandbox.create(crds="2.2", prefix="emqx-sandbox-shared-").start()
-    process: subprocess.Popen[bytes] | None = None
+    pod: Pod | None = None
     try:
         sandbox.create_namespace("shared")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CONSOLE_", "KUBE"))}
@@ -109,31 +144,14 @@ def pod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pod]:
         for command in (["migrate", "--noinput"], ["createsuperuser", "--noinput", "--username=ops", "--email=o@x.io"]):
             done = subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True)
             assert done.returncode == 0, done.stderr[-3000:]
-        port = free_port()
         log = work / "gunicorn.log"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "deploy/gunicorn.conf.py", "console.wsgi:application"],
-            cwd=ROOT,
-            env={**env, "PORT": str(port)},
-            stdout=subprocess.DEVNULL,
-            stderr=open(log, "wb"),  # noqa: SIM115 - gunicorn writes to it until it stops
-            preexec_fn=_die_with_parent,
-        )
-        base = f"http://127.0.0.1:{port}"
-
-        def ready() -> bool:
-            assert process is not None and process.poll() is None, log.read_text()[-3000:]
-            try:
-                return requests.get(f"{base}/readyz", timeout=10).status_code == 200
-            except requests.RequestException:
-                return False
-
-        eventually(ready, 90, message="the pod never became ready")
-        yield Pod(sandbox, base, process, log, "shared")
+        process, base = _start_gunicorn(env, log)
+        pod = Pod(sandbox, base, process, log, "shared", env)
+        yield pod
     finally:
-        if process is not None and process.poll() is None:
-            process.terminate()
-            process.wait(30)
+        if pod is not None and pod.process.poll() is None:
+            pod.process.terminate()
+            pod.process.wait(30)
         sandbox.destroy()
 
 
@@ -155,6 +173,17 @@ def _lists(sandbox: Sandbox, resource: str) -> int:
         for line in sandbox.metrics().splitlines()
         if line.startswith("apiserver_request_total{") and f'resource="{resource}"' in line and 'verb="LIST"' in line
     )
+
+
+def _relists(pod: Pod) -> int:
+    """How many times the pod's writers listed the EMQX kind again after the first, as the shared file says."""
+    reader = SqliteStore.reader(Path(pod.env["TMPDIR"]) / "console-cache" / "cache.sqlite3", "default", "EMQX", EMQX)
+    try:
+        state = reader.state()
+        assert state is not None and state.synced
+        return state.relists
+    finally:
+        reader.close()
 
 
 def _spread(pod: Pod, browser: Browser, paths: list[str]) -> None:
@@ -232,3 +261,52 @@ def test_when_the_writer_dies_another_worker_takes_over_and_changes_keep_showing
     page = f"{pod.base}/clusters/default/emqx/{pod.namespace}/after/"
     eventually(lambda: browser.get(page, timeout=30).status_code == 200, 30, message="the new writer never stored it")
     assert _open_watches(pod.sandbox, "emqxes") == 1  # the new writer's; gunicorn's new worker only reads
+
+
+def test_a_restarted_pod_resumes_from_its_file_without_listing_again(pod: Pod) -> None:
+    with Clientset.from_kubeconfig(pod.sandbox.kubeconfig) as cs:
+        cs.apps_v2beta1.emqxes(pod.namespace).create(factories.emqx("kept", namespace=pod.namespace))
+        browser = Browser()
+        browser.log_in(pod.base)
+        page = f"/clusters/default/emqx/{pod.namespace}/kept/"
+        eventually(lambda: browser.get(f"{pod.base}{page}", timeout=30).status_code == 200)
+        lists, relists = _lists(pod.sandbox, "emqxes"), _relists(pod)
+        pod.restart()
+        cs.apps_v2beta1.emqxes(pod.namespace).patch("kept", {"spec": {"image": "emqx/emqx:5.8.7"}})
+    browser = Browser()
+    browser.log_in(pod.base)
+    eventually(lambda: "emqx/emqx:5.8.7" in browser.get(f"{pod.base}{page}", timeout=30).text, 30)
+    # The new writer resumed the watch from the file's resourceVersion: no relist, only its one-object probe LIST.
+    assert _relists(pod) == relists
+    assert _lists(pod.sandbox, "emqxes") <= lists + 1
+    assert _open_watches(pod.sandbox, "emqxes") == 1
+
+
+def test_an_instance_that_fell_back_from_ready_is_degraded_on_every_worker(pod: Pod) -> None:
+    """ "Seen Ready at this generation" is the writer's timeline's memory (the events are its own): the other
+    workers learn it from the database it records to (console.timeline.RECORDED_READY_S)."""
+    browser = Browser()
+    browser.log_in(pod.base)
+    path = f"/clusters/default/emqx/{pod.namespace}/falls/"
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with Clientset.from_kubeconfig(pod.sandbox.kubeconfig) as cs:
+        client = cs.apps_v2beta1.emqxes(pod.namespace)
+        client.create(factories.emqx("falls", namespace=pod.namespace))
+        write_emqx_status(client, "falls", [("Ready", "Ready", now), ("Initialized", "Initialized", now)])
+        eventually(lambda: 'class="state state-ok"' in browser.get(f"{pod.base}{path}", timeout=30).text, 30)
+        later = now + dt.timedelta(seconds=5)  # the same generation: nothing in the spec changed
+        write_emqx_status(
+            client,
+            "falls",
+            [("CoreNodesProgressing", "CoreNodesProgressing", later), ("Initialized", "Initialized", now)],
+        )
+    workers = set(pod.workers())
+    deadline = time.monotonic() + 60
+    with ThreadPoolExecutor(6) as pool:
+        while True:
+            start = len(pod.records())
+            answers = list(pool.map(lambda _: browser.get(f"{pod.base}{path}", timeout=30).text, range(12)))
+            served = {int(r["pid"]) for r in pod.records()[start:] if r.get("path") == path}
+            if all("fell back from Ready" in a for a in answers) and workers <= served:
+                return
+            assert time.monotonic() < deadline, "a worker never showed the instance as fallen back from Ready"

@@ -23,7 +23,7 @@ import pytest
 from emqx.cache import Informer
 from emqx.client.clientset import Clientset
 from emqx.models.apps_v2beta1 import EMQX
-from emqx.store import SCHEMA_VERSION, SqliteStore, SyncState
+from emqx.store import SCHEMA_VERSION, SqliteStore, SyncState, unconfirm
 from tests import factories
 from tests.support import eventually
 
@@ -231,3 +231,19 @@ def test_a_page_finds_by_name_prefix_and_labels_and_sorts_by_a_summary_column(
             reader.page(order=("image; DROP TABLE objects",))
     finally:
         reader.close()
+
+
+def test_a_writer_taking_over_marks_the_previous_state_unconfirmed_keeping_what_it_holds(
+    fleet: SqliteStore[EMQX], store_path: Path
+) -> None:
+    fleet.set_state(SyncState(synced=True, healthy=True, generation=2, resource_version="41"))
+    assert unconfirm(store_path) == 1
+    reader = SqliteStore.reader(store_path, CLUSTER, "EMQX", EMQX)
+    try:
+        state = reader.state()
+        assert state is not None
+        assert (state.synced, state.healthy, state.resource_version) == (True, False, "41")
+        assert len(reader) == 4, "the objects stay: a new writer resumes from them"
+    finally:
+        reader.close()
+    assert unconfirm(store_path.with_name("none.sqlite3")) == 0, "no file: nothing to mark"
