@@ -65,6 +65,8 @@ def ready_types() -> frozenset[str]:
 
 
 SCAN_INTERVAL_S = 2.0
+RECORDED_READY_S = 5.0
+"""How often a worker of a shared cache reads again which instances the writer's timeline recorded Ready."""
 _WRITE_ATTEMPTS = 3
 
 
@@ -186,6 +188,7 @@ class Recorder:
         self._known: dict[tuple[str, str], tuple[Cond, ...]] = {}  # (cluster, uid) -> conditions
         self._ready_generation: dict[tuple[str, str], int] = {}
         self.memory_version = 0
+        self._recorded: tuple[float, frozenset[tuple[str, str, int]]] | None = None  # (when read, _recorded_ready)
         """Grows whenever what was_ready_at() answers may have changed (readers cache on it)."""
         self._informers: list[tuple[str, str, weakref.ref[Informer[Any]]]] = []
         self._scanned: dict[int, int] = {}  # id(informer) -> generation last scanned
@@ -296,7 +299,35 @@ class Recorder:
         if generation is None:
             return False
         with self._lock:
-            return self._ready_generation.get((cluster, uid)) == generation
+            if self._ready_generation.get((cluster, uid)) == generation:
+                return True
+        if getattr(settings, "CONSOLE_SHARED_CACHE_DIR", None):
+            return (cluster, uid, generation) in self._recorded_ready()
+        return False
+
+    def _recorded_ready(self) -> frozenset[tuple[str, str, int]]:
+        """(cluster, uid, generation) of every instance the timeline recorded Ready as its current condition,
+        read at most every :data:`RECORDED_READY_S` (one query). With a shared cache (console.sharedcache) the
+        events, and so this memory, are the writer's process's: the other workers learn it from the database
+        the writer's recorder fills."""
+        now = time.monotonic()
+        with self._lock:
+            if self._recorded is not None and now - self._recorded[0] < RECORDED_READY_S:
+                return self._recorded[1]
+        from console.models import ConditionTransition
+
+        try:
+            rows = ConditionTransition.objects.filter(
+                current=True, status="True", condition_type__in=ready_types(), generation__isnull=False
+            ).values_list("cluster", "uid", "generation")
+            found = frozenset((c, u, int(g)) for c, u, g in rows if g is not None)
+        except OperationalError:  # the database busy or away: what was known, until the next try
+            found = self._recorded[1] if self._recorded is not None else frozenset()
+        with self._lock:
+            if self._recorded is None or found != self._recorded[1]:
+                self.memory_version += 1
+            self._recorded = (now, found)
+        return found
 
     # ----- the writer thread ------------------------------------------------------------
 
@@ -393,6 +424,7 @@ class Recorder:
         with self._lock:
             self._known.clear()
             self._ready_generation.clear()
+            self._recorded = None
             self.memory_version += 1
             self._informers.clear()
             self._scanned.clear()
