@@ -144,6 +144,7 @@ class SharedCache:
             kind=admin.kind,
             model=client.resource,
             digest=lambda obj: encode_summary(summarize(obj)),
+            lru_size=0,  # nothing reads models from the writer's store: pages read through Listers
         )
         informer: Informer[Any] = Informer(client, name=f"{cluster.name}/{admin.kind}", store=store)
         informer_created(cluster.name, admin.kind, informer)

@@ -26,7 +26,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -287,12 +287,19 @@ class Informer(Generic[T]):
             if changed:
                 self._bump()
 
-    def _replace(self, items: builtins.list[T], resource_version: str | None) -> None:
+    def _replace(self, items: Iterable[T], resource_version: str | None) -> None:
+        """A whole LIST into the store, as one change. ``items`` may be fetched as it is consumed (pages): a failure
+        on the way leaves the store and the informer as they were, and raises."""
         with self._lock:
+            before = (self._resource_version, self._synced, self._last_sync)
             self._resource_version = resource_version
             self._synced = True
             self._last_sync = time.time()
-            self._commit(lambda state: self._store.replace(items, state))
+            try:
+                self._commit(lambda state: self._store.replace(items, state))
+            except BaseException:
+                self._resource_version, self._synced, self._last_sync = before
+                raise
 
     def _run(self) -> None:
         backoff = _BACKOFF_START_S
@@ -302,8 +309,15 @@ class Informer(Generic[T]):
                     with self._lock:
                         if self._synced:
                             self._relists += 1
-                    everything = self._client.list_all(on_invalid=self._on_invalid)
-                    self._replace(everything.items, everything.metadata.resource_version)
+                    if isinstance(self._store, MemoryStore):
+                        everything = self._client.list_all(on_invalid=self._on_invalid)
+                        self._replace(everything.items, everything.metadata.resource_version)
+                    else:
+                        # A store of its own (a file) takes the LIST page by page: one page of models in memory.
+                        pages = self._client.list_pages(on_invalid=self._on_invalid)
+                        first = next(pages)
+                        rest = (obj for page in pages for obj in page.items)
+                        self._replace(itertools.chain(first.items, rest), first.metadata.resource_version)
                 elif not self._healthy:
                     # Resuming after a failure: a watch request says nothing until an event
                     # comes, so ask one small question first rather than claim health blindly.

@@ -771,7 +771,8 @@ def _connect(path: Path) -> sqlite3.Connection:
 class SqliteReader(_SqliteReads[T]):
     """A read-only view of one kind of one cluster in a file a :class:`SqliteStore` writes, for any process.
 
-    Each thread gets its own connection (``mode=ro``, ``query_only``, no mmap). A file that does not exist yet, or
+    Each thread reads through one connection per file (``mode=ro``, ``query_only``, no mmap), shared by the readers
+    of every kind and cluster in that file. A file that does not exist yet, or
     carries another :data:`SCHEMA_VERSION`, reads as an empty, unsynced store (``state()`` None) until a writer has
     (re)built it; a file the writer replaced (a new inode) is reopened on the next read."""
 
@@ -781,32 +782,21 @@ class SqliteReader(_SqliteReads[T]):
         self.path = Path(path)
         self.cluster, self.kind, self._model = cluster, kind, model
         self._lru, self._lru_lock, self._lru_size = OrderedDict(), threading.Lock(), lru_size
-        self._local = threading.local()
+        self._resolved = self.path.resolve()
+        self._local = threading.local()  # this reader's view through this thread's connection: inode, state
         # digests(): the decoded digests by key with their resourceVersion, and the list as of a generation.
         self._digest_lock = threading.Lock()
         self._decoded: dict[Key, tuple[str, Any]] = {}
         self._digest_list: tuple[int, int, builtins.list[Any]] | None = None  # (inode, generation, decoded)
 
     def _open(self) -> sqlite3.Connection | None:
-        try:
-            inode = os.stat(self.path).st_ino
-        except FileNotFoundError:
+        entry = _thread_connection(self._resolved)
+        if entry is None:
             return None
+        db, inode = entry
         local = self._local
-        db: sqlite3.Connection | None = getattr(local, "db", None)
-        if db is not None and local.inode == inode:
-            return db
-        if db is not None:
-            db.close()
-            local.db = None
-        try:
-            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
-            db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            db.execute("PRAGMA query_only = 1")
-            db.execute("PRAGMA mmap_size = 0")
-        except sqlite3.Error:
-            return None
-        local.db, local.inode, local.data_version, local.state = db, inode, None, None
+        if getattr(local, "inode", None) != inode:
+            local.inode, local.data_version, local.state = inode, None, None
         return db
 
     @contextmanager
@@ -888,8 +878,44 @@ class SqliteReader(_SqliteReads[T]):
         return list(items)
 
     def close(self) -> None:
-        """Close this thread's connection (others close with their threads)."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        """Close this thread's connection to the file (other readers of it in this thread open it again when they
+        next read; other threads' close with their threads)."""
+        table: dict[Path, tuple[sqlite3.Connection, int]] | None = getattr(_THREAD_CONNECTIONS, "by_path", None)
+        entry = table.pop(self._resolved, None) if table is not None else None
+        if entry is not None:
+            entry[0].close()
+
+
+_THREAD_CONNECTIONS = threading.local()
+"""Per thread, ``by_path``: {resolved path: (read-only connection, the file's inode)}. The readers of one file in one
+thread (every kind of every cluster) share one connection: one page cache each, not one per kind."""
+READER_CACHE_KIB = 1024
+"""SQLite's own page cache per reading connection (``PRAGMA cache_size``); the OS caches the file too."""
+
+
+def _thread_connection(path: Path) -> tuple[sqlite3.Connection, int] | None:
+    """This thread's read-only connection to ``path`` and the file's inode, opened (again, when the writer replaced
+    the file) on demand; None when there is no file or it cannot be opened."""
+    try:
+        inode = os.stat(path).st_ino
+    except FileNotFoundError:
+        return None
+    table: dict[Path, tuple[sqlite3.Connection, int]] | None = getattr(_THREAD_CONNECTIONS, "by_path", None)
+    if table is None:
+        table = _THREAD_CONNECTIONS.by_path = {}
+    entry = table.get(path)
+    if entry is not None and entry[1] == inode:
+        return entry
+    if entry is not None:
+        entry[0].close()
+        del table[path]
+    try:
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None)
+        db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA query_only = 1")
+        db.execute("PRAGMA mmap_size = 0")
+        db.execute(f"PRAGMA cache_size = -{READER_CACHE_KIB}")
+    except sqlite3.Error:
+        return None
+    table[path] = (db, inode)
+    return table[path]
