@@ -20,7 +20,7 @@ from typing import Any
 __all__ = ["Evacuation", "Progress", "RoleProgress", "evacuations_in", "evacuations_of", "progress_of"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RoleProgress:
     """One node role's rollout: ``label`` ("Core nodes"), the revision its pods run
     (``current_revision``) and the one they move to (``update_revision``; both '' for a set that
@@ -38,7 +38,7 @@ class RoleProgress:
     new_nodes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evacuation:
     """One node being evacuated: its ``state`` as EMQX reports it (``waiting_health_check``,
     ``evicting_conns``, ``waiting_takeover``, ``evicting_sessions``), connections and sessions
@@ -56,7 +56,7 @@ class Evacuation:
     recipients: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Progress:
     """An update in flight: the roles that roll (old and new revision) and the evacuations."""
 

@@ -143,7 +143,7 @@ def version_of(image: str) -> str:
     return images.tag_of(image)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Counts:
     """Nodes ready out of desired. ``extra``: ready nodes beyond the desired count, which a rollout
     or a scale-down has while old pods are still leaving (the operator's readyReplicas counts old
@@ -180,7 +180,7 @@ class Counts:
         return self.ready is not None and self.ready >= self.desired
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConditionRow:
     """One status condition as the API shows it."""
 
@@ -208,7 +208,7 @@ def condition_rows(conditions: Iterable[Any] | None) -> list[ConditionRow]:
     ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NodeRow:
     """One EMQX node as the operator reports it in the status."""
 
@@ -224,7 +224,7 @@ class NodeRow:
         return self.status.lower() == "running"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Summary:
     """One object as the pages show it. Built by its kind's admin (``admin.summarize(obj)``)."""
 
