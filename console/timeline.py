@@ -360,10 +360,13 @@ class Recorder:
                 if not state.synced or self._scanned.get(id(informer)) == state.generation:
                     continue
                 self._scanned[id(informer)] = state.generation
-                for obj in informer.list():
+                # Identities first (a store in a file parses nothing for them), then only the objects not seen yet:
+                # parsing the whole fleet on every change would cost the writer of a shared cache its memory.
+                for stub in informer.store.known():
+                    meta = stub.metadata
                     with self._lock:
-                        known = (cluster, obj.metadata.uid or "") in self._known
-                    if not known:
+                        known = (cluster, meta.uid or "") in self._known
+                    if not known and (obj := informer.get(meta.namespace or "", meta.name or "")) is not None:
                         self.observe(cluster, kind, obj)
 
     def _write(self, item: list[Row] | tuple[str, str, int]) -> None:
