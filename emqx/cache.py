@@ -26,7 +26,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -301,6 +301,27 @@ class Informer(Generic[T]):
                 self._resource_version, self._synced, self._last_sync = before
                 raise
 
+    def _list_into_store(self) -> None:
+        """LIST the whole kind into the store, as one change. A store of its own (a file) takes it page by page:
+        one page of models in memory at a time, and none kept once stored (a method of its own, so that no page
+        outlives it in the watch loop's frame)."""
+        if isinstance(self._store, MemoryStore):
+            everything = self._client.list_all(on_invalid=self._on_invalid)
+            self._replace(everything.items, everything.metadata.resource_version)
+            return
+        pages = self._client.list_pages(on_invalid=self._on_invalid)
+        first = next(pages)
+        resource_version = first.metadata.resource_version
+
+        def items() -> Iterator[T]:
+            nonlocal first
+            yield from first.items
+            del first
+            for page in pages:
+                yield from page.items
+
+        self._replace(items(), resource_version)
+
     def _run(self) -> None:
         backoff = _BACKOFF_START_S
         while not self._stop.is_set():
@@ -309,15 +330,7 @@ class Informer(Generic[T]):
                     with self._lock:
                         if self._synced:
                             self._relists += 1
-                    if isinstance(self._store, MemoryStore):
-                        everything = self._client.list_all(on_invalid=self._on_invalid)
-                        self._replace(everything.items, everything.metadata.resource_version)
-                    else:
-                        # A store of its own (a file) takes the LIST page by page: one page of models in memory.
-                        pages = self._client.list_pages(on_invalid=self._on_invalid)
-                        first = next(pages)
-                        rest = (obj for page in pages for obj in page.items)
-                        self._replace(itertools.chain(first.items, rest), first.metadata.resource_version)
+                    self._list_into_store()
                 elif not self._healthy:
                     # Resuming after a failure: a watch request says nothing until an event
                     # comes, so ask one small question first rather than claim health blindly.
