@@ -544,7 +544,9 @@ def build_rows(found: dict[str, Any], args: argparse.Namespace, objects: int) ->
     }
     for resource in RESOURCES:
         lists, open_watches = pod.lists[resource], pod.watches[resource]
-        pages = [max(1, math.ceil(n / PAGE_SIZE)) for n in per_cluster[resource]]
+        # The shared cache's writer asks for one object first (console/sharedcache.py: its LIST gate), then pages.
+        first = 1 if args.cache == "shared" else 0
+        pages = [max(1, first + math.ceil(max(0, n - first) / PAGE_SIZE)) for n in per_cluster[resource]]
         whole = [count / page for count, page in zip(lists, pages, strict=True)]
         rows.append(
             Row(

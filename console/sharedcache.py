@@ -77,6 +77,9 @@ class SharedCache:
         self.writer = False
         self._informers: dict[tuple[str, str], Informer[Any]] = {}
         self._lock = threading.Lock()
+        # One kind LISTs into the file at a time: a page of models each in flight is the writer's memory high-water
+        # mark, which Python keeps (freed memory stays with the process), and under one GIL they would not be faster.
+        self._list_gate = threading.Semaphore(1)
         self._failed: dict[tuple[str, str], float] = {}
         self._stop = threading.Event()
         self._lock_fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -146,7 +149,9 @@ class SharedCache:
             digest=lambda obj: encode_summary(summarize(obj)),
             lru_size=0,  # nothing reads models from the writer's store: pages read through Listers
         )
-        informer: Informer[Any] = Informer(client, name=f"{cluster.name}/{admin.kind}", store=store)
+        informer: Informer[Any] = Informer(
+            client, name=f"{cluster.name}/{admin.kind}", store=store, list_gate=self._list_gate
+        )
         informer_created(cluster.name, admin.kind, informer)
         return informer.start()
 

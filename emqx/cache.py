@@ -91,9 +91,18 @@ class Informer(Generic[T]):
     ``client`` is a resource client for all namespaces (``cs.apps_v2beta1.emqxes(None)``).
     ``store`` holds the objects (default: a new :class:`~emqx.store.MemoryStore`); the informer is
     its only writer. Call :meth:`start` once; readers use :meth:`list`, :meth:`get`, :meth:`state`.
+    ``list_gate``: a semaphore the informers of one process share so that only so many LIST a whole kind into a
+    store of their own at once (the writer of a shared cache: its memory's high-water mark is the pages in flight).
     """
 
-    def __init__(self, client: ResourceClient[T], *, name: str = "", store: Store[T] | None = None) -> None:
+    def __init__(
+        self,
+        client: ResourceClient[T],
+        *,
+        name: str = "",
+        store: Store[T] | None = None,
+        list_gate: threading.Semaphore | None = None,
+    ) -> None:
         # managedFields without their field sets: those are a fifth of the cache's memory and
         # nothing reads them from it (client-go's informers drop managedFields whole).
         self._client = client.with_compact_managed_fields()
@@ -102,6 +111,7 @@ class Informer(Generic[T]):
         """Unique in the process, never reused (unlike id()): with ``generation``, names a state of
         this store for readers that remember what they computed from it."""
         self._store: Store[T] = MemoryStore() if store is None else store
+        self._list_gate = list_gate
         self._lock = threading.Condition()
         self._generation = 0
         self._synced = False
@@ -304,12 +314,14 @@ class Informer(Generic[T]):
     def _list_into_store(self) -> None:
         """LIST the whole kind into the store, as one change. A store of its own (a file) takes it page by page:
         one page of models in memory at a time, and none kept once stored (a method of its own, so that no page
-        outlives it in the watch loop's frame)."""
+        outlives it in the watch loop's frame). With a ``list_gate``, the first page is one object, asked for
+        outside the gate (a cluster that does not answer never holds it), the rest within it."""
         if isinstance(self._store, MemoryStore):
             everything = self._client.list_all(on_invalid=self._on_invalid)
             self._replace(everything.items, everything.metadata.resource_version)
             return
-        pages = self._client.list_pages(on_invalid=self._on_invalid)
+        gated = self._list_gate is not None
+        pages = self._client.list_pages(on_invalid=self._on_invalid, first_page_size=1 if gated else None)
         first = next(pages)
         resource_version = first.metadata.resource_version
 
@@ -320,7 +332,11 @@ class Informer(Generic[T]):
             for page in pages:
                 yield from page.items
 
-        self._replace(items(), resource_version)
+        if self._list_gate is None:
+            self._replace(items(), resource_version)
+            return
+        with self._list_gate:
+            self._replace(items(), resource_version)
 
     def _run(self) -> None:
         backoff = _BACKOFF_START_S

@@ -439,18 +439,22 @@ class ResourceClient(Generic[T]):
         field_selector: Selector | None = None,
         page_size: int = 500,
         on_invalid: InvalidHandler | None = None,
+        first_page_size: int | None = None,
     ) -> Iterator[ResourceList[T]]:
         """:meth:`list_all`'s pages one at a time, as they arrive (``limit``/``continue``): the first page's
         ``metadata.resource_version`` is the snapshot every page belongs to. For a caller that stores each page and
-        lets it go, so that no more than one page of models is in memory. Raises what :meth:`list` raises, from
-        the page that fails (Gone when a continue token expired, after the pages before it)."""
+        lets it go, so that no more than one page of models is in memory. ``first_page_size``: the first page's
+        limit, when it differs (1: a cheap first answer that pins the snapshot). Raises what :meth:`list` raises,
+        from the page that fails (Gone when a continue token expired, after the pages before it)."""
         label = _selector(label_selector, "label_selector")
         field = _selector(field_selector, "field_selector")
         token: str | None = None
+        limit = first_page_size or page_size
         while True:
             page = self.list(
-                label_selector=label, field_selector=field, limit=page_size, continue_=token, on_invalid=on_invalid
+                label_selector=label, field_selector=field, limit=limit, continue_=token, on_invalid=on_invalid
             )
+            limit = page_size
             token = page.metadata.continue_
             yield page
             if not token:

@@ -133,6 +133,22 @@ def test_list_all_gathers_every_page_under_the_first_pages_resource_version(cs: 
         assert [e for e in watch if e.type != "BOOKMARK"] == []
 
 
+def test_list_pages_hand_out_one_page_at_a_time_from_one_snapshot(cs: Clientset, namespace: str) -> None:
+    client = cs.apps_v2beta1.emqxes(namespace)
+    for i in range(5):
+        client.create(emqx(name=f"paged-{i}"))
+    pages = client.list_pages(page_size=2, first_page_size=1)
+    first = next(pages)
+    client.create(emqx(name="paged-late"))  # after the snapshot: not in any page of this LIST
+    rest = list(pages)
+    assert [[o.metadata.name for o in p.items] for p in [first, *rest]] == [
+        ["paged-0"],
+        ["paged-1", "paged-2"],
+        ["paged-3", "paged-4"],
+    ]
+    assert all(p.metadata.resource_version == first.metadata.resource_version for p in rest)
+
+
 @pytest.fixture
 def thousand(cs: Clientset, namespace: str) -> Iterator[None]:
     """1,000 EMQX in the test's namespace, deleted afterwards: left in the session's cluster, every
