@@ -50,6 +50,7 @@ def model_class(kind: str) -> Any:
 
 
 def child_writer(data: Path, db: Path) -> dict[str, Any]:
+    from emqx.client.resource import _compact_managed_fields
     from emqx.store import SqliteStore, SyncState
 
     django_setup()
@@ -65,7 +66,10 @@ def child_writer(data: Path, db: Path) -> dict[str, Any]:
             store = stores[(cluster, kind)] = SqliteStore(
                 db, cluster=cluster, kind=kind, model=model_class(kind), columns=columns_of(kind), lru_size=0
             )
-            items = (model_of(kind, json.loads(raw)) for _, raw in group)
+            # As the Informer's client decodes them for a store of its own: compact managedFields, the decoded
+            # document kept for the store (emqx.client.resource.ResourceClient.with_source_documents).
+            model = model_class(kind)
+            items = (model.read(_compact_managed_fields(json.loads(raw)), keep_source=True) for _, raw in group)
             store.replace(items, SyncState(synced=True, healthy=True, generation=1))
     load = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
     return {"base": base, "loaded": memory(), "load": load, "db_mib": db.stat().st_size / 2**20}

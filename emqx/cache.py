@@ -112,6 +112,10 @@ class Informer(Generic[T]):
         this store for readers that remember what they computed from it."""
         self._store: Store[T] = MemoryStore() if store is None else store
         self._list_gate = list_gate
+        if not isinstance(self._store, MemoryStore):
+            # A store that writes documents writes the ones the client decoded instead of serializing each
+            # model again; it keeps no model, so nothing holds them past the page or the event.
+            self._client = self._client.with_source_documents()
         self._lock = threading.Condition()
         self._generation = 0
         self._synced = False

@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+import orjson
+
 from emqx.client.resource import _compact_managed_fields
 from emqx.client.watch import EventType
 from emqx.models._base import ObjectMeta, Resource
@@ -72,6 +74,11 @@ SCHEMA_VERSION = 2
 
 LRU_SIZE = 256
 """Parsed models kept per store (a model of an EMQX is ~70 KB: docs/benchmarks.md)."""
+
+ZLIB_LEVEL = 3
+"""zlib's level for the stored documents: on the operator's example EMQX (7.0 KB of compact JSON) level 3 takes
+54 µs and 1,689 bytes, the default (6) 78 µs and 1,586 bytes (bench/sync_cpu.py's fleet; docs/benchmarks.md). Any
+level reads back alike: not part of the file's format."""
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _BUSY_TIMEOUT_MS = 5000
@@ -281,6 +288,17 @@ _UPSERT = (
 _STATE_COLUMNS = (
     "synced, healthy, error, error_kind, last_sync, generation, restarts, relists, resource_version"
 )  # fmt: skip
+
+
+def _dumps(document: Mapping[str, Any]) -> bytes:
+    """``document`` as compact JSON (UTF-8): orjson's, a tenth of the json module's CPU on an EMQX; the json
+    module's for what orjson refuses (an integer beyond 64 bits, which JSON allows and a CRD's ``int-or-string``
+    could carry). Both read back to the same document with the json module, which the readers use (orjson would read
+    such an integer as a float)."""
+    try:
+        return orjson.dumps(document)
+    except orjson.JSONEncodeError:
+        return json.dumps(document, separators=(",", ":")).encode()
 
 
 def _facets(namespace: str, summary: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -566,7 +584,10 @@ class SqliteStore(_SqliteReads[T]):
         namespace, name = _key(obj)
         summary = self._summary(obj)
         self._forget_counts(db, namespace, name, deltas)
-        document = json.dumps(_compact_managed_fields(obj.to_dict()), separators=(",", ":")).encode()
+        # The document the client decoded when it kept it (obj.source: a LIST page, a watch event), else the model
+        # serialized again (a write's answer through observe()): the same JSON, a third of the CPU.
+        source = obj.source
+        document = _dumps(_compact_managed_fields(obj.to_dict() if source is None else source))
         (object_id,) = db.execute(
             _UPSERT,
             (
@@ -580,7 +601,7 @@ class SqliteStore(_SqliteReads[T]):
                 json.dumps(summary, separators=(",", ":")),
             ),
         ).fetchone()
-        db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?)", (object_id, zlib.compress(document)))
+        db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?)", (object_id, zlib.compress(document, ZLIB_LEVEL)))
         if self._digest is not None:
             db.execute("INSERT OR REPLACE INTO digests VALUES (?, ?)", (object_id, self._digest(obj)))
         db.execute("DELETE FROM labels WHERE object = ?", (object_id,))

@@ -119,6 +119,7 @@ class ResourceClient(Generic[T]):
         self.field_manager = field_manager
         self._list_type: type[ResourceList[T]] = ResourceList[resource]  # type: ignore[valid-type]
         self._drop_managed_fields = False
+        self._keep_sources = False
 
     def __repr__(self) -> str:
         where = "all namespaces" if self.namespace is None else f"namespace {self.namespace!r}"
@@ -255,13 +256,25 @@ class ResourceClient(Generic[T]):
         lean._drop_managed_fields = True
         return lean
 
+    def with_source_documents(self) -> ResourceClient[T]:
+        """A copy of this client whose decoded objects keep the JSON document each was read from
+        (``obj.source``; Resource.read's ``keep_source``: after :meth:`with_compact_managed_fields`' cut, when
+        that applies), for a watch cache whose store writes documents (emqx.store.SqliteStore), which then
+        writes that document rather than serializing the model again (``to_dict()``, a third of the CPU a
+        shared cache's first sync spent per object: docs/benchmarks.md). Each object then holds its decoded
+        JSON beside the model: for callers that let objects go after storing them (a LIST page at a time, a
+        watch event), never for an in-memory cache. Writes are unchanged."""
+        keeping = copy.copy(self)
+        keeping._keep_sources = True
+        return keeping
+
     def _decode_object(self, obj: Mapping[str, Any]) -> T:
         if self._drop_managed_fields:
             obj = _compact_managed_fields(obj)
         try:
             # Never refused for its shape: a document that does not fit is a not-understood object
             # (obj.problems; Resource.read), so that it stays visible and can be fixed or deleted.
-            return self.resource.read(obj)
+            return self.resource.read(obj, keep_source=self._keep_sources)
         except ValidationError as error:
             raise ResponseDecodeError(f"the server's {self._describe()} does not fit the model: {error}") from None
 
@@ -290,7 +303,11 @@ class ResourceClient(Generic[T]):
                 document = decode_json(data)
                 if self._drop_managed_fields and isinstance(document, Mapping):
                     document = {**document, "items": [_compact_managed_fields(i) for i in document.get("items") or ()]}
-                return self._list_type.model_validate(document)
+                decoded = self._list_type.model_validate(document)
+                if self._keep_sources:
+                    for item, source in zip(decoded.items, document["items"], strict=True):
+                        item._source = source
+                return decoded
         except ValidationError:
             # Some item does not fit: read them one by one, keeping the odd ones as not understood.
             return self._decode_list_lenient(data, None)

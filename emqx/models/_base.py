@@ -184,6 +184,15 @@ class Resource(KubeModel):
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     _raw: dict[str, Any] | None = PrivateAttr(default=None)
     _problems: tuple[str, ...] = PrivateAttr(default=())
+    _source: Mapping[str, Any] | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Mapping[str, Any] | None:
+        """The decoded JSON document this object was read from, when it was read with ``keep_source``
+        (:meth:`read`; a client ``with_source_documents()``), else None: what a store that writes documents
+        (emqx.store.SqliteStore) writes instead of serializing the model again with :meth:`to_dict`. The
+        document itself, not a copy: read it, never change it. Not updated when the model is changed."""
+        return self._source
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -193,7 +202,7 @@ class Resource(KubeModel):
         return self._problems
 
     @classmethod
-    def read(cls, data: Mapping[str, Any]) -> Self:
+    def read(cls, data: Mapping[str, Any], *, keep_source: bool = False) -> Self:
         """A document of this kind as the API server holds it, never refused for its shape.
 
         An object written through another version (a status of an older shape, a spec field
@@ -202,9 +211,15 @@ class Resource(KubeModel):
         :attr:`problems` list why; the parts that fit are typed (usually all but ``status`` or
         ``spec``; the rest are left unset), ``metadata`` always is; :meth:`to_dict` gives the
         stored document back unchanged. Raises pydantic's ValidationError only for a document
-        of another kind or version, or metadata that is not metadata."""
+        of another kind or version, or metadata that is not metadata.
+
+        ``keep_source``: the object keeps ``data`` (:attr:`source`; for a not-understood object, its copy of
+        ``data``), which then costs its memory for as long as the object lives."""
         try:
-            return cls.model_validate(data)
+            valid = cls.model_validate(data)
+            if keep_source:
+                valid._source = data
+            return valid
         except ValidationError as error:
             if any(not e["loc"] or e["loc"][0] == "metadata" for e in error.errors()):
                 raise
@@ -220,6 +235,8 @@ class Resource(KubeModel):
             obj = cls.model_construct(None, **values)
         obj._raw = copy.deepcopy(dict(data))
         obj._problems = problems
+        if keep_source:
+            obj._source = obj._raw
         return obj
 
     def to_dict(self) -> dict[str, Any]:
