@@ -514,15 +514,8 @@ def build_rows(found: dict[str, Any], args: argparse.Namespace, objects: int) ->
         )
         rows.append(Row("memory of one pod's console processes", "<= 300 MiB", measured, pod.pss <= 300, note))
         if not full_size:
-            extrapolated = empty.pss + per_1000_emqx * ISSUE["emqx"] / 1000
             rows.append(
-                Row(
-                    "  the same, extrapolated to 10,000 EMQX (+1,000 + 1,000)",
-                    "<= 300 MiB",
-                    f"~{extrapolated:,.0f} MiB",
-                    None,
-                    f"**extrapolated**, linear: empty {empty.pss:.0f} MiB + {per_1000_emqx:.1f} MiB per 1,000 EMQX",
-                )
+                _extrapolated_memory(empty.pss + per_1000_emqx * ISSUE["emqx"] / 1000, empty.pss, per_1000_emqx)
             )
         rows.append(
             Row(
@@ -638,6 +631,17 @@ def build_rows(found: dict[str, Any], args: argparse.Namespace, objects: int) ->
     return rows
 
 
+def _extrapolated_memory(total: float, empty: float, per_1000_emqx: float) -> Row:
+    """The memory row extrapolated to the issue's fleet: ``total`` MiB, from ``empty`` plus ``per_1000_emqx``."""
+    return Row(
+        "  the same, extrapolated to 10,000 EMQX (+1,000 + 1,000)",
+        "<= 300 MiB",
+        f"~{total:,.0f} MiB",
+        None,
+        f"**extrapolated**, linear: empty {empty:.0f} MiB + {per_1000_emqx:.1f} MiB per 1,000 EMQX",
+    )
+
+
 def _memory_rows_per_worker(
     pod: PodResult, empty: PodResult, args: argparse.Namespace, workers: int, full_size: bool
 ) -> list[Row]:
@@ -654,15 +658,7 @@ def _memory_rows_per_worker(
     if not full_size:
         issue_objects = ISSUE["emqx"] / 1000
         extrapolated = pod.master[0] + workers * (per_worker_empty + per_1000_emqx * issue_objects)
-        rows.append(
-            Row(
-                "  the same, extrapolated to 10,000 EMQX (+1,000 + 1,000)",
-                "<= 300 MiB",
-                f"~{extrapolated:,.0f} MiB",
-                None,
-                f"**extrapolated**, linear: empty {per_worker_empty:.0f} MiB + {per_1000_emqx:.0f} MiB per 1,000 EMQX",
-            )
-        )
+        rows.append(_extrapolated_memory(extrapolated, per_worker_empty, per_1000_emqx))
     for label, w in (("2 workers", 2), ("4 workers", 4)):
         if w != workers:
             rows.append(

@@ -71,6 +71,20 @@ class CacheState:
     """LISTs of the whole kind after the first (a resourceVersion no longer good)."""
 
 
+def _cache_state(saved: SyncState) -> CacheState:
+    """What a page needs to know, from the state as a store keeps it (the watch's resourceVersion left out)."""
+    return CacheState(
+        synced=saved.synced,
+        healthy=saved.healthy,
+        error=saved.error,
+        error_kind=saved.error_kind,
+        last_sync=saved.last_sync,
+        generation=saved.generation,
+        restarts=saved.restarts,
+        relists=saved.relists,
+    )
+
+
 def _error_kind(error: BaseException) -> str:
     from emqx.errors import Forbidden, NotFound, Unauthorized
 
@@ -188,16 +202,7 @@ class Informer(Generic[T]):
 
     def state(self) -> CacheState:
         with self._lock:
-            return CacheState(
-                synced=self._synced,
-                healthy=self._healthy,
-                error=self._error,
-                error_kind=self._error_kind,
-                last_sync=self._last_sync,
-                generation=self._generation,
-                restarts=self._restarts,
-                relists=self._relists,
-            )
+            return _cache_state(self._sync_state())
 
     def list(self, namespace: str | None = None) -> list[T]:
         """The cached objects (of one namespace, or all), sorted by namespace and name."""
@@ -498,19 +503,7 @@ class Lister(Generic[T]):
         raise TypeError(f"{self.name}: a Lister has no events; listen to the writer's Informer")
 
     def state(self) -> CacheState:
-        saved = self._reader.current_state()
-        if saved is None:
-            return CacheState(False, False, "", "", None, 0)
-        return CacheState(
-            synced=saved.synced,
-            healthy=saved.healthy,
-            error=saved.error,
-            error_kind=saved.error_kind,
-            last_sync=saved.last_sync,
-            generation=saved.generation,
-            restarts=saved.restarts,
-            relists=saved.relists,
-        )
+        return _cache_state(self._reader.current_state() or SyncState())
 
     def wait_for_change(self, generation: int, timeout: float) -> int:
         """Block until the writer's generation differs from ``generation`` (or ``timeout``); the generation."""
