@@ -132,8 +132,11 @@ class SharedCache:
                     with self._lock:
                         self._informers[key] = informer
                     self._failed.pop(key, None)
-                except (EmqxClientError, OSError) as error:
+                except (EmqxClientError, OSError, sqlite3.Error) as error:
                     log.info("shared cache: cannot watch %s in %s yet: %s", admin.kind, name, error)
+                    self._failed[key] = time.monotonic()
+                except Exception:  # never let the writer's thread die: the pod would have no writer while it lives
+                    log.exception("shared cache: cannot watch %s in %s", admin.kind, name)
                     self._failed[key] = time.monotonic()
 
     def _start(self, cluster: Any, admin: Any) -> Informer[Any]:
