@@ -172,27 +172,35 @@ class SharedCache:
 
 
 _shared: SharedCache | None = None
+_unusable: Path | None = None
 _shared_lock = threading.Lock()
 
 
 def shared() -> SharedCache | None:
-    """This process's :class:`SharedCache`, created on first use; None without ``CONSOLE_SHARED_CACHE_DIR``.
+    """This process's :class:`SharedCache`, created on first use; None without ``CONSOLE_SHARED_CACHE_DIR``, or when
+    its directory cannot be created or its lock file opened (logged once: the process keeps caches of its own).
     A process forked from one that had it (never gunicorn's workers: created on first use in each) gets its own."""
-    global _shared
+    global _shared, _unusable
     root = directory()
-    if root is None:
+    if root is None or root == _unusable:
         return None
     with _shared_lock:
         if _shared is None or _shared.pid != os.getpid() or _shared.root != root:
-            _shared = SharedCache(root)
+            try:
+                _shared = SharedCache(root)
+            except OSError:
+                # Pages keep working, each process with caches of its own; said once, in the log.
+                log.exception("shared cache %s cannot be used; this process keeps its own caches", root)
+                _unusable = root
+                return None
         return _shared
 
 
 def reset() -> None:
     """Let go of this process's shared cache (console.clusters.reset: after a settings change, between tests)."""
-    global _shared
+    global _shared, _unusable
     with _shared_lock:
-        old, _shared = _shared, None
+        old, _shared, _unusable = _shared, None, None
     if old is not None and old.pid == os.getpid():
         old.close()
 

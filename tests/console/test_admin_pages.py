@@ -17,9 +17,12 @@ from typing import Any
 import pytest
 import yaml
 
+from console import clusters, sharedcache
 from console.forms.schema import read_values, values_as_data
 from console.models import AuditEntry
 from console.registry import FormContext, site
+from emqx.client.clientset import Clientset
+from tests import factories
 from tests.console.conftest import CACHE_MODES
 from tests.console.kind_cases import CASES, World
 from tests.support import eventually, form_inputs
@@ -236,3 +239,16 @@ def test_a_condition_that_does_not_hold_is_not_shown_as_the_state() -> None:
     )
     summary = broker.summarize(obj)
     assert summary.current_condition == "Running" and summary.badge == "Not ready"
+
+
+def test_a_shared_cache_directory_that_cannot_be_made_leaves_each_process_its_own_cache(
+    admin: Any, settings: Any, tmp_path: Any, sandbox: Any, namespace: str
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    settings.CONSOLE_SHARED_CACHE_DIR = str(blocker / "cache")
+    clusters.reset()
+    with Clientset.from_kubeconfig(sandbox.kubeconfig) as cs:
+        cs.apps_v2beta1.emqxes(namespace).create(factories.emqx("still-listed", namespace=namespace))
+    eventually(lambda: "still-listed" in admin.get(f"/clusters/default/emqx/?namespace={namespace}").content.decode())
+    assert sharedcache.shared() is None
