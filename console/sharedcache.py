@@ -34,6 +34,7 @@ from typing import Any
 
 from django.conf import settings
 
+from console.summaries import not_understood_because
 from emqx.cache import Informer, Lister
 from emqx.errors import EmqxClientError
 from emqx.store import SqliteStore, unconfirm
@@ -143,7 +144,14 @@ class SharedCache:
         from console.timeline import informer_created
 
         client = cluster.kind_client(admin.kind)
-        summarize = admin.summarize
+
+        def summarize(obj: Any) -> Any:
+            try:
+                return admin.summarize(obj)
+            except Exception as error:  # one object's surprise must not hide it from every list: shown, not understood
+                log.exception("shared cache: cannot summarize %s %s", admin.kind, obj.metadata.name)
+                return not_understood_because(obj, f"the console could not read it: {error}")
+
         store = SqliteStore(
             self.path,
             cluster=cluster.name,

@@ -39,6 +39,7 @@ __all__ = [
     "label_in_sentence",
     "memoized",
     "not_understood",
+    "not_understood_because",
     "parse_time",
     "version_of",
 ]
@@ -450,6 +451,12 @@ def not_understood(obj: Any) -> Summary:
     emqx.models.Resource.read): its metadata and the reasons, nothing read from its spec or status,
     which cannot be trusted. Its pages offer the YAML, an edit as YAML and delete."""
     return Summary(**base_fields(obj), state="Not understood", current=None, problems=tuple(obj.problems))
+
+
+def not_understood_because(obj: Any, problem: str) -> Summary:
+    """:func:`not_understood` for an object the console failed to summarize (``problem``: why), whatever its
+    ``obj.problems``."""
+    return Summary(**base_fields(obj), state="Not understood", current=None, problems=(*obj.problems, problem))
 
 
 def base_fields(obj: Any) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -59,6 +60,8 @@ __all__ = [
     "SyncState",
     "unconfirm",
 ]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=Resource)
 Key = tuple[str, str]  # (namespace, name)
@@ -603,7 +606,13 @@ class SqliteStore(_SqliteReads[T]):
         ).fetchone()
         db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?)", (object_id, zlib.compress(document, ZLIB_LEVEL)))
         if self._digest is not None:
-            db.execute("INSERT OR REPLACE INTO digests VALUES (?, ?)", (object_id, self._digest(obj)))
+            try:
+                digest = self._digest(obj)
+            except Exception:  # the caller's bug with one object must not keep the whole kind out of the store
+                log.exception("store %s/%s: no digest for %s/%s", self.cluster, self.kind, namespace, name)
+                db.execute("DELETE FROM digests WHERE id = ?", (object_id,))
+            else:
+                db.execute("INSERT OR REPLACE INTO digests VALUES (?, ?)", (object_id, digest))
         db.execute("DELETE FROM labels WHERE object = ?", (object_id,))
         db.executemany(
             "INSERT INTO labels VALUES (?, ?, ?)", [(object_id, k, v) for k, v in (obj.metadata.labels or {}).items()]

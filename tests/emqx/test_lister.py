@@ -23,7 +23,7 @@ CLUSTER = "sandbox"
 
 
 def _image(obj: Any) -> bytes:
-    return f"{obj.metadata.namespace}/{obj.metadata.name}={obj.spec.image}".encode()
+    return f"{obj.metadata.namespace}/{obj.metadata.name}={getattr(obj.spec, 'image', None)}".encode()
 
 
 @pytest.fixture

@@ -328,3 +328,21 @@ def test_a_reader_gets_the_object_the_api_server_holds_whether_a_list_or_a_watch
         store.close()
         for name in ("odd-listed", "odd-watched"):  # the sandbox is shared: leave no unreadable object behind
             alpha.delete(name)
+
+
+def test_a_digest_that_fails_for_one_object_leaves_the_rest_of_the_kind_stored(store_path: Path) -> None:
+    def digest(obj: EMQX) -> bytes:
+        if obj.metadata.name == "odd":
+            raise ValueError("a summarizer's bug")
+        return (obj.metadata.name or "").encode()
+
+    store = SqliteStore(store_path, cluster=CLUSTER, kind="EMQX", model=EMQX, digest=digest)
+    reader = SqliteStore.reader(store_path, CLUSTER, "EMQX", EMQX)
+    try:
+        objects = [factories.emqx(name, namespace="ns") for name in ("a", "odd", "z")]
+        store.replace(objects, SyncState(synced=True, generation=1))
+        assert [o.metadata.name for o in reader.list()] == ["a", "odd", "z"], "every object is stored"
+        assert [d for _, d in reader.digests(bytes.decode)] == ["a", "z"], "the one without a digest is left out"
+    finally:
+        store.close()
+        reader.close()
