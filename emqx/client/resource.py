@@ -824,25 +824,17 @@ class ResourceClient(Generic[T]):
         page_size: int,
         on_invalid: InvalidHandler | None = None,
     ) -> tuple[builtins.list[T], str | None]:
-        """Every matching object (all pages) and the resourceVersion of the first page,
+        """Every matching object (all pages, :meth:`list_pages`) and the resourceVersion of the first page,
         which is the snapshot every page belongs to."""
         items: builtins.list[T] = []
-        token: str | None = None
         resource_version: str | None = None
-        while True:
-            page = self.list(
-                label_selector=label_selector,
-                field_selector=field_selector,
-                limit=page_size,
-                continue_=token,
-                on_invalid=on_invalid,
-            )
+        for page in self.list_pages(
+            label_selector=label_selector, field_selector=field_selector, page_size=page_size, on_invalid=on_invalid
+        ):
             if resource_version is None:
                 resource_version = page.metadata.resource_version
             items.extend(page.items)
-            token = page.metadata.continue_
-            if not token:
-                return items, resource_version
+        return items, resource_version
 
 
 def _compact_managed_fields(obj: Mapping[str, Any]) -> Mapping[str, Any]:
